@@ -1,1 +1,3 @@
+//! Shared helpers for zdd-do's cross-crate integration tests.
 
+pub mod fake_do;

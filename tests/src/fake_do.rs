@@ -1,0 +1,590 @@
+//! A stateful fake of the DigitalOcean API on wiremock, for scenario tests: droplets with tags,
+//! reserved IPs, tags, actions that complete after a number of polls, and real HTTP "apps" on
+//! their own loopback addresses (one per droplet, and one per reserved IP that answers as the
+//! droplet it is assigned to). Every call is logged; a request it does not know is recorded as
+//! unexpected, answered 500, and fails the test through [`FakeDo::assert_no_unexpected`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The token the fake accepts.
+pub const TOKEN: &str = "fake-token-for-tests";
+
+/// One API call as the fake saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// The query string.
+    pub query: String,
+    /// The JSON body (`Null` when none).
+    pub body: Value,
+}
+
+impl Call {
+    /// `POST /v2/tags/PROD/resources {"resources":[...]}`.
+    pub fn line(&self) -> String {
+        let mut s = format!("{} {}", self.method, self.path);
+        if !self.query.is_empty() {
+            s.push('?');
+            s.push_str(&self.query);
+        }
+        if !self.body.is_null() {
+            s.push(' ');
+            s.push_str(&self.body.to_string());
+        }
+        s
+    }
+
+    /// Whether the call changes state.
+    pub fn is_mutating(&self) -> bool {
+        self.method != "GET"
+    }
+}
+
+/// How a droplet's app answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    /// Status it answers with.
+    pub status: u16,
+    /// Body it answers with.
+    pub body: String,
+}
+
+/// An action in flight.
+#[derive(Debug, Clone)]
+struct FakeAction {
+    id: u64,
+    kind: String,
+    polls_left: u32,
+    end: &'static str,
+    effect: Option<(String, Option<u64>)>,
+    resource_id: u64,
+}
+
+/// A fault to inject: answer the next `times` calls matching `method` and `path_prefix` with
+/// `status` and `body` instead of handling them.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// Method to match.
+    pub method: String,
+    /// Path prefix to match.
+    pub path_prefix: String,
+    /// How many calls it catches.
+    pub times: u32,
+    /// Status to answer.
+    pub status: u16,
+    /// Body to answer.
+    pub body: Value,
+}
+
+/// The fake's state; tests read and change it through [`FakeDo::state`].
+#[derive(Debug, Default)]
+pub struct State {
+    /// Droplets by id (full JSON objects, official shape).
+    pub droplets: BTreeMap<u64, Value>,
+    /// Reserved IPs: ip -> (region, droplet id).
+    pub reserved_ips: BTreeMap<String, (String, Option<u64>)>,
+    /// Tags that exist without tagging anything (lock tags).
+    pub tags: BTreeSet<String>,
+    /// Apps by droplet id.
+    pub apps: BTreeMap<u64, App>,
+    /// How a reserved IP answers while droplet `id` holds it, when that differs from the
+    /// droplet's own app (the app does not answer on the IP's path).
+    pub through_ip: BTreeMap<u64, App>,
+    /// Every call, in order.
+    pub log: Vec<Call>,
+    /// Requests the fake did not know.
+    pub unexpected: Vec<String>,
+    /// Faults to inject, first match wins.
+    pub faults: Vec<Fault>,
+    /// Polls an action stays `in-progress` before it ends.
+    pub action_polls: u32,
+    /// How the next actions end: `completed` or `errored`.
+    pub action_end: Vec<&'static str>,
+    actions: BTreeMap<u64, FakeAction>,
+    next_action: u64,
+    /// Notified after the n-th mutating call is applied (see [`FakeDo::crash_after`]).
+    crash_after: Option<(usize, Arc<Notify>)>,
+}
+
+impl State {
+    fn mutating_count(&self) -> usize {
+        self.log.iter().filter(|c| c.is_mutating()).count()
+    }
+
+    /// Tags of droplet `id`.
+    pub fn droplet_tags(&self, id: u64) -> Vec<String> {
+        self.droplets[&id]["tags"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The droplet a reserved IP points at.
+    pub fn ip_holder(&self, ip: &str) -> Option<u64> {
+        self.reserved_ips.get(ip).and_then(|(_, d)| *d)
+    }
+
+    fn all_tags(&self) -> BTreeSet<String> {
+        let mut all = self.tags.clone();
+        for id in self.droplets.keys() {
+            all.extend(self.droplet_tags(*id));
+        }
+        all
+    }
+
+    fn set_tags(&mut self, id: u64, tags: Vec<String>) {
+        self.droplets.get_mut(&id).expect("droplet")["tags"] = json!(tags);
+    }
+
+    fn reserved_ip_json(&self, ip: &str) -> Value {
+        let (region, holder) = &self.reserved_ips[ip];
+        json!({
+            "ip": ip,
+            "region": {"name": region, "slug": region, "features": [], "available": true, "sizes": []},
+            "droplet": holder.map(|d| self.droplets[&d].clone()),
+            "locked": false,
+            "project_id": "746c6152-2fa2-11ed-92d3-27aaa54e4988"
+        })
+    }
+}
+
+/// The fake API plus the app servers.
+pub struct FakeDo {
+    /// The API server.
+    pub server: MockServer,
+    /// Shared state.
+    pub state: Arc<Mutex<State>>,
+    /// The port every app listens on (on its own loopback address).
+    pub app_port: u16,
+    apps: Vec<MockServer>,
+}
+
+impl std::fmt::Debug for FakeDo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeDo").field("uri", &self.server.uri()).finish()
+    }
+}
+
+struct Api(Arc<Mutex<State>>);
+
+fn ok(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(body)
+        .insert_header("ratelimit-limit", "5000")
+        .insert_header("ratelimit-remaining", "4990")
+        .insert_header("ratelimit-reset", "1444931833")
+}
+
+fn no_content() -> ResponseTemplate {
+    ResponseTemplate::new(204)
+}
+
+fn err(status: u16, id: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"id": id, "message": message, "request_id": "fake-request"}))
+}
+
+fn page(key: &str, items: Vec<Value>) -> Value {
+    let n = items.len();
+    json!({key: items, "links": {}, "meta": {"total": n}})
+}
+
+impl Respond for Api {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut st = self.0.lock().unwrap();
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let call = Call {
+            method: req.method.to_string(),
+            path: req.url.path().to_owned(),
+            query: req.url.query().unwrap_or("").to_owned(),
+            body: body.clone(),
+        };
+        st.log.push(call.clone());
+        let authorized = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == format!("Bearer {TOKEN}"));
+        if !authorized {
+            return err(401, "unauthorized", "Unable to authenticate you.");
+        }
+        if let Some(i) = st
+            .faults
+            .iter()
+            .position(|f| f.times > 0 && f.method == call.method && call.path.starts_with(&f.path_prefix))
+        {
+            st.faults[i].times -= 1;
+            let f = st.faults[i].clone();
+            return ResponseTemplate::new(f.status).set_body_json(f.body);
+        }
+        let resp = route(&mut st, &call, req);
+        if call.is_mutating()
+            && let Some((n, notify)) = &st.crash_after
+            && st.mutating_count() == *n
+        {
+            notify.notify_one();
+        }
+        resp
+    }
+}
+
+fn query(req: &Request, key: &str) -> Option<String> {
+    req.url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+}
+
+fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
+    let segs: Vec<String> = call
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| percent_decode(s))
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match (call.method.as_str(), segs.as_slice()) {
+        ("GET", ["v2", "droplets"]) => {
+            let tag = query(req, "tag_name");
+            let items: Vec<Value> = st
+                .droplets
+                .iter()
+                .filter(|(id, _)| tag.as_ref().is_none_or(|t| st.droplet_tags(**id).contains(t)))
+                .map(|(_, d)| d.clone())
+                .collect();
+            ok(200, page("droplets", items))
+        }
+        ("GET", ["v2", "droplets", id]) => match id.parse::<u64>().ok().and_then(|id| st.droplets.get(&id)) {
+            Some(d) => ok(200, json!({"droplet": d})),
+            None => err(404, "not_found", "The resource you requested could not be found."),
+        },
+        ("GET", ["v2", "reserved_ips"]) => {
+            let items = st.reserved_ips.keys().map(|ip| st.reserved_ip_json(ip)).collect();
+            ok(200, page("reserved_ips", items))
+        }
+        ("GET", ["v2", "reserved_ips", ip]) => {
+            // Time has passed: actions DigitalOcean was running on this IP have finished,
+            // whether or not anybody polled them.
+            complete_pending(st, ip);
+            if st.reserved_ips.contains_key(*ip) {
+                ok(200, json!({"reserved_ip": st.reserved_ip_json(ip)}))
+            } else {
+                err(404, "not_found", "The resource you requested could not be found.")
+            }
+        }
+        ("POST", ["v2", "reserved_ips", ip, "actions"]) => {
+            if !st.reserved_ips.contains_key(*ip) {
+                return err(404, "not_found", "The resource you requested could not be found.");
+            }
+            let (kind, target) = match (call.body["type"].as_str(), call.body["droplet_id"].as_u64()) {
+                (Some("assign"), Some(d)) if st.droplets.contains_key(&d) => ("assign_ip", Some(d)),
+                (Some("unassign"), None) => ("unassign_ip", None),
+                _ => return err(422, "unprocessable_entity", "invalid action"),
+            };
+            st.next_action += 1;
+            let id = 90_000_000 + st.next_action;
+            let end = if st.action_end.is_empty() { "completed" } else { st.action_end.remove(0) };
+            let ip_num = ip.parse::<Ipv4Addr>().map(u32::from).unwrap_or(0) as u64;
+            let action = FakeAction { id, kind: kind.into(), polls_left: st.action_polls, end, effect: Some((ip.to_string(), target)), resource_id: ip_num };
+            st.actions.insert(id, action.clone());
+            ok(201, json!({"action": action_json(&action, "in-progress")}))
+        }
+        ("GET", ["v2", "actions", id]) => {
+            let Some(a) = id.parse::<u64>().ok().and_then(|id| st.actions.get(&id)).cloned() else {
+                return err(404, "not_found", "The resource you requested could not be found.");
+            };
+            if a.polls_left > 0 {
+                st.actions.get_mut(&a.id).unwrap().polls_left -= 1;
+                return ok(200, json!({"action": action_json(&a, "in-progress")}));
+            }
+            if a.end == "completed"
+                && let Some((ip, target)) = a.effect.clone()
+            {
+                st.reserved_ips.get_mut(&ip).unwrap().1 = target;
+                st.actions.get_mut(&a.id).unwrap().effect = None;
+            }
+            ok(200, json!({"action": action_json(&a, a.end)}))
+        }
+        ("POST", ["v2", "tags"]) => {
+            let Some(name) = call.body["name"].as_str() else {
+                return err(422, "unprocessable_entity", "name is required");
+            };
+            st.tags.insert(name.to_owned());
+            ok(201, json!({"tag": {"name": name, "resources": {"count": 0, "droplets": {"count": 0}}}}))
+        }
+        ("GET", ["v2", "tags"]) => {
+            let items = st.all_tags().into_iter().map(|n| json!({"name": n, "resources": {"count": 0}})).collect();
+            ok(200, page("tags", items))
+        }
+        ("DELETE", ["v2", "tags", name]) => {
+            let name = name.to_string();
+            if !st.all_tags().contains(&name) {
+                return err(404, "not_found", "The resource you requested could not be found.");
+            }
+            st.tags.remove(&name);
+            let ids: Vec<u64> = st.droplets.keys().copied().collect();
+            for id in ids {
+                let tags: Vec<String> = st.droplet_tags(id).into_iter().filter(|t| *t != name).collect();
+                st.set_tags(id, tags);
+            }
+            no_content()
+        }
+        (m @ ("POST" | "DELETE"), ["v2", "tags", name, "resources"]) => {
+            let name = name.to_string();
+            if !st.all_tags().contains(&name) {
+                return err(404, "not_found", "The resource you requested could not be found.");
+            }
+            let Some(resources) = call.body["resources"].as_array() else {
+                return err(422, "unprocessable_entity", "resources is required");
+            };
+            for r in resources {
+                let Some(id) = r["resource_id"].as_str().and_then(|s| s.parse::<u64>().ok()) else {
+                    return err(422, "unprocessable_entity", "resource_id must be a string id");
+                };
+                if !st.droplets.contains_key(&id) {
+                    return err(404, "not_found", "droplet not found");
+                }
+                let mut tags = st.droplet_tags(id);
+                if m == "POST" && !tags.contains(&name) {
+                    tags.push(name.clone());
+                }
+                if m == "DELETE" {
+                    tags.retain(|t| *t != name);
+                }
+                st.set_tags(id, tags);
+            }
+            no_content()
+        }
+        _ => {
+            st.unexpected.push(call.line());
+            err(500, "unexpected_request", &format!("the fake does not know {}", call.line()))
+        }
+    }
+}
+
+fn complete_pending(st: &mut State, ip: &str) {
+    let ids: Vec<u64> = st
+        .actions
+        .values()
+        .filter(|a| a.effect.as_ref().is_some_and(|(i, _)| i == ip))
+        .map(|a| a.id)
+        .collect();
+    for id in ids {
+        let a = st.actions.get_mut(&id).unwrap();
+        a.polls_left = 0;
+        if a.end == "completed"
+            && let Some((ip, target)) = a.effect.take()
+            && let Some(r) = st.reserved_ips.get_mut(&ip)
+        {
+            r.1 = target;
+        }
+    }
+}
+
+fn action_json(a: &FakeAction, status: &str) -> Value {
+    json!({
+        "id": a.id,
+        "status": status,
+        "type": a.kind,
+        "started_at": "2020-11-14T16:29:21Z",
+        "completed_at": if status == "in-progress" { Value::Null } else { json!("2020-11-14T16:29:24Z") },
+        "resource_id": a.resource_id,
+        "resource_type": "reserved_ip",
+        "region_slug": "nyc3"
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Answers like the app of a droplet, or like whichever droplet holds a reserved IP.
+struct AppResponder {
+    state: Arc<Mutex<State>>,
+    target: Target,
+}
+
+enum Target {
+    Droplet(u64),
+    ReservedIp(String),
+}
+
+impl Respond for AppResponder {
+    fn respond(&self, _req: &Request) -> ResponseTemplate {
+        let st = self.state.lock().unwrap();
+        let id = match &self.target {
+            Target::Droplet(id) => Some(*id),
+            Target::ReservedIp(ip) => st.ip_holder(ip),
+        };
+        let through_ip = matches!(self.target, Target::ReservedIp(_));
+        let app = id.and_then(|id| if through_ip { st.through_ip.get(&id).or(st.apps.get(&id)) } else { st.apps.get(&id) });
+        match app {
+            Some(app) => ResponseTemplate::new(app.status).set_body_string(app.body.clone()),
+            None => ResponseTemplate::new(502).set_body_string("no droplet behind this address"),
+        }
+    }
+}
+
+/// A droplet in the official shape, with one public and one private address.
+pub fn droplet(id: u64, name: &str, public: Ipv4Addr, tags: &[&str], region: &str) -> Value {
+    json!({
+        "id": id,
+        "name": name,
+        "memory": 1024, "vcpus": 1, "disk": 25, "locked": false,
+        "status": "active",
+        "created_at": "2020-07-21T18:37:44Z",
+        "features": [], "backup_ids": [], "snapshot_ids": [], "volume_ids": [],
+        "size_slug": "s-1vcpu-1gb",
+        "networks": {"v4": [
+            {"ip_address": format!("10.10.0.{id}"), "netmask": "255.255.0.0", "gateway": "nil", "type": "private"},
+            {"ip_address": public.to_string(), "netmask": "255.255.240.0", "gateway": "127.0.0.254", "type": "public"}
+        ], "v6": []},
+        "region": {"name": region, "slug": region, "features": [], "available": true, "sizes": []},
+        "tags": tags,
+        "vpc_uuid": "760e09ef-dc84-11e8-981e-3cfdfeaae000"
+    })
+}
+
+/// Listeners on `addrs`, all on one port (retrying with another port if one is taken).
+fn listeners(addrs: &[Ipv4Addr]) -> (u16, Vec<TcpListener>) {
+    for _ in 0..50 {
+        let first = TcpListener::bind(SocketAddr::from((addrs[0], 0))).expect("bind loopback");
+        let port = first.local_addr().unwrap().port();
+        let mut all = vec![first];
+        let mut good = true;
+        for a in &addrs[1..] {
+            match TcpListener::bind(SocketAddr::from((*a, port))) {
+                Ok(l) => all.push(l),
+                Err(_) => {
+                    good = false;
+                    break;
+                }
+            }
+        }
+        if good {
+            return (port, all);
+        }
+    }
+    panic!("no common free port on {addrs:?}");
+}
+
+impl FakeDo {
+    /// A fake with `droplets` (id, name, public address on loopback, tags), reserved IPs
+    /// (address on loopback, holder), all in `nyc3`; each droplet's app answers 200 `name`.
+    pub async fn start(droplets: &[(u64, &str, Ipv4Addr, &[&str])], reserved: &[(Ipv4Addr, Option<u64>)]) -> FakeDo {
+        let state = Arc::new(Mutex::new(State::default()));
+        {
+            let mut st = state.lock().unwrap();
+            for (id, name, ip, tags) in droplets {
+                st.droplets.insert(*id, droplet(*id, name, *ip, tags, "nyc3"));
+                st.apps.insert(*id, App { status: 200, body: format!("{name} v1") });
+            }
+            for (ip, holder) in reserved {
+                st.reserved_ips.insert(ip.to_string(), ("nyc3".into(), *holder));
+            }
+            st.action_polls = 1;
+        }
+        let server = MockServer::start().await;
+        Mock::given(any()).respond_with(Api(state.clone())).mount(&server).await;
+        let mut addrs: Vec<Ipv4Addr> = droplets.iter().map(|d| d.2).collect();
+        addrs.extend(reserved.iter().map(|r| r.0));
+        let (app_port, ls) = listeners(&addrs);
+        let mut apps = Vec::new();
+        for (i, l) in ls.into_iter().enumerate() {
+            let target = if i < droplets.len() {
+                Target::Droplet(droplets[i].0)
+            } else {
+                Target::ReservedIp(reserved[i - droplets.len()].0.to_string())
+            };
+            let app = MockServer::builder().listener(l).start().await;
+            Mock::given(any()).respond_with(AppResponder { state: state.clone(), target }).mount(&app).await;
+            apps.push(app);
+        }
+        FakeDo { server, state, app_port, apps }
+    }
+
+    /// The API base URL.
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Lock the state.
+    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+
+    /// Set how droplet `id`'s app answers.
+    pub fn set_app(&self, id: u64, status: u16, body: &str) {
+        self.state().apps.insert(id, App { status, body: body.into() });
+    }
+
+    /// Inject a fault.
+    pub fn fault(&self, method: &str, path_prefix: &str, times: u32, status: u16) {
+        self.state().faults.push(Fault {
+            method: method.into(),
+            path_prefix: path_prefix.into(),
+            times,
+            status,
+            body: json!({"id": "injected", "message": format!("injected {status}")}),
+        });
+    }
+
+    /// A `Notify` fired once the `n`-th mutating call has been applied.
+    pub fn crash_after(&self, n: usize) -> Arc<Notify> {
+        let notify = Arc::new(Notify::new());
+        self.state().crash_after = Some((n, notify.clone()));
+        notify
+    }
+
+    /// The mutating calls so far, as lines.
+    pub fn mutations(&self) -> Vec<String> {
+        self.state().log.iter().filter(|c| c.is_mutating()).map(Call::line).collect()
+    }
+
+    /// Every call so far, as lines.
+    pub fn calls(&self) -> Vec<String> {
+        self.state().log.iter().map(Call::line).collect()
+    }
+
+    /// Forget the log (between the runs of a scenario).
+    pub fn clear_log(&self) {
+        self.state().log.clear();
+    }
+
+    /// Panic if any request was not one the fake knows.
+    pub fn assert_no_unexpected(&self) {
+        let st = self.state();
+        assert!(st.unexpected.is_empty(), "unexpected requests: {:#?}", st.unexpected);
+    }
+
+    /// The lock tags that exist now.
+    pub fn lock_tags(&self) -> Vec<String> {
+        self.state().tags.iter().filter(|t| t.starts_with("zdd-lock:")).cloned().collect()
+    }
+
+    /// Number of app servers (droplets + reserved IPs).
+    pub fn app_count(&self) -> usize {
+        self.apps.len()
+    }
+}

@@ -1,0 +1,246 @@
+//! The command line: every flag has a `ZDD_*` environment fallback.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration::parse as dur;
+
+/// Zero-downtime deploys on DigitalOcean, made for CI.
+///
+/// The API token comes from DIGITALOCEAN_ACCESS_TOKEN or DIGITALOCEAN_TOKEN, or --token-file.
+/// Exit codes: 0 ok, 2 usage, 3 refused, 4 not ready, 5 switched back, 6 uncertain, 7 locked,
+/// 8 API failure, 130 interrupted (see the README).
+#[derive(Debug, Parser)]
+#[command(name = "zdd-do", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// DigitalOcean API base URL (tests and the local simulator point it elsewhere).
+    #[arg(long, env = "ZDD_DO_API_URL", default_value = do_api::client::DEFAULT_BASE_URL, global = true)]
+    pub api_url: String,
+    /// Read the API token from this file instead of the environment.
+    #[arg(long, env = "ZDD_TOKEN_FILE", global = true)]
+    pub token_file: Option<PathBuf>,
+    /// Result format on stdout.
+    #[arg(long, env = "ZDD_OUTPUT", value_enum, default_value_t = Output::Human, global = true)]
+    pub output: Output,
+    /// Progress on stderr: human lines, JSON lines, or nothing.
+    #[arg(long, env = "ZDD_EVENTS", value_enum, default_value_t = Events::Human, global = true)]
+    pub events: Events,
+    /// Timeout of one API request.
+    #[arg(long, env = "ZDD_API_TIMEOUT", value_parser = dur, default_value = "30s", global = true)]
+    pub api_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// A short summary for people.
+    Human,
+    /// The result document as JSON on stdout.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Events {
+    /// Timestamped lines (collapsible sections when GITLAB_CI=true).
+    Human,
+    /// One JSON object per event.
+    Json,
+    /// No progress output.
+    None,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make the standby live: update it, health-gate it, move the reserved IP, verify, swap tags.
+    Promote(PromoteArgs),
+    /// Send traffic back to the standby (the previous version), health-gated unless --force.
+    Rollback(RollbackArgs),
+    /// Show both droplets, where the reserved IP points, and drift between tags and the IP.
+    Status(StatusArgs),
+    /// Break a deploy lock left by a run that is gone.
+    Unlock(UnlockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Pair {
+    /// The reserved IP; when omitted, the one reserved IP held by the tagged droplets.
+    #[arg(long, env = "ZDD_RESERVED_IP")]
+    pub reserved_ip: Option<Ipv4Addr>,
+    /// Tag of the live droplet.
+    #[arg(long, env = "ZDD_LIVE_TAG", default_value = "PROD")]
+    pub live_tag: String,
+    /// Tag of the standby droplet.
+    #[arg(long, env = "ZDD_STANDBY_TAG", default_value = "FALLBACK")]
+    pub standby_tag: String,
+}
+
+#[derive(Debug, Args)]
+pub struct Health {
+    /// Health check scheme.
+    #[arg(long, env = "ZDD_HEALTH_SCHEME", value_enum, default_value_t = Scheme::Http)]
+    pub health_scheme: Scheme,
+    /// Health check port (default 80 for http, 443 for https).
+    #[arg(long, env = "ZDD_HEALTH_PORT")]
+    pub health_port: Option<u16>,
+    /// Health check path.
+    #[arg(long, env = "ZDD_HEALTH_PATH", default_value = "/")]
+    pub health_path: String,
+    /// Which droplet address to probe directly: public, or private (runner inside the VPC).
+    #[arg(long, env = "ZDD_HEALTH_ADDRESS", value_enum, default_value_t = Address::Public)]
+    pub health_address: Address,
+    /// Passing status range, e.g. 200-399 or 200.
+    #[arg(long, env = "ZDD_HEALTH_STATUS", default_value = "200-399", value_parser = status_range)]
+    pub health_status: (u16, u16),
+    /// Text the body must contain (e.g. the new version string).
+    #[arg(long, env = "ZDD_EXPECT_BODY")]
+    pub expect_body: Option<String>,
+    /// Timeout of one probe.
+    #[arg(long, env = "ZDD_HEALTH_TIMEOUT", value_parser = dur, default_value = "2s")]
+    pub health_timeout: Duration,
+    /// Passing probes in a row required.
+    #[arg(long, env = "ZDD_HEALTH_SUCCESSES", default_value_t = 3)]
+    pub health_successes: u32,
+    /// Pause between probes.
+    #[arg(long, env = "ZDD_HEALTH_INTERVAL", value_parser = dur, default_value = "1s")]
+    pub health_interval: Duration,
+    /// Give up on health after this long.
+    #[arg(long, env = "ZDD_HEALTH_DEADLINE", value_parser = dur, default_value = "60s")]
+    pub health_deadline: Duration,
+    /// Accept any TLS certificate when probing over https (droplets are probed by IP).
+    #[arg(long, env = "ZDD_HEALTH_INSECURE")]
+    pub health_insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Lock {
+    /// Wait this long for another run's deploy lock before giving up (exit 7).
+    #[arg(long, env = "ZDD_LOCK_WAIT", value_parser = dur, default_value = "0s")]
+    pub lock_wait: Duration,
+    /// Locks older than this belong to crashed runs and are removed.
+    #[arg(long, env = "ZDD_LOCK_TTL", value_parser = dur, default_value = "30m")]
+    pub lock_ttl: Duration,
+    /// Run without the deploy lock (only when something else serialises deploys).
+    #[arg(long, env = "ZDD_NO_LOCK")]
+    pub no_lock: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Switch {
+    #[command(flatten)]
+    pub pair: Pair,
+    #[command(flatten)]
+    pub health: Health,
+    #[command(flatten)]
+    pub lock: Lock,
+    /// Give up waiting for the reserved IP assign action after this long.
+    #[arg(long, env = "ZDD_ASSIGN_TIMEOUT", value_parser = dur, default_value = "2m")]
+    pub assign_timeout: Duration,
+    /// Print the plan and change nothing.
+    #[arg(long, env = "ZDD_DRY_RUN")]
+    pub dry_run: bool,
+    /// Write the outcome as KEY=VALUE lines for GitLab's artifacts:reports:dotenv.
+    #[arg(long, env = "ZDD_DOTENV")]
+    pub dotenv: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub switch: Switch,
+    /// Update command run (by `sh -c`) against the standby first; it gets ZDD_DROPLET_ID,
+    /// ZDD_DROPLET_NAME, ZDD_DROPLET_PUBLIC_IPV4, ZDD_DROPLET_PRIVATE_IPV4, ZDD_VERSION.
+    #[arg(long, env = "ZDD_EXEC")]
+    pub exec: Option<String>,
+    /// Kill the update command after this long.
+    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur, default_value = "10m")]
+    pub exec_timeout: Duration,
+    /// The version being deployed (passed to the update command as ZDD_VERSION).
+    #[arg(long = "version", env = "ZDD_VERSION")]
+    pub app_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub switch: Switch,
+    /// Skip the health gate, and keep traffic on the standby even if verification fails.
+    #[arg(long, env = "ZDD_FORCE")]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub pair: Pair,
+    #[command(flatten)]
+    pub health: Health,
+    /// Also probe each droplet's health once.
+    #[arg(long = "check-health", env = "ZDD_CHECK_HEALTH")]
+    pub check_health: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Break the lock of this reserved IP's blue-green deploys.
+    #[arg(long, env = "ZDD_RESERVED_IP")]
+    pub reserved_ip: Option<Ipv4Addr>,
+    /// Break the lock of this load balancer's (id) rolling deploys.
+    #[arg(long, env = "ZDD_LB")]
+    pub lb: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Address {
+    Public,
+    Private,
+}
+
+fn status_range(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("`{s}` is not a status range; use e.g. 200-399 or 200");
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?),
+        None => {
+            let v = s.trim().parse().map_err(|_| bad())?;
+            (v, v)
+        }
+    };
+    if !(100..=599).contains(&a) || !(100..=599).contains(&b) || a > b {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn status_ranges() {
+        assert_eq!(status_range("200-399").unwrap(), (200, 399));
+        assert_eq!(status_range("204").unwrap(), (204, 204));
+        assert!(status_range("399-200").is_err());
+        assert!(status_range("ok").is_err());
+    }
+}

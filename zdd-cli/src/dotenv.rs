@@ -1,0 +1,27 @@
+//! `--dotenv FILE`: the outcome as `KEY=VALUE` lines for GitLab's `artifacts:reports:dotenv`.
+
+use std::path::Path;
+
+/// Write `pairs` to `path`. Values are reduced to characters dotenv reads unquoted.
+pub fn write(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
+    let mut out = String::new();
+    for (k, v) in pairs {
+        let clean: String = v
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "._-:/@".contains(c) { c } else { '_' })
+            .collect();
+        out.push_str(&format!("{k}={clean}\n"));
+    }
+    std::fs::write(path, out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_are_sanitised() {
+        let dir = std::env::temp_dir().join(format!("zdd-dotenv-{}", std::process::id()));
+        super::write(&dir, &[("A", "web 1;$(x)".into()), ("B", "1.2.3.4".into())]).unwrap();
+        assert_eq!(std::fs::read_to_string(&dir).unwrap(), "A=web_1__x_\nB=1.2.3.4\n");
+        std::fs::remove_file(dir).unwrap();
+    }
+}

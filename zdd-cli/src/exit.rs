@@ -1,0 +1,51 @@
+//! Exit codes: a contract with CI. The README's table is generated from [`TABLE`] and a test
+//! checks that they agree.
+
+use zdd_core::bluegreen::Outcome;
+
+/// Success, including a no-op, a finished resume and a dry run.
+pub const OK: i32 = 0;
+/// Usage or configuration error (bad flag, missing token, unreadable file). Nothing changed.
+pub const USAGE: i32 = 2;
+/// Refused: the droplets, tags or IP are not as expected. Nothing changed.
+pub const REFUSED: i32 = 3;
+/// The update command or the health gate failed before the switch. Nothing changed.
+pub const NOT_READY: i32 = 4;
+/// Switched, verification failed, traffic switched back to the previous droplet.
+pub const SWITCHED_BACK: i32 = 5;
+/// Switching back (or an assign) failed: traffic state uncertain, needs a human.
+pub const UNCERTAIN: i32 = 6;
+/// Another run holds the deploy lock. Nothing changed.
+pub const LOCKED: i32 = 7;
+/// DigitalOcean API or authentication failure.
+pub const API: i32 = 8;
+/// Interrupted (SIGINT/SIGTERM). Run the same command again to finish or undo.
+pub const INTERRUPTED: i32 = 130;
+
+/// `(code, meaning)` for the README.
+pub const TABLE: &[(i32, &str)] = &[
+    (OK, "success: switched, resumed an interrupted run, already live (no-op), or dry run"),
+    (USAGE, "usage or configuration error (bad flag, missing token); nothing changed"),
+    (REFUSED, "refused: droplets, tags or reserved IP not as expected; nothing changed"),
+    (NOT_READY, "update command or health gate failed before the switch; nothing changed"),
+    (SWITCHED_BACK, "switched, verification failed, traffic switched back to the previous droplet"),
+    (UNCERTAIN, "switching back failed: traffic state uncertain, needs a human"),
+    (LOCKED, "another run holds the deploy lock; nothing changed"),
+    (API, "DigitalOcean API or authentication failure"),
+    (INTERRUPTED, "interrupted (SIGINT/SIGTERM); run the same command again to finish or undo"),
+];
+
+/// The exit code of a blue-green outcome.
+pub fn for_outcome(o: Outcome) -> i32 {
+    match o {
+        Outcome::Switched | Outcome::Resumed | Outcome::AlreadyLive | Outcome::DryRun => OK,
+        Outcome::ConfigError => USAGE,
+        Outcome::Refused => REFUSED,
+        Outcome::NotReady => NOT_READY,
+        Outcome::SwitchedBack => SWITCHED_BACK,
+        Outcome::Uncertain => UNCERTAIN,
+        Outcome::Locked => LOCKED,
+        Outcome::ApiError => API,
+        Outcome::Interrupted => INTERRUPTED,
+    }
+}

@@ -1,0 +1,14 @@
+//! Blue-green deploys on a reserved IP: `promote`, `rollback`, `status`.
+//!
+//! Two droplets: one tagged live (`PROD`) holding the reserved IP, one tagged standby
+//! (`FALLBACK`) that has just received the new version. Promote health-gates the standby,
+//! moves the IP, verifies through the IP (switching back on failure) and swaps the tags.
+
+mod execute;
+pub mod plan;
+
+pub use execute::{
+    AssignTiming, BlueGreenConfig, BlueGreenReport, DropletHealth, DropletSummary, LockSettings, Mode, Outcome,
+    StatusReport, run, status,
+};
+pub use plan::{Observation, Plan, Refusal, Roles, TagMove};

@@ -1,0 +1,161 @@
+//! Events: core never prints; it tells a caller-supplied [`EventSink`] what happens, and the
+//! caller (the CLI, a test, another tool) renders it.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// A phase of a deploy, for progress and timing reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Taking the deploy lock.
+    Lock,
+    /// Reading droplets, tags, the reserved IP or the load balancer.
+    Observe,
+    /// Running the user's update command on a droplet.
+    Update,
+    /// Checking a droplet directly before it gets traffic.
+    HealthGate,
+    /// Moving the reserved IP and waiting for the action.
+    Assign,
+    /// Checking through the API that the IP points where it should.
+    Confirm,
+    /// Checking through the reserved IP (or load balancer) that the new droplet answers.
+    Verify,
+    /// Moving the live/standby tags.
+    TagMove,
+    /// Sending traffic back after a failed verification.
+    SwitchBack,
+    /// Taking a droplet out of a load balancer's rotation.
+    TakeOut,
+    /// Waiting for in-flight requests to finish.
+    Drain,
+    /// Putting a droplet back into rotation.
+    PutBack,
+    /// Waiting between batches.
+    BatchDelay,
+    /// Undoing updates after a failure.
+    Rollback,
+    /// Releasing the deploy lock.
+    Unlock,
+}
+
+impl Step {
+    /// A short human name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Lock => "lock",
+            Step::Observe => "observe",
+            Step::Update => "update",
+            Step::HealthGate => "health gate",
+            Step::Assign => "assign reserved IP",
+            Step::Confirm => "confirm assignment",
+            Step::Verify => "verify",
+            Step::TagMove => "move tags",
+            Step::SwitchBack => "switch back",
+            Step::TakeOut => "take out of rotation",
+            Step::Drain => "drain",
+            Step::PutBack => "put back into rotation",
+            Step::BatchDelay => "batch delay",
+            Step::Rollback => "roll back",
+            Step::Unlock => "unlock",
+        }
+    }
+}
+
+/// Something that happened during a deploy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A step began.
+    StepStarted {
+        /// Which step.
+        step: Step,
+        /// What it acts on.
+        detail: String,
+    },
+    /// A step ended (successfully or not; `ok` says which).
+    StepFinished {
+        /// Which step.
+        step: Step,
+        /// What it acted on and how it ended.
+        detail: String,
+        /// How long it took.
+        #[serde(with = "crate::report::secs")]
+        duration: Duration,
+        /// Whether it succeeded.
+        ok: bool,
+    },
+    /// One health probe.
+    HealthAttempt {
+        /// The URL probed.
+        url: String,
+        /// 1-based attempt number.
+        attempt: u32,
+        /// Whether this probe passed.
+        ok: bool,
+        /// Status or failure reason.
+        detail: String,
+        /// Passing probes in a row so far.
+        consecutive: u32,
+    },
+    /// An action was polled.
+    ActionProgress {
+        /// The action id.
+        action_id: u64,
+        /// Its status.
+        status: String,
+    },
+    /// Something the user should know that does not stop the deploy.
+    Warning {
+        /// The message.
+        message: String,
+    },
+    /// A plain progress note.
+    Note {
+        /// The message.
+        message: String,
+    },
+}
+
+/// Receives events. Implementations must be cheap: they are called inline.
+pub trait EventSink: Send + Sync {
+    /// Handle one event.
+    fn emit(&self, event: Event);
+}
+
+/// Drops every event.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSink;
+
+impl EventSink for NullSink {
+    fn emit(&self, _event: Event) {}
+}
+
+/// Keeps every event, for tests and for callers that render at the end.
+#[derive(Debug, Default)]
+pub struct CollectingSink {
+    events: Mutex<Vec<Event>>,
+}
+
+impl CollectingSink {
+    /// A copy of the events so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl EventSink for CollectingSink {
+    fn emit(&self, event: Event) {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    }
+}
+
+impl<F: Fn(Event) + Send + Sync> EventSink for F {
+    fn emit(&self, event: Event) {
+        self(event)
+    }
+}

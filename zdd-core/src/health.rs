@@ -1,0 +1,310 @@
+//! Health checking a droplet directly, or through a reserved IP or load balancer: URL (scheme,
+//! address, port, path), expected status range, optional body substring, per-request timeout,
+//! consecutive successes required, overall deadline. It says why it failed.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::events::{Event, EventSink};
+
+/// `http` or `https`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTPS (certificates are checked unless `insecure_tls`).
+    Https,
+}
+
+impl Scheme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// Which of a droplet's addresses to probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressKind {
+    /// The public IPv4.
+    Public,
+    /// The private (VPC) IPv4: for runners inside the VPC.
+    Private,
+}
+
+/// How to decide that something is healthy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthCheck {
+    /// `http` or `https`.
+    pub scheme: Scheme,
+    /// Port (80 or 443 by default, from the scheme).
+    pub port: Option<u16>,
+    /// Path, starting with `/`.
+    pub path: String,
+    /// Which droplet address to use for direct checks.
+    pub address: AddressKind,
+    /// Lowest passing status.
+    pub status_min: u16,
+    /// Highest passing status.
+    pub status_max: u16,
+    /// A substring the body must contain.
+    pub expect_body: Option<String>,
+    /// Timeout of one probe.
+    #[serde(with = "crate::report::secs")]
+    pub request_timeout: Duration,
+    /// Passing probes in a row needed.
+    pub successes: u32,
+    /// Pause between probes.
+    #[serde(with = "crate::report::secs")]
+    pub interval: Duration,
+    /// Give up after this long.
+    #[serde(with = "crate::report::secs")]
+    pub deadline: Duration,
+    /// Accept any TLS certificate (droplets are probed by IP, which certificates rarely name).
+    pub insecure_tls: bool,
+}
+
+impl Default for HealthCheck {
+    /// `http://<public ip>:80/`, 200-399, 2 s per probe, 3 in a row, every 1 s, within 60 s.
+    fn default() -> Self {
+        HealthCheck {
+            scheme: Scheme::Http,
+            port: None,
+            path: "/".into(),
+            address: AddressKind::Public,
+            status_min: 200,
+            status_max: 399,
+            expect_body: None,
+            request_timeout: Duration::from_secs(2),
+            successes: 3,
+            interval: Duration::from_secs(1),
+            deadline: Duration::from_secs(60),
+            insecure_tls: false,
+        }
+    }
+}
+
+/// Why one probe failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum ProbeFailure {
+    /// Answered with a status outside the range.
+    Status {
+        /// The status.
+        status: u16,
+    },
+    /// Answered in range, but without the expected text.
+    BodyMismatch {
+        /// The text looked for.
+        expected: String,
+        /// The start of the body.
+        got: String,
+    },
+    /// No answer within the per-request timeout.
+    Timeout,
+    /// The connection was refused or failed.
+    Connect {
+        /// Details.
+        detail: String,
+    },
+    /// Anything else (TLS, protocol).
+    Other {
+        /// Details.
+        detail: String,
+    },
+}
+
+impl fmt::Display for ProbeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProbeFailure::Status { status } => write!(f, "status {status}"),
+            ProbeFailure::BodyMismatch { expected, got } => {
+                write!(f, "body does not contain `{expected}` (got `{got}`)")
+            }
+            ProbeFailure::Timeout => f.write_str("timed out"),
+            ProbeFailure::Connect { detail } => write!(f, "connection failed: {detail}"),
+            ProbeFailure::Other { detail } => f.write_str(detail),
+        }
+    }
+}
+
+/// The result of a passed health check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthReport {
+    /// The URL probed.
+    pub url: String,
+    /// Probes sent.
+    pub attempts: u32,
+    /// Time to the first passing probe.
+    #[serde(with = "crate::report::secs")]
+    pub first_success_after: Duration,
+    /// Time to the last probe needed.
+    #[serde(with = "crate::report::secs")]
+    pub duration: Duration,
+}
+
+/// A failed health check.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[error("{url} was not healthy within {}s after {attempts} probes (last: {last})", .duration.as_secs_f64().round())]
+pub struct HealthFailure {
+    /// The URL probed.
+    pub url: String,
+    /// Probes sent.
+    pub attempts: u32,
+    /// The last probe's failure.
+    pub last: ProbeFailure,
+    /// Time spent.
+    #[serde(with = "crate::report::secs")]
+    pub duration: Duration,
+}
+
+impl HealthCheck {
+    /// The URL for `ip`.
+    pub fn url_for(&self, ip: IpAddr) -> String {
+        let port = self.port.unwrap_or(match self.scheme {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        });
+        let host = match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        };
+        let path = if self.path.starts_with('/') { self.path.clone() } else { format!("/{}", self.path) };
+        format!("{}://{host}:{port}{path}", self.scheme.as_str())
+    }
+
+    /// Check that the settings make sense; the message names the bad setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.status_min > self.status_max || self.status_min < 100 || self.status_max > 599 {
+            return Err(format!(
+                "health status range {}-{} is not a range of HTTP statuses (e.g. 200-399)",
+                self.status_min, self.status_max
+            ));
+        }
+        if self.successes == 0 {
+            return Err("health successes must be at least 1".into());
+        }
+        if self.request_timeout.is_zero() {
+            return Err("health request timeout must be more than 0".into());
+        }
+        if self.expect_body.as_deref() == Some("") {
+            return Err("expected body text is empty; leave it out instead".into());
+        }
+        Ok(())
+    }
+
+    fn http(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(self.request_timeout)
+            .connect_timeout(self.request_timeout)
+            // A fresh connection per probe: a kept-alive one could still lead to the droplet the
+            // reserved IP pointed at before.
+            .pool_max_idle_per_host(0)
+            .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(self.insecure_tls)
+            .user_agent(concat!("zdd-do-health/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("static reqwest configuration")
+    }
+
+    /// One probe of `url`.
+    pub async fn probe(&self, url: &str) -> Result<u16, ProbeFailure> {
+        probe_with(&self.http(), self, url).await
+    }
+
+    /// Probe `ip` until `successes` probes in a row pass, or fail at the deadline.
+    pub async fn wait_healthy(&self, ip: IpAddr, sink: &dyn EventSink) -> Result<HealthReport, HealthFailure> {
+        self.wait_url(&self.url_for(ip), sink).await
+    }
+
+    /// Probe `url` until `successes` probes in a row pass, or fail at the deadline.
+    pub async fn wait_url(&self, url: &str, sink: &dyn EventSink) -> Result<HealthReport, HealthFailure> {
+        let http = self.http();
+        let start = Instant::now();
+        let deadline = start + self.deadline;
+        let mut attempts = 0;
+        let mut consecutive = 0;
+        let mut first_success = None;
+        loop {
+            attempts += 1;
+            let result = match tokio::time::timeout_at(deadline.max(Instant::now() + self.request_timeout), probe_with(&http, self, url)).await {
+                Ok(r) => r,
+                Err(_) => Err(ProbeFailure::Timeout),
+            };
+            let (ok, detail) = match &result {
+                Ok(status) => (true, format!("status {status}")),
+                Err(f) => (false, f.to_string()),
+            };
+            if ok {
+                consecutive += 1;
+                first_success.get_or_insert_with(|| start.elapsed());
+            } else {
+                consecutive = 0;
+            }
+            sink.emit(Event::HealthAttempt { url: url.to_owned(), attempt: attempts, ok, detail, consecutive });
+            if consecutive >= self.successes {
+                return Ok(HealthReport {
+                    url: url.to_owned(),
+                    attempts,
+                    first_success_after: first_success.unwrap_or_default(),
+                    duration: start.elapsed(),
+                });
+            }
+            let now = Instant::now();
+            if now + self.interval > deadline {
+                let last = match result {
+                    Err(f) => f,
+                    // Passing, but not enough in a row before the deadline.
+                    Ok(status) => ProbeFailure::Other {
+                        detail: format!(
+                            "status {status}, but only {consecutive} of {} passing probes in a row",
+                            self.successes
+                        ),
+                    },
+                };
+                return Err(HealthFailure { url: url.to_owned(), attempts, last, duration: start.elapsed() });
+            }
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+}
+
+async fn probe_with(http: &reqwest::Client, check: &HealthCheck, url: &str) -> Result<u16, ProbeFailure> {
+    let resp = http.get(url).send().await.map_err(classify)?;
+    let status = resp.status().as_u16();
+    if !(check.status_min..=check.status_max).contains(&status) {
+        return Err(ProbeFailure::Status { status });
+    }
+    if let Some(expected) = &check.expect_body {
+        let body = resp.text().await.map_err(classify)?;
+        if !body.contains(expected.as_str()) {
+            let got: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
+            return Err(ProbeFailure::BodyMismatch { expected: expected.clone(), got });
+        }
+    }
+    Ok(status)
+}
+
+fn classify(e: reqwest::Error) -> ProbeFailure {
+    if e.is_timeout() {
+        ProbeFailure::Timeout
+    } else if e.is_connect() {
+        let mut detail = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            detail = s.to_string();
+            src = s.source();
+        }
+        ProbeFailure::Connect { detail }
+    } else {
+        ProbeFailure::Other { detail: e.to_string() }
+    }
+}
