@@ -1,1 +1,51 @@
-//! placeholder: filled by its own change
+//! Floating IPs: `/v2/floating_ips` and `/v2/floating_ips/{ip}/actions`
+//! (`resources/floating_ips/` in the official spec: `floatingIPs_list`, `floatingIPs_create`,
+//! `floatingIPs_get`, `floatingIPs_delete`, `floatingIPsAction_list`, `floatingIPsAction_post`,
+//! `floatingIPsAction_get`).
+//!
+//! Floating IPs are the older name of reserved IPs: the spec gives both the same model
+//! (`models/floating_ip.yml` has the fields of `reserved_ip.yml`), the same create `oneOf` and
+//! the same `assign`/`unassign` actions, under `floating_ip(s)` keys. The implementation is the
+//! one in [`crate::reserved_ips`]; this module only names the paths and keys.
+
+use crate::client::Client;
+use crate::reserved_ips::{CreateReservedIp, CreatedReservedIp, IpApi, ReservedIp, ip_handler};
+
+/// A floating IP (`resources/floating_ips/models/floating_ip.yml`): the same shape as a
+/// [`ReservedIp`].
+pub type FloatingIp = ReservedIp;
+
+/// The body of `POST /v2/floating_ips` (`resources/floating_ips/models/floating_ip_create.yml`):
+/// the same `oneOf` as [`CreateReservedIp`].
+pub type CreateFloatingIp = CreateReservedIp;
+
+/// What `POST /v2/floating_ips` answers (`resources/floating_ips/responses/floating_ip_created.yml`).
+pub type CreatedFloatingIp = CreatedReservedIp;
+
+/// `/v2/floating_ips`.
+const FLOATING_IPS: IpApi = IpApi {
+    many: "floating_ips",
+    one: "floating_ip",
+    what: "floating IP",
+};
+
+ip_handler! {
+    /// Handler for `/v2/floating_ips` (`resources/floating_ips/`). Get one with
+    /// [`Client::floating_ips`]. IPs are given as strings and checked with
+    /// [`crate::validate::ipv4`] before anything is sent.
+    handler: FloatingIps,
+    api: FLOATING_IPS,
+    path: "floating_ips",
+    key: "floating_ip",
+    what: "floating IP",
+    ops: "floatingIPs",
+    action_ops: "floatingIPsAction",
+}
+
+impl Client {
+    /// Floating IPs (the older name of reserved IPs): list, get, create, delete, assign,
+    /// unassign, and their actions.
+    pub fn floating_ips(&self) -> FloatingIps<'_> {
+        FloatingIps::new(self)
+    }
+}
