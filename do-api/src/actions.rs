@@ -26,8 +26,9 @@ crate::string_enum! {
 }
 
 impl Default for ActionStatus {
+    /// The spec's default: `in-progress`.
     fn default() -> Self {
-        ActionStatus::InProgress
+        Self::InProgress
     }
 }
 

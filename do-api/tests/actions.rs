@@ -7,7 +7,7 @@ use std::time::Duration;
 use do_api::{ActionId, ActionStatus, ActionType, Error};
 use support::*;
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::Mock;
 
 #[tokio::test]
 async fn get_decodes_the_official_example() {

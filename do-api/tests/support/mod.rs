@@ -37,7 +37,11 @@ impl Respond for Unexpected {
             req.url,
             String::from_utf8_lossy(&req.body)
         );
-        eprintln!("CATCH-ALL HIT: {msg}");
+        // Shown in the test output next to the failing expectation.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("CATCH-ALL HIT: {msg}");
+        }
         ResponseTemplate::new(500)
             .set_body_json(serde_json::json!({"id": "unexpected_request", "message": msg}))
     }
