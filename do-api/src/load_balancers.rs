@@ -884,7 +884,9 @@ impl LoadBalancerRequest {
                 self.name
             )));
         }
-        self.forwarding_rules.iter().try_for_each(ForwardingRule::check)?;
+        self.forwarding_rules
+            .iter()
+            .try_for_each(ForwardingRule::check)?;
         if self.tag.is_some() && self.droplet_ids.is_some() {
             return Err(Error::InvalidInput(format!(
                 "load balancer `{}` sets both `tag` and `droplet_ids`; DigitalOcean accepts one or the other",
@@ -1038,11 +1040,7 @@ impl LoadBalancers<'_> {
 
     /// `DELETE /v2/load_balancers/{lb_id}/droplets` with a JSON body
     /// (`loadBalancers_remove_droplets.yml`, 204).
-    pub async fn remove_droplets(
-        &self,
-        id: &LoadBalancerId,
-        droplets: &[DropletId],
-    ) -> Result<()> {
+    pub async fn remove_droplets(&self, id: &LoadBalancerId, droplets: &[DropletId]) -> Result<()> {
         let r = droplets_request(Method::DELETE, id, droplets, "remove from")?;
         self.client.empty(r).await.map(drop)
     }

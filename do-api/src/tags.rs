@@ -4,10 +4,11 @@
 //! Tag names are checked with [`validate::tag_name`] before anything is sent (they also appear
 //! in URL paths). Tag names are "case stable": use the capitalization the tag was created with.
 //!
-//! Retries: every tag call is sent as repeatable ([`Repeat::Safe`]), POSTs included, because
-//! none can duplicate work: creating an existing tag returns that tag, tagging a resource that
-//! already carries the tag changes nothing, and deleting or untagging twice leaves the same
-//! state (the second delete may answer 404, which is reported as such).
+//! Retries: every tag call is sent as repeatable (`Repeat::Safe`: retried after 5xx and
+//! timeouts, see [`crate::RetryPolicy`]), POSTs included, because none can duplicate work:
+//! creating an existing tag returns that tag, tagging a resource that already carries the tag
+//! changes nothing, and deleting or untagging twice leaves the same state (a repeated delete may
+//! answer 404, which is reported as such).
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};

@@ -69,7 +69,10 @@ async fn create_answered_with_the_tags_400_shape_is_a_readable_api_error() {
         text.starts_with("DigitalOcean API POST /v2/tags answered 400: Error validating"),
         "{text}"
     );
-    assert!(text.contains("; rpc error: code = InvalidArgument"), "{text}");
+    assert!(
+        text.contains("; rpc error: code = InvalidArgument"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -109,11 +112,7 @@ async fn get_decodes_the_official_example_despite_its_double_nesting() {
         .expect(1)
         .mount(&server)
         .await;
-    let tag = client(&server)
-        .tags()
-        .get("extra-awesome")
-        .await
-        .unwrap();
+    let tag = client(&server).tags().get("extra-awesome").await.unwrap();
     assert_eq!(tag.name, "extra-awesome");
     assert_eq!(tag.resources.count, 5);
     assert_eq!(
@@ -246,10 +245,7 @@ async fn tag_resources_sends_the_spec_example_body() {
             &[
                 TagResource::droplet(DropletId(9569411)),
                 TagResource::new("7555620", ResourceType::Image),
-                TagResource::new(
-                    "3d80cb72-342b-4aaa-b92e-4e4abb24a933",
-                    ResourceType::Volume,
-                ),
+                TagResource::new("3d80cb72-342b-4aaa-b92e-4e4abb24a933", ResourceType::Volume),
             ],
         )
         .await
@@ -348,12 +344,18 @@ async fn bad_input_sends_nothing() {
         ("get dot", tags.get("a.b").await.unwrap_err()),
         ("get slash", tags.get("a/b").await.unwrap_err()),
         ("delete empty", tags.delete("").await.unwrap_err()),
-        ("tag empty list", tags.tag_droplets("web", &[]).await.unwrap_err()),
+        (
+            "tag empty list",
+            tags.tag_droplets("web", &[]).await.unwrap_err(),
+        ),
         (
             "untag empty list",
             tags.untag_resources("web", &[]).await.unwrap_err(),
         ),
-        ("tag bad name", tags.tag_droplets("a b", &one).await.unwrap_err()),
+        (
+            "tag bad name",
+            tags.tag_droplets("a b", &one).await.unwrap_err(),
+        ),
         (
             "untag bad name",
             tags.untag_droplets("", &one).await.unwrap_err(),
