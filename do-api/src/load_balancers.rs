@@ -394,7 +394,7 @@ pub struct Firewall {
 }
 
 impl Firewall {
-    /// Rules from two lists.
+    /// Rules from two lists: `allow` first, then `deny`.
     pub fn new(allow: Vec<String>, deny: Vec<String>) -> Self {
         Firewall { deny, allow }
     }
