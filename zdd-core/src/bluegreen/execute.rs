@@ -59,6 +59,7 @@ pub struct BlueGreenConfig {
     /// The health check for the gate (on the droplet) and the verification (through the IP).
     pub health: HealthCheck,
     /// How long to wait for the assign action.
+    #[serde(skip)]
     pub assign_wait: WaitOptions,
     /// The version being deployed, passed to the update hook.
     pub version: Option<String>,
