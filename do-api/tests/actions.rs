@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use do_api::{ActionId, ActionStatus, ActionType, Error};
 use support::*;
-use wiremock::matchers::{method, path, query_param};
 use wiremock::Mock;
+use wiremock::matchers::{method, path, query_param};
 
 #[tokio::test]
 async fn get_decodes_the_official_example() {

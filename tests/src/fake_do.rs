@@ -125,7 +125,11 @@ impl State {
     pub fn droplet_tags(&self, id: u64) -> Vec<String> {
         self.droplets[&id]["tags"]
             .as_array()
-            .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -171,7 +175,9 @@ pub struct FakeDo {
 
 impl std::fmt::Debug for FakeDo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeDo").field("uri", &self.server.uri()).finish()
+        f.debug_struct("FakeDo")
+            .field("uri", &self.server.uri())
+            .finish()
     }
 }
 
@@ -190,7 +196,8 @@ fn no_content() -> ResponseTemplate {
 }
 
 fn err(status: u16, id: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"id": id, "message": message, "request_id": "fake-request"}))
+    ResponseTemplate::new(status)
+        .set_body_json(json!({"id": id, "message": message, "request_id": "fake-request"}))
 }
 
 fn page(key: &str, items: Vec<Value>) -> Value {
@@ -217,11 +224,9 @@ impl Respond for Api {
         if !authorized {
             return err(401, "unauthorized", "Unable to authenticate you.");
         }
-        if let Some(i) = st
-            .faults
-            .iter()
-            .position(|f| f.times > 0 && f.method == call.method && call.path.starts_with(&f.path_prefix))
-        {
+        if let Some(i) = st.faults.iter().position(|f| {
+            f.times > 0 && f.method == call.method && call.path.starts_with(&f.path_prefix)
+        }) {
             st.faults[i].times -= 1;
             let f = st.faults[i].clone();
             return ResponseTemplate::new(f.status).set_body_json(f.body);
@@ -238,7 +243,10 @@ impl Respond for Api {
 }
 
 fn query(req: &Request, key: &str) -> Option<String> {
-    req.url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    req.url
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
@@ -246,7 +254,7 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
         .path
         .trim_start_matches('/')
         .split('/')
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (call.method.as_str(), segs.as_slice()) {
@@ -255,17 +263,30 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
             let items: Vec<Value> = st
                 .droplets
                 .iter()
-                .filter(|(id, _)| tag.as_ref().is_none_or(|t| st.droplet_tags(**id).contains(t)))
+                .filter(|(id, _)| {
+                    tag.as_ref()
+                        .is_none_or(|t| st.droplet_tags(**id).contains(t))
+                })
                 .map(|(_, d)| d.clone())
                 .collect();
             ok(200, page("droplets", items))
         }
-        ("GET", ["v2", "droplets", id]) => match id.parse::<u64>().ok().and_then(|id| st.droplets.get(&id)) {
-            Some(d) => ok(200, json!({"droplet": d})),
-            None => err(404, "not_found", "The resource you requested could not be found."),
-        },
+        ("GET", ["v2", "droplets", id]) => {
+            match id.parse::<u64>().ok().and_then(|id| st.droplets.get(&id)) {
+                Some(d) => ok(200, json!({"droplet": d})),
+                None => err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                ),
+            }
+        }
         ("GET", ["v2", "reserved_ips"]) => {
-            let items = st.reserved_ips.keys().map(|ip| st.reserved_ip_json(ip)).collect();
+            let items = st
+                .reserved_ips
+                .keys()
+                .map(|ip| st.reserved_ip_json(ip))
+                .collect();
             ok(200, page("reserved_ips", items))
         }
         ("GET", ["v2", "reserved_ips", ip]) => {
@@ -275,29 +296,60 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
             if st.reserved_ips.contains_key(*ip) {
                 ok(200, json!({"reserved_ip": st.reserved_ip_json(ip)}))
             } else {
-                err(404, "not_found", "The resource you requested could not be found.")
+                err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                )
             }
         }
         ("POST", ["v2", "reserved_ips", ip, "actions"]) => {
             if !st.reserved_ips.contains_key(*ip) {
-                return err(404, "not_found", "The resource you requested could not be found.");
+                return err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                );
             }
-            let (kind, target) = match (call.body["type"].as_str(), call.body["droplet_id"].as_u64()) {
-                (Some("assign"), Some(d)) if st.droplets.contains_key(&d) => ("assign_ip", Some(d)),
-                (Some("unassign"), None) => ("unassign_ip", None),
-                _ => return err(422, "unprocessable_entity", "invalid action"),
-            };
+            let (kind, target) =
+                match (call.body["type"].as_str(), call.body["droplet_id"].as_u64()) {
+                    (Some("assign"), Some(d)) if st.droplets.contains_key(&d) => {
+                        ("assign_ip", Some(d))
+                    }
+                    (Some("unassign"), None) => ("unassign_ip", None),
+                    _ => return err(422, "unprocessable_entity", "invalid action"),
+                };
             st.next_action += 1;
             let id = 90_000_000 + st.next_action;
-            let end = if st.action_end.is_empty() { "completed" } else { st.action_end.remove(0) };
+            let end = if st.action_end.is_empty() {
+                "completed"
+            } else {
+                st.action_end.remove(0)
+            };
             let ip_num = ip.parse::<Ipv4Addr>().map(u32::from).unwrap_or(0) as u64;
-            let action = FakeAction { id, kind: kind.into(), polls_left: st.action_polls, end, effect: Some((ip.to_string(), target)), resource_id: ip_num };
+            let action = FakeAction {
+                id,
+                kind: kind.into(),
+                polls_left: st.action_polls,
+                end,
+                effect: Some((ip.to_string(), target)),
+                resource_id: ip_num,
+            };
             st.actions.insert(id, action.clone());
             ok(201, json!({"action": action_json(&action, "in-progress")}))
         }
         ("GET", ["v2", "actions", id]) => {
-            let Some(a) = id.parse::<u64>().ok().and_then(|id| st.actions.get(&id)).cloned() else {
-                return err(404, "not_found", "The resource you requested could not be found.");
+            let Some(a) = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| st.actions.get(&id))
+                .cloned()
+            else {
+                return err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                );
             };
             if a.polls_left > 0 {
                 st.actions.get_mut(&a.id).unwrap().polls_left -= 1;
@@ -316,21 +368,36 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
                 return err(422, "unprocessable_entity", "name is required");
             };
             st.tags.insert(name.to_owned());
-            ok(201, json!({"tag": {"name": name, "resources": {"count": 0, "droplets": {"count": 0}}}}))
+            ok(
+                201,
+                json!({"tag": {"name": name, "resources": {"count": 0, "droplets": {"count": 0}}}}),
+            )
         }
         ("GET", ["v2", "tags"]) => {
-            let items = st.all_tags().into_iter().map(|n| json!({"name": n, "resources": {"count": 0}})).collect();
+            let items = st
+                .all_tags()
+                .into_iter()
+                .map(|n| json!({"name": n, "resources": {"count": 0}}))
+                .collect();
             ok(200, page("tags", items))
         }
         ("DELETE", ["v2", "tags", name]) => {
             let name = name.to_string();
             if !st.all_tags().contains(&name) {
-                return err(404, "not_found", "The resource you requested could not be found.");
+                return err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                );
             }
             st.tags.remove(&name);
             let ids: Vec<u64> = st.droplets.keys().copied().collect();
             for id in ids {
-                let tags: Vec<String> = st.droplet_tags(id).into_iter().filter(|t| *t != name).collect();
+                let tags: Vec<String> = st
+                    .droplet_tags(id)
+                    .into_iter()
+                    .filter(|t| *t != name)
+                    .collect();
                 st.set_tags(id, tags);
             }
             no_content()
@@ -338,14 +405,25 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
         (m @ ("POST" | "DELETE"), ["v2", "tags", name, "resources"]) => {
             let name = name.to_string();
             if !st.all_tags().contains(&name) {
-                return err(404, "not_found", "The resource you requested could not be found.");
+                return err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                );
             }
             let Some(resources) = call.body["resources"].as_array() else {
                 return err(422, "unprocessable_entity", "resources is required");
             };
             for r in resources {
-                let Some(id) = r["resource_id"].as_str().and_then(|s| s.parse::<u64>().ok()) else {
-                    return err(422, "unprocessable_entity", "resource_id must be a string id");
+                let Some(id) = r["resource_id"]
+                    .as_str()
+                    .and_then(|s| s.parse::<u64>().ok())
+                else {
+                    return err(
+                        422,
+                        "unprocessable_entity",
+                        "resource_id must be a string id",
+                    );
                 };
                 if !st.droplets.contains_key(&id) {
                     return err(404, "not_found", "droplet not found");
@@ -363,7 +441,11 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
         }
         _ => {
             st.unexpected.push(call.line());
-            err(500, "unexpected_request", &format!("the fake does not know {}", call.line()))
+            err(
+                500,
+                "unexpected_request",
+                &format!("the fake does not know {}", call.line()),
+            )
         }
     }
 }
@@ -438,7 +520,13 @@ impl Respond for AppResponder {
             Target::ReservedIp(ip) => st.ip_holder(ip),
         };
         let through_ip = matches!(self.target, Target::ReservedIp(_));
-        let app = id.and_then(|id| if through_ip { st.through_ip.get(&id).or(st.apps.get(&id)) } else { st.apps.get(&id) });
+        let app = id.and_then(|id| {
+            if through_ip {
+                st.through_ip.get(&id).or(st.apps.get(&id))
+            } else {
+                st.apps.get(&id)
+            }
+        });
         match app {
             Some(app) => ResponseTemplate::new(app.status).set_body_string(app.body.clone()),
             None => ResponseTemplate::new(502).set_body_string("no droplet behind this address"),
@@ -492,21 +580,35 @@ fn listeners(addrs: &[Ipv4Addr]) -> (u16, Vec<TcpListener>) {
 impl FakeDo {
     /// A fake with `droplets` (id, name, public address on loopback, tags), reserved IPs
     /// (address on loopback, holder), all in `nyc3`; each droplet's app answers 200 `name`.
-    pub async fn start(droplets: &[(u64, &str, Ipv4Addr, &[&str])], reserved: &[(Ipv4Addr, Option<u64>)]) -> FakeDo {
+    pub async fn start(
+        droplets: &[(u64, &str, Ipv4Addr, &[&str])],
+        reserved: &[(Ipv4Addr, Option<u64>)],
+    ) -> FakeDo {
         let state = Arc::new(Mutex::new(State::default()));
         {
             let mut st = state.lock().unwrap();
             for (id, name, ip, tags) in droplets {
-                st.droplets.insert(*id, droplet(*id, name, *ip, tags, "nyc3"));
-                st.apps.insert(*id, App { status: 200, body: format!("{name} v1") });
+                st.droplets
+                    .insert(*id, droplet(*id, name, *ip, tags, "nyc3"));
+                st.apps.insert(
+                    *id,
+                    App {
+                        status: 200,
+                        body: format!("{name} v1"),
+                    },
+                );
             }
             for (ip, holder) in reserved {
-                st.reserved_ips.insert(ip.to_string(), ("nyc3".into(), *holder));
+                st.reserved_ips
+                    .insert(ip.to_string(), ("nyc3".into(), *holder));
             }
             st.action_polls = 1;
         }
         let server = MockServer::start().await;
-        Mock::given(any()).respond_with(Api(state.clone())).mount(&server).await;
+        Mock::given(any())
+            .respond_with(Api(state.clone()))
+            .mount(&server)
+            .await;
         let mut addrs: Vec<Ipv4Addr> = droplets.iter().map(|d| d.2).collect();
         addrs.extend(reserved.iter().map(|r| r.0));
         let (app_port, ls) = listeners(&addrs);
@@ -518,10 +620,21 @@ impl FakeDo {
                 Target::ReservedIp(reserved[i - droplets.len()].0.to_string())
             };
             let app = MockServer::builder().listener(l).start().await;
-            Mock::given(any()).respond_with(AppResponder { state: state.clone(), target }).mount(&app).await;
+            Mock::given(any())
+                .respond_with(AppResponder {
+                    state: state.clone(),
+                    target,
+                })
+                .mount(&app)
+                .await;
             apps.push(app);
         }
-        FakeDo { server, state, app_port, apps }
+        FakeDo {
+            server,
+            state,
+            app_port,
+            apps,
+        }
     }
 
     /// The API base URL.
@@ -536,7 +649,13 @@ impl FakeDo {
 
     /// Set how droplet `id`'s app answers.
     pub fn set_app(&self, id: u64, status: u16, body: &str) {
-        self.state().apps.insert(id, App { status, body: body.into() });
+        self.state().apps.insert(
+            id,
+            App {
+                status,
+                body: body.into(),
+            },
+        );
     }
 
     /// Inject a fault.
@@ -559,7 +678,12 @@ impl FakeDo {
 
     /// The mutating calls so far, as lines.
     pub fn mutations(&self) -> Vec<String> {
-        self.state().log.iter().filter(|c| c.is_mutating()).map(Call::line).collect()
+        self.state()
+            .log
+            .iter()
+            .filter(|c| c.is_mutating())
+            .map(Call::line)
+            .collect()
     }
 
     /// Every call so far, as lines.
@@ -575,12 +699,21 @@ impl FakeDo {
     /// Panic if any request was not one the fake knows.
     pub fn assert_no_unexpected(&self) {
         let st = self.state();
-        assert!(st.unexpected.is_empty(), "unexpected requests: {:#?}", st.unexpected);
+        assert!(
+            st.unexpected.is_empty(),
+            "unexpected requests: {:#?}",
+            st.unexpected
+        );
     }
 
     /// The lock tags that exist now.
     pub fn lock_tags(&self) -> Vec<String> {
-        self.state().tags.iter().filter(|t| t.starts_with("zdd-lock:")).cloned().collect()
+        self.state()
+            .tags
+            .iter()
+            .filter(|t| t.starts_with("zdd-lock:"))
+            .cloned()
+            .collect()
     }
 
     /// Number of app servers (droplets + reserved IPs).

@@ -214,7 +214,10 @@ pub enum Address {
 fn status_range(s: &str) -> Result<(u16, u16), String> {
     let bad = || format!("`{s}` is not a status range; use e.g. 200-399 or 200");
     let (a, b) = match s.split_once('-') {
-        Some((a, b)) => (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?),
+        Some((a, b)) => (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        ),
         None => {
             let v = s.trim().parse().map_err(|_| bad())?;
             (v, v)

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use do_api::{Client, Token, WaitOptions};
-use zdd_core::bluegreen::{self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome, Roles};
+use zdd_core::bluegreen::{
+    self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome, Roles,
+};
 use zdd_core::health::{AddressKind, HealthCheck, Scheme};
 use zdd_core::hook::NoHook;
 
@@ -19,7 +21,9 @@ struct Early(i32, String);
 /// Run the parsed command; returns the exit code.
 pub async fn run(args: Cli) -> i32 {
     let style = match args.global.events {
-        cli::Events::Human => Style::Human { gitlab: std::env::var("GITLAB_CI").is_ok_and(|v| v == "true") },
+        cli::Events::Human => Style::Human {
+            gitlab: std::env::var("GITLAB_CI").is_ok_and(|v| v == "true"),
+        },
         cli::Events::Json => Style::JsonLines,
         cli::Events::None => Style::Quiet,
     };
@@ -35,7 +39,9 @@ pub async fn run(args: Cli) -> i32 {
         Ok(code) => code,
         Err(Early(code, message)) => {
             if output == Output::Json {
-                print_json(&serde_json::json!({"outcome": outcome_name(code), "message": message, "exit_code": code}));
+                print_json(
+                    &serde_json::json!({"outcome": outcome_name(code), "message": message, "exit_code": code}),
+                );
             }
             eprintln!("error: {message}");
             code
@@ -63,8 +69,12 @@ fn print_json(v: &impl serde::Serialize) {
 fn token(g: &cli::Global) -> Result<Token, Early> {
     let usage = |m: String| Early(exit::USAGE, m);
     if let Some(path) = &g.token_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| usage(format!("cannot read the token file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            usage(format!(
+                "cannot read the token file {}: {e}",
+                path.display()
+            ))
+        })?;
         return Token::new(text).map_err(|e| usage(format!("token file {}: {e}", path.display())));
     }
     for var in ["DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN"] {
@@ -75,7 +85,8 @@ fn token(g: &cli::Global) -> Result<Token, Early> {
         }
     }
     Err(usage(
-        "no API token: set DIGITALOCEAN_ACCESS_TOKEN (or DIGITALOCEAN_TOKEN) or pass --token-file".into(),
+        "no API token: set DIGITALOCEAN_ACCESS_TOKEN (or DIGITALOCEAN_TOKEN) or pass --token-file"
+            .into(),
     ))
 }
 
@@ -114,13 +125,25 @@ fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
 }
 
 fn roles(p: &cli::Pair) -> Result<Roles, Early> {
-    for (flag, tag) in [("--live-tag", &p.live_tag), ("--standby-tag", &p.standby_tag)] {
+    for (flag, tag) in [
+        ("--live-tag", &p.live_tag),
+        ("--standby-tag", &p.standby_tag),
+    ] {
         do_api::validate::tag_name(tag).map_err(|e| Early(exit::USAGE, format!("{flag}: {e}")))?;
     }
     if p.live_tag == p.standby_tag {
-        return Err(Early(exit::USAGE, format!("--live-tag and --standby-tag are both `{}`; they must differ", p.live_tag)));
+        return Err(Early(
+            exit::USAGE,
+            format!(
+                "--live-tag and --standby-tag are both `{}`; they must differ",
+                p.live_tag
+            ),
+        ));
     }
-    Ok(Roles { live_tag: p.live_tag.clone(), standby_tag: p.standby_tag.clone() })
+    Ok(Roles {
+        live_tag: p.live_tag.clone(),
+        standby_tag: p.standby_tag.clone(),
+    })
 }
 
 fn switch_config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
@@ -167,11 +190,25 @@ async fn promote(g: &cli::Global, p: &cli::PromoteArgs, sink: &StderrSink) -> Re
     let mut cfg = switch_config(&p.switch)?;
     cfg.version = p.app_version.clone();
     if p.exec.as_deref().is_some_and(|c| c.trim().is_empty()) {
-        return Err(Early(exit::USAGE, "--exec is empty; give a command or leave the flag out".into()));
+        return Err(Early(
+            exit::USAGE,
+            "--exec is empty; give a command or leave the flag out".into(),
+        ));
     }
     let client = client(g)?;
-    let hook = p.exec.as_ref().map(|c| CommandHook { command: c.clone(), timeout: p.exec_timeout });
-    let report = bluegreen::run(&client, &cfg, Mode::Promote, hook.as_ref(), sink, interrupted()).await;
+    let hook = p.exec.as_ref().map(|c| CommandHook {
+        command: c.clone(),
+        timeout: p.exec_timeout,
+    });
+    let report = bluegreen::run(
+        &client,
+        &cfg,
+        Mode::Promote,
+        hook.as_ref(),
+        sink,
+        interrupted(),
+    )
+    .await;
     finish(g, &report, p.switch.dotenv.as_ref())
 }
 
@@ -179,26 +216,57 @@ async fn rollback(g: &cli::Global, r: &cli::RollbackArgs, sink: &StderrSink) -> 
     let mut cfg = switch_config(&r.switch)?;
     cfg.force = r.force;
     let client = client(g)?;
-    let report = bluegreen::run(&client, &cfg, Mode::Rollback, None::<&NoHook>, sink, interrupted()).await;
+    let report = bluegreen::run(
+        &client,
+        &cfg,
+        Mode::Rollback,
+        None::<&NoHook>,
+        sink,
+        interrupted(),
+    )
+    .await;
     finish(g, &report, r.switch.dotenv.as_ref())
 }
 
-fn finish(g: &cli::Global, report: &BlueGreenReport, dotenv: Option<&PathBuf>) -> Result<i32, Early> {
+fn finish(
+    g: &cli::Global,
+    report: &BlueGreenReport,
+    dotenv: Option<&PathBuf>,
+) -> Result<i32, Early> {
     let code = exit::for_outcome(report.outcome);
     if let Some(path) = dotenv {
-        let id = |d: &Option<bluegreen::DropletSummary>| d.as_ref().map(|d| d.id.to_string()).unwrap_or_default();
-        let name = |d: &Option<bluegreen::DropletSummary>| d.as_ref().map(|d| d.name.clone()).unwrap_or_default();
+        let id = |d: &Option<bluegreen::DropletSummary>| {
+            d.as_ref().map(|d| d.id.to_string()).unwrap_or_default()
+        };
+        let name = |d: &Option<bluegreen::DropletSummary>| {
+            d.as_ref().map(|d| d.name.clone()).unwrap_or_default()
+        };
         let pairs = [
-            ("ZDD_OUTCOME", serde_json::to_value(report.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
+            (
+                "ZDD_OUTCOME",
+                serde_json::to_value(report.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            ),
             ("ZDD_EXIT_CODE", code.to_string()),
-            ("ZDD_RESERVED_IP", report.reserved_ip.map(|i| i.to_string()).unwrap_or_default()),
+            (
+                "ZDD_RESERVED_IP",
+                report
+                    .reserved_ip
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
+            ),
             ("ZDD_LIVE_DROPLET_ID", id(&report.live)),
             ("ZDD_LIVE_DROPLET_NAME", name(&report.live)),
             ("ZDD_STANDBY_DROPLET_ID", id(&report.standby)),
             ("ZDD_STANDBY_DROPLET_NAME", name(&report.standby)),
         ];
         if let Err(e) = crate::dotenv::write(path, &pairs) {
-            eprintln!("warning: could not write the dotenv file {}: {e}", path.display());
+            eprintln!(
+                "warning: could not write the dotenv file {}: {e}",
+                path.display()
+            );
         }
     }
     match g.output {
@@ -217,7 +285,10 @@ fn print_human(r: &BlueGreenReport, code: i32) {
         Mode::Promote => "promote",
         Mode::Rollback => "rollback",
     };
-    let outcome = serde_json::to_value(r.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let outcome = serde_json::to_value(r.outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{mode}: {outcome} (exit {code}): {}", r.message);
     if r.outcome == Outcome::DryRun || (!r.plan.is_empty() && r.steps.is_empty()) {
@@ -226,21 +297,50 @@ fn print_human(r: &BlueGreenReport, code: i32) {
         }
     }
     if let (Some(ip), Some(live)) = (r.reserved_ip, &r.live) {
-        let standby = r.standby.as_ref().map(|s| format!(", standby {} ({})", s.id, s.name)).unwrap_or_default();
-        let _ = writeln!(out, "  reserved IP {ip}: live {} ({}){standby}", live.id, live.name);
+        let standby = r
+            .standby
+            .as_ref()
+            .map(|s| format!(", standby {} ({})", s.id, s.name))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  reserved IP {ip}: live {} ({}){standby}",
+            live.id, live.name
+        );
     }
     if !r.steps.is_empty() {
-        let steps: Vec<String> = r.steps.iter().map(|s| format!("{} {:.1}s", s.step.label(), s.duration.as_secs_f64())).collect();
+        let steps: Vec<String> = r
+            .steps
+            .iter()
+            .map(|s| format!("{} {:.1}s", s.step.label(), s.duration.as_secs_f64()))
+            .collect();
         let _ = writeln!(out, "  steps: {}", steps.join(", "));
     }
     if let Some(a) = &r.assign {
-        let reported = a.api_reported.map(|d| format!(", {:.0}s as DigitalOcean reports it", d.as_secs_f64())).unwrap_or_default();
-        let _ = writeln!(out, "  assign action {}: completed after {:.1}s{reported}", a.action_id, a.observed.as_secs_f64());
+        let reported = a
+            .api_reported
+            .map(|d| format!(", {:.0}s as DigitalOcean reports it", d.as_secs_f64()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  assign action {}: completed after {:.1}s{reported}",
+            a.action_id,
+            a.observed.as_secs_f64()
+        );
     }
     if let Some(t) = r.time_to_new_answer {
-        let _ = writeln!(out, "  the reserved IP answered from the new droplet {:.1}s after the assign was sent", t.as_secs_f64());
+        let _ = writeln!(
+            out,
+            "  the reserved IP answered from the new droplet {:.1}s after the assign was sent",
+            t.as_secs_f64()
+        );
     }
-    let _ = writeln!(out, "  {} API calls, {:.1}s in all", r.api_calls, r.total.as_secs_f64());
+    let _ = writeln!(
+        out,
+        "  {} API calls, {:.1}s in all",
+        r.api_calls,
+        r.total.as_secs_f64()
+    );
 }
 
 async fn status(g: &cli::Global, s: &cli::StatusArgs, sink: &StderrSink) -> Result<i32, Early> {
@@ -252,7 +352,9 @@ async fn status(g: &cli::Global, s: &cli::StatusArgs, sink: &StderrSink) -> Resu
         ..BlueGreenConfig::default()
     };
     let client = client(g)?;
-    let report = bluegreen::status(&client, &cfg, s.check_health, sink).await.map_err(|(o, m)| Early(exit::for_outcome(o), m))?;
+    let report = bluegreen::status(&client, &cfg, s.check_health, sink)
+        .await
+        .map_err(|(o, m)| Early(exit::for_outcome(o), m))?;
     match g.output {
         Output::Json => print_json(&report),
         Output::Human => {
@@ -264,11 +366,24 @@ async fn status(g: &cli::Global, s: &cli::StatusArgs, sink: &StderrSink) -> Resu
                     d.name,
                     d.tags.join(","),
                     d.status,
-                    d.public_ipv4.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
-                    d.private_ipv4.map(|i| i.to_string()).unwrap_or_else(|| "-".into())
+                    d.public_ipv4
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    d.private_ipv4
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "-".into())
                 )
             };
-            let _ = writeln!(out, "reserved IP {}: {}", report.reserved_ip, report.ip_droplet.as_ref().map(show).unwrap_or_else(|| "unassigned".into()));
+            let _ = writeln!(
+                out,
+                "reserved IP {}: {}",
+                report.reserved_ip,
+                report
+                    .ip_droplet
+                    .as_ref()
+                    .map(show)
+                    .unwrap_or_else(|| "unassigned".into())
+            );
             for d in &report.live_tagged {
                 let _ = writeln!(out, "  {}: {}", cfg.roles.live_tag, show(d));
             }
@@ -276,7 +391,14 @@ async fn status(g: &cli::Global, s: &cli::StatusArgs, sink: &StderrSink) -> Resu
                 let _ = writeln!(out, "  {}: {}", cfg.roles.standby_tag, show(d));
             }
             for h in &report.health {
-                let _ = writeln!(out, "  health of {}: {} ({} {})", h.id, if h.healthy { "healthy" } else { "UNHEALTHY" }, h.url, h.detail);
+                let _ = writeln!(
+                    out,
+                    "  health of {}: {} ({} {})",
+                    h.id,
+                    if h.healthy { "healthy" } else { "UNHEALTHY" },
+                    h.url,
+                    h.detail
+                );
             }
             let _ = writeln!(out, "state: {}", report.state);
             for d in &report.drift {
@@ -292,10 +414,17 @@ async fn unlock(g: &cli::Global, u: &cli::UnlockArgs) -> Result<i32, Early> {
     let scope = match (&u.reserved_ip, &u.lb) {
         (Some(ip), None) => zdd_core::lock::scope_for_ip(*ip),
         (None, Some(lb)) => zdd_core::lock::scope_for_lb(&lb.as_str().into()),
-        _ => return Err(Early(exit::USAGE, "give exactly one of --reserved-ip or --lb".into())),
+        _ => {
+            return Err(Early(
+                exit::USAGE,
+                "give exactly one of --reserved-ip or --lb".into(),
+            ));
+        }
     };
     let client = client(g)?;
-    let removed = zdd_core::lock::break_all(&client, &scope).await.map_err(|e| Early(exit::API, e.chain()))?;
+    let removed = zdd_core::lock::break_all(&client, &scope)
+        .await
+        .map_err(|e| Early(exit::API, e.chain()))?;
     match g.output {
         Output::Json => print_json(&serde_json::json!({"scope": scope, "removed": removed})),
         Output::Human => {

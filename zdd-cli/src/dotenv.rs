@@ -8,7 +8,13 @@ pub fn write(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
     for (k, v) in pairs {
         let clean: String = v
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "._-:/@".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-:/@".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         out.push_str(&format!("{k}={clean}\n"));
     }
@@ -21,7 +27,10 @@ mod tests {
     fn values_are_sanitised() {
         let dir = std::env::temp_dir().join(format!("zdd-dotenv-{}", std::process::id()));
         super::write(&dir, &[("A", "web 1;$(x)".into()), ("B", "1.2.3.4".into())]).unwrap();
-        assert_eq!(std::fs::read_to_string(&dir).unwrap(), "A=web_1__x_\nB=1.2.3.4\n");
+        assert_eq!(
+            std::fs::read_to_string(&dir).unwrap(),
+            "A=web_1__x_\nB=1.2.3.4\n"
+        );
         std::fs::remove_file(dir).unwrap();
     }
 }

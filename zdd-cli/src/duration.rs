@@ -5,7 +5,9 @@ use std::time::Duration;
 /// Parse a duration flag.
 pub fn parse(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num
         .parse()
@@ -15,9 +17,13 @@ pub fn parse(s: &str) -> Result<Duration, String> {
         "ms" => n / 1000.0,
         "m" | "min" | "mins" => n * 60.0,
         "h" => n * 3600.0,
-        other => return Err(format!("`{s}` has unknown unit `{other}`; use ms, s, m or h")),
+        other => {
+            return Err(format!(
+                "`{s}` has unknown unit `{other}`; use ms, s, m or h"
+            ));
+        }
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 86_400.0 * 7.0 {
+    if !secs.is_finite() || !(0.0..=86_400.0 * 7.0).contains(&secs) {
         return Err(format!("`{s}` is out of range (0 to 7 days)"));
     }
     Ok(Duration::from_secs_f64(secs))

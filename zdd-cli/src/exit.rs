@@ -24,15 +24,36 @@ pub const INTERRUPTED: i32 = 130;
 
 /// `(code, meaning)` for the README.
 pub const TABLE: &[(i32, &str)] = &[
-    (OK, "success: switched, resumed an interrupted run, already live (no-op), or dry run"),
-    (USAGE, "usage or configuration error (bad flag, missing token); nothing changed"),
-    (REFUSED, "refused: droplets, tags or reserved IP not as expected; nothing changed"),
-    (NOT_READY, "update command or health gate failed before the switch; nothing changed"),
-    (SWITCHED_BACK, "switched, verification failed, traffic switched back to the previous droplet"),
-    (UNCERTAIN, "switching back failed: traffic state uncertain, needs a human"),
+    (
+        OK,
+        "success: switched, resumed an interrupted run, already live (no-op), or dry run",
+    ),
+    (
+        USAGE,
+        "usage or configuration error (bad flag, missing token); nothing changed",
+    ),
+    (
+        REFUSED,
+        "refused: droplets, tags or reserved IP not as expected; nothing changed",
+    ),
+    (
+        NOT_READY,
+        "update command or health gate failed before the switch; nothing changed",
+    ),
+    (
+        SWITCHED_BACK,
+        "switched, verification failed, traffic switched back to the previous droplet",
+    ),
+    (
+        UNCERTAIN,
+        "switching back failed: traffic state uncertain, needs a human",
+    ),
     (LOCKED, "another run holds the deploy lock; nothing changed"),
     (API, "DigitalOcean API or authentication failure"),
-    (INTERRUPTED, "interrupted (SIGINT/SIGTERM); run the same command again to finish or undo"),
+    (
+        INTERRUPTED,
+        "interrupted (SIGINT/SIGTERM); run the same command again to finish or undo",
+    ),
 ];
 
 /// The exit code of a blue-green outcome.
@@ -47,5 +68,47 @@ pub fn for_outcome(o: Outcome) -> i32 {
         Outcome::Locked => LOCKED,
         Outcome::ApiError => API,
         Outcome::Interrupted => INTERRUPTED,
+    }
+}
+
+/// The table as text, for `--help`.
+pub fn help_text() -> String {
+    let mut out = String::from("Exit codes:\n");
+    for (code, meaning) in TABLE {
+        out.push_str(&format!("  {code:>3}  {meaning}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's exit-code table says exactly what [`TABLE`] says.
+    #[test]
+    fn readme_table_matches() {
+        let readme = include_str!("../../README.md");
+        let rows: Vec<(i32, String)> = readme
+            .lines()
+            .skip_while(|l| !l.contains("<!-- exit-codes -->"))
+            .take_while(|l| !l.contains("<!-- /exit-codes -->"))
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                let code = cells.get(1)?.trim_matches('`').parse().ok()?;
+                Some((code, cells.get(2)?.to_string()))
+            })
+            .collect();
+        let expected: Vec<(i32, String)> = TABLE.iter().map(|(c, m)| (*c, m.to_string())).collect();
+        assert_eq!(
+            rows, expected,
+            "update the README's exit-code table from exit::TABLE"
+        );
+    }
+
+    #[test]
+    fn codes_are_distinct() {
+        let mut codes: Vec<i32> = TABLE.iter().map(|(c, _)| *c).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), TABLE.len());
     }
 }

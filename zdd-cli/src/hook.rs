@@ -42,7 +42,9 @@ impl DropletHook for CommandHook {
             .stdout(std::io::stderr())
             .stderr(std::io::stderr())
             .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| format!("could not start `sh -c`: {e}"))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("could not start `sh -c`: {e}"))?;
         match tokio::time::timeout(self.timeout, child.wait()).await {
             Ok(Ok(status)) if status.success() => Ok(()),
             Ok(Ok(status)) => Err(match status.code() {
@@ -52,7 +54,10 @@ impl DropletHook for CommandHook {
             Ok(Err(e)) => Err(format!("waiting for the command failed: {e}")),
             Err(_) => {
                 let _ = child.kill().await;
-                Err(format!("the command did not finish within {}s and was killed", self.timeout.as_secs()))
+                Err(format!(
+                    "the command did not finish within {}s and was killed",
+                    self.timeout.as_secs()
+                ))
             }
         }
     }

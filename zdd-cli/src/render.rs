@@ -33,7 +33,11 @@ pub struct StderrSink {
 impl StderrSink {
     /// A sink with the given style.
     pub fn new(style: Style) -> Self {
-        StderrSink { style, section: AtomicU32::new(0), open: Mutex::new(None) }
+        StderrSink {
+            style,
+            section: AtomicU32::new(0),
+            open: Mutex::new(None),
+        }
     }
 
     fn line(&self, text: &str) {
@@ -44,12 +48,19 @@ impl StderrSink {
 
 /// `HH:MM:SS` (UTC).
 pub fn clock() -> String {
-    let s = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() % 86_400;
+    let s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        % 86_400;
     format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
 fn unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 impl EventSink for StderrSink {
@@ -78,18 +89,32 @@ impl EventSink for StderrSink {
                             self.line(&format!("[{t}] ==> {}: {detail}", step.label()));
                         }
                     }
-                    Event::StepFinished { step, detail, duration, ok } => {
+                    Event::StepFinished {
+                        step,
+                        detail,
+                        duration,
+                        ok,
+                    } => {
                         let mark = if ok { "ok" } else { "FAILED" };
                         self.line(&format!(
                             "[{t}] {mark} {} ({:.1}s): {detail}",
                             step.label(),
                             duration.as_secs_f64()
                         ));
-                        if gitlab && let Some(name) = self.open.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                        if gitlab
+                            && let Some(name) =
+                                self.open.lock().unwrap_or_else(|p| p.into_inner()).take()
+                        {
                             self.line(&format!("\x1b[0Ksection_end:{}:{name}\r\x1b[0K", unix()));
                         }
                     }
-                    Event::HealthAttempt { url, attempt, ok, detail, consecutive } => {
+                    Event::HealthAttempt {
+                        url,
+                        attempt,
+                        ok,
+                        detail,
+                        consecutive,
+                    } => {
                         let mark = if ok { "pass" } else { "fail" };
                         self.line(&format!("[{t}]     probe {attempt} {url}: {mark} ({detail}), {consecutive} in a row"));
                     }

@@ -177,7 +177,11 @@ impl HealthCheck {
             IpAddr::V4(v4) => v4.to_string(),
             IpAddr::V6(v6) => format!("[{v6}]"),
         };
-        let path = if self.path.starts_with('/') { self.path.clone() } else { format!("/{}", self.path) };
+        let path = if self.path.starts_with('/') {
+            self.path.clone()
+        } else {
+            format!("/{}", self.path)
+        };
         format!("{}://{host}:{port}{path}", self.scheme.as_str())
     }
 
@@ -221,12 +225,20 @@ impl HealthCheck {
     }
 
     /// Probe `ip` until `successes` probes in a row pass, or fail at the deadline.
-    pub async fn wait_healthy(&self, ip: IpAddr, sink: &dyn EventSink) -> Result<HealthReport, HealthFailure> {
+    pub async fn wait_healthy(
+        &self,
+        ip: IpAddr,
+        sink: &dyn EventSink,
+    ) -> Result<HealthReport, HealthFailure> {
         self.wait_url(&self.url_for(ip), sink).await
     }
 
     /// Probe `url` until `successes` probes in a row pass, or fail at the deadline.
-    pub async fn wait_url(&self, url: &str, sink: &dyn EventSink) -> Result<HealthReport, HealthFailure> {
+    pub async fn wait_url(
+        &self,
+        url: &str,
+        sink: &dyn EventSink,
+    ) -> Result<HealthReport, HealthFailure> {
         let http = self.http();
         let start = Instant::now();
         let deadline = start + self.deadline;
@@ -235,7 +247,12 @@ impl HealthCheck {
         let mut first_success = None;
         loop {
             attempts += 1;
-            let result = match tokio::time::timeout_at(deadline.max(Instant::now() + self.request_timeout), probe_with(&http, self, url)).await {
+            let result = match tokio::time::timeout_at(
+                deadline.max(Instant::now() + self.request_timeout),
+                probe_with(&http, self, url),
+            )
+            .await
+            {
                 Ok(r) => r,
                 Err(_) => Err(ProbeFailure::Timeout),
             };
@@ -249,7 +266,13 @@ impl HealthCheck {
             } else {
                 consecutive = 0;
             }
-            sink.emit(Event::HealthAttempt { url: url.to_owned(), attempt: attempts, ok, detail, consecutive });
+            sink.emit(Event::HealthAttempt {
+                url: url.to_owned(),
+                attempt: attempts,
+                ok,
+                detail,
+                consecutive,
+            });
             if consecutive >= self.successes {
                 return Ok(HealthReport {
                     url: url.to_owned(),
@@ -270,14 +293,23 @@ impl HealthCheck {
                         ),
                     },
                 };
-                return Err(HealthFailure { url: url.to_owned(), attempts, last, duration: start.elapsed() });
+                return Err(HealthFailure {
+                    url: url.to_owned(),
+                    attempts,
+                    last,
+                    duration: start.elapsed(),
+                });
             }
             tokio::time::sleep(self.interval).await;
         }
     }
 }
 
-async fn probe_with(http: &reqwest::Client, check: &HealthCheck, url: &str) -> Result<u16, ProbeFailure> {
+async fn probe_with(
+    http: &reqwest::Client,
+    check: &HealthCheck,
+    url: &str,
+) -> Result<u16, ProbeFailure> {
     let resp = http.get(url).send().await.map_err(classify)?;
     let status = resp.status().as_u16();
     if !(check.status_min..=check.status_max).contains(&status) {
@@ -286,8 +318,17 @@ async fn probe_with(http: &reqwest::Client, check: &HealthCheck, url: &str) -> R
     if let Some(expected) = &check.expect_body {
         let body = resp.text().await.map_err(classify)?;
         if !body.contains(expected.as_str()) {
-            let got: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
-            return Err(ProbeFailure::BodyMismatch { expected: expected.clone(), got });
+            let got: String = body
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(80)
+                .collect();
+            return Err(ProbeFailure::BodyMismatch {
+                expected: expected.clone(),
+                got,
+            });
         }
     }
     Ok(status)
@@ -305,6 +346,8 @@ fn classify(e: reqwest::Error) -> ProbeFailure {
         }
         ProbeFailure::Connect { detail }
     } else {
-        ProbeFailure::Other { detail: e.to_string() }
+        ProbeFailure::Other {
+            detail: e.to_string(),
+        }
     }
 }

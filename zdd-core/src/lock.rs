@@ -34,7 +34,12 @@ pub struct LockConfig {
 impl LockConfig {
     /// A lock on `scope` with a 30-minute TTL, no waiting, 5 s polls.
     pub fn new(scope: String) -> Self {
-        LockConfig { scope, ttl: Duration::from_secs(1800), wait: Duration::ZERO, poll: Duration::from_secs(5) }
+        LockConfig {
+            scope,
+            ttl: Duration::from_secs(1800),
+            wait: Duration::ZERO,
+            poll: Duration::from_secs(5),
+        }
     }
 }
 
@@ -45,7 +50,11 @@ pub fn scope_for_ip(ip: Ipv4Addr) -> String {
 
 /// The lock scope of a load balancer: `lb-<uuid>`.
 pub fn scope_for_lb(id: &LoadBalancerId) -> String {
-    let clean: String = id.as_str().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let clean: String = id
+        .as_str()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
     format!("lb-{clean}")
 }
 
@@ -68,7 +77,11 @@ impl LockTag {
     fn parse(scope: &str, tag: &str) -> Option<LockTag> {
         let rest = tag.strip_prefix(&prefix(scope))?;
         let (since, run_id) = rest.split_once(':')?;
-        Some(LockTag { tag: tag.to_owned(), since: since.parse().ok()?, run_id: run_id.to_owned() })
+        Some(LockTag {
+            tag: tag.to_owned(),
+            since: since.parse().ok()?,
+            run_id: run_id.to_owned(),
+        })
     }
 
     fn age(&self, now: u64) -> Duration {
@@ -106,14 +119,22 @@ pub struct DeployLock {
 }
 
 fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 /// A run id unique enough to break ties between runs started in the same second.
 pub fn new_run_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
     h.write_u32(std::process::id());
     format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }
@@ -147,27 +168,60 @@ async fn delete_tag(client: &Client, tag: &str) -> do_api::Result<()> {
     }
 }
 
+/// A new lock tag name for `scope`: `zdd-lock:<scope>:<unix-time>:<run-id>`.
+pub fn new_tag(scope: &str) -> String {
+    format!("{}{}:{}", prefix(scope), now_unix(), new_run_id())
+}
+
+/// Delete a lock tag, for a run interrupted while taking the lock (already gone is fine).
+pub async fn abandon(client: &Client, tag: &str) -> do_api::Result<()> {
+    delete_tag(client, tag).await
+}
+
 impl DeployLock {
     /// Take the lock, waiting up to `cfg.wait` for another run to finish.
-    pub async fn acquire(client: &Client, cfg: &LockConfig, sink: &dyn EventSink) -> Result<DeployLock, LockError> {
-        let ours = LockTag {
-            tag: format!("{}{}:{}", prefix(&cfg.scope), now_unix(), new_run_id()),
-            since: now_unix(),
-            run_id: String::new(),
-        };
-        let ours = LockTag::parse(&cfg.scope, &ours.tag).expect("well-formed lock tag");
+    pub async fn acquire(
+        client: &Client,
+        cfg: &LockConfig,
+        sink: &dyn EventSink,
+    ) -> Result<DeployLock, LockError> {
+        Self::acquire_as(client, cfg, &new_tag(&cfg.scope), sink).await
+    }
+
+    /// Like [`Self::acquire`], with a tag from [`new_tag`] chosen by the caller, so that a
+    /// caller interrupted midway can remove it with [`abandon`].
+    pub async fn acquire_as(
+        client: &Client,
+        cfg: &LockConfig,
+        tag: &str,
+        sink: &dyn EventSink,
+    ) -> Result<DeployLock, LockError> {
+        let ours = LockTag::parse(&cfg.scope, tag).ok_or_else(|| {
+            LockError::Api(do_api::Error::InvalidInput(format!(
+                "`{tag}` is not a lock tag of scope `{}`",
+                cfg.scope
+            )))
+        })?;
         do_api::validate::tag_name(&ours.tag).map_err(LockError::Api)?;
         let give_up_at = Instant::now() + cfg.wait;
         let mut announced = false;
         let mut unseen = 0;
         loop {
-            client.tags().create(&ours.tag).await.map_err(LockError::Api)?;
+            client
+                .tags()
+                .create(&ours.tag)
+                .await
+                .map_err(LockError::Api)?;
             let now = now_unix();
             let mut live = Vec::new();
             for l in list(client, &cfg.scope).await.map_err(LockError::Api)? {
                 if l.tag != ours.tag && l.age(now) > cfg.ttl {
                     sink.emit(Event::Warning {
-                        message: format!("removing stale deploy lock `{}` ({}s old)", l.tag, l.age(now).as_secs()),
+                        message: format!(
+                            "removing stale deploy lock `{}` ({}s old)",
+                            l.tag,
+                            l.age(now).as_secs()
+                        ),
                     });
                     delete_tag(client, &l.tag).await.map_err(LockError::Api)?;
                 } else {
@@ -177,7 +231,9 @@ impl DeployLock {
             let oldest = live.first().cloned();
             match oldest {
                 Some(first) if first.tag != ours.tag => {
-                    delete_tag(client, &ours.tag).await.map_err(LockError::Api)?;
+                    delete_tag(client, &ours.tag)
+                        .await
+                        .map_err(LockError::Api)?;
                     let age = first.age(now);
                     if Instant::now() + cfg.poll > give_up_at {
                         return Err(LockError::Held { holder: first, age });
@@ -192,7 +248,12 @@ impl DeployLock {
                 }
                 // Ours is the oldest; or the list did not show it yet (eventual consistency):
                 // look again rather than assume.
-                Some(_) => return Ok(DeployLock { client: client.clone(), tag: ours }),
+                Some(_) => {
+                    return Ok(DeployLock {
+                        client: client.clone(),
+                        tag: ours,
+                    });
+                }
                 None if unseen < 5 => {
                     unseen += 1;
                     tokio::time::sleep(cfg.poll.min(Duration::from_secs(1))).await;

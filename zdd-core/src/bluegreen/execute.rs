@@ -14,7 +14,7 @@ use super::plan::{Observation, Plan, Roles, TagMove, plan, tag_moves};
 use crate::events::{Event, EventSink, Step};
 use crate::health::{AddressKind, HealthCheck, HealthFailure};
 use crate::hook::{DropletHook, HookTarget};
-use crate::lock::{DeployLock, LockConfig, LockError, scope_for_ip};
+use crate::lock::{self, DeployLock, LockConfig, LockError, scope_for_ip};
 use crate::report::{StepTiming, opt_secs, secs};
 
 /// Promote (the standby gets the new version and the traffic) or roll back (traffic goes back
@@ -45,7 +45,11 @@ pub struct LockSettings {
 impl Default for LockSettings {
     fn default() -> Self {
         let d = LockConfig::new(String::new());
-        LockSettings { ttl: d.ttl, wait: d.wait, poll: d.poll }
+        LockSettings {
+            ttl: d.ttl,
+            wait: d.wait,
+            poll: d.poll,
+        }
     }
 }
 
@@ -119,7 +123,10 @@ pub enum Outcome {
 impl Outcome {
     /// Whether the run reached what was asked for.
     pub fn is_success(self) -> bool {
-        matches!(self, Outcome::Switched | Outcome::Resumed | Outcome::AlreadyLive | Outcome::DryRun)
+        matches!(
+            self,
+            Outcome::Switched | Outcome::Resumed | Outcome::AlreadyLive | Outcome::DryRun
+        )
     }
 }
 
@@ -229,15 +236,31 @@ struct Started {
 
 impl<'a> Run<'a> {
     fn start(&self, step: Step, detail: impl Into<String>) -> Started {
-        self.sink.emit(Event::StepStarted { step, detail: detail.into() });
-        Started { step, at: Instant::now() }
+        self.sink.emit(Event::StepStarted {
+            step,
+            detail: detail.into(),
+        });
+        Started {
+            step,
+            at: Instant::now(),
+        }
     }
 
     fn finish(&mut self, s: Started, ok: bool, detail: impl Into<String>) {
         let detail = detail.into();
         let duration = s.at.elapsed();
-        self.sink.emit(Event::StepFinished { step: s.step, detail: detail.clone(), duration, ok });
-        self.steps.push(StepTiming { step: s.step, detail, duration, ok });
+        self.sink.emit(Event::StepFinished {
+            step: s.step,
+            detail: detail.clone(),
+            duration,
+            ok,
+        });
+        self.steps.push(StepTiming {
+            step: s.step,
+            detail,
+            duration,
+            ok,
+        });
     }
 
     fn warn(&self, message: String) {
@@ -254,7 +277,14 @@ impl<'a> Run<'a> {
         let result = async {
             let mut ids = Vec::new();
             for tag in [&roles.live_tag, &roles.standby_tag] {
-                ids.extend(self.client.droplets().list_by_tag(tag).await?.into_iter().map(|d| d.id));
+                ids.extend(
+                    self.client
+                        .droplets()
+                        .list_by_tag(tag)
+                        .await?
+                        .into_iter()
+                        .map(|d| d.id),
+                );
             }
             let ips = self.client.reserved_ips().list().await?;
             Ok::<_, do_api::Error>(
@@ -278,7 +308,10 @@ impl<'a> Run<'a> {
                     )
                 } else {
                     let list: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
-                    format!("several reserved IPs ({}) are on the tagged droplets; pass --reserved-ip", list.join(", "))
+                    format!(
+                        "several reserved IPs ({}) are on the tagged droplets; pass --reserved-ip",
+                        list.join(", ")
+                    )
                 };
                 self.finish(s, false, msg.clone());
                 Err(Stop(Outcome::Refused, msg))
@@ -292,10 +325,20 @@ impl<'a> Run<'a> {
 
     async fn observe(&mut self, ip: Ipv4Addr) -> Result<Observation, Stop> {
         let roles = &self.cfg.roles;
-        let s = self.start(Step::Observe, format!("droplets tagged `{}` and `{}`, reserved IP {ip}", roles.live_tag, roles.standby_tag));
+        let s = self.start(
+            Step::Observe,
+            format!(
+                "droplets tagged `{}` and `{}`, reserved IP {ip}",
+                roles.live_tag, roles.standby_tag
+            ),
+        );
         let result = async {
             let live_tagged = self.client.droplets().list_by_tag(&roles.live_tag).await?;
-            let standby_tagged = self.client.droplets().list_by_tag(&roles.standby_tag).await?;
+            let standby_tagged = self
+                .client
+                .droplets()
+                .list_by_tag(&roles.standby_tag)
+                .await?;
             let rip = self.client.reserved_ips().get(&ip.to_string()).await?;
             Ok::<_, do_api::Error>(Observation {
                 ip,
@@ -308,12 +351,18 @@ impl<'a> Run<'a> {
         .await;
         match result {
             Ok(obs) => {
-                let holder = obs.ip_droplet.as_ref().map(|d| d.id.to_string()).unwrap_or_else(|| "nobody".into());
+                let holder = obs
+                    .ip_droplet
+                    .as_ref()
+                    .map(|d| d.id.to_string())
+                    .unwrap_or_else(|| "nobody".into());
                 self.finish(s, true, format!("reserved IP {ip} on droplet {holder}"));
                 Ok(obs)
             }
             Err(e) if e.is_not_found() => {
-                let msg = format!("reserved IP {ip} does not exist in this account (check --reserved-ip and the token's team)");
+                let msg = format!(
+                    "reserved IP {ip} does not exist in this account (check --reserved-ip and the token's team)"
+                );
                 self.finish(s, false, msg.clone());
                 Err(Stop(Outcome::Refused, msg))
             }
@@ -345,8 +394,17 @@ impl<'a> Run<'a> {
         })
     }
 
+    /// The check for the droplet traffic falls back to: the previous version, so the expected
+    /// body (the new version's text) does not apply.
+    fn fallback_check(&self) -> HealthCheck {
+        HealthCheck {
+            expect_body: None,
+            ..self.cfg.health.clone()
+        }
+    }
+
     /// Health-check a droplet directly.
-    async fn gate(&mut self, d: &Droplet) -> Result<(), HealthFailure> {
+    async fn gate(&mut self, d: &Droplet, check: &HealthCheck) -> Result<(), HealthFailure> {
         let ip = match self.direct_ip(d) {
             Ok(ip) => ip,
             Err(Stop(_, msg)) => {
@@ -358,10 +416,20 @@ impl<'a> Run<'a> {
                 });
             }
         };
-        let s = self.start(Step::HealthGate, format!("{} ({}) at {}", d.id, d.name, self.cfg.health.url_for(ip)));
-        match self.cfg.health.wait_healthy(ip, self.sink).await {
+        let s = self.start(
+            Step::HealthGate,
+            format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
+        );
+        match check.wait_healthy(ip, self.sink).await {
             Ok(r) => {
-                self.finish(s, true, format!("{} passing probes in a row after {} attempts", self.cfg.health.successes, r.attempts));
+                self.finish(
+                    s,
+                    true,
+                    format!(
+                        "{} passing probes in a row after {} attempts",
+                        check.successes, r.attempts
+                    ),
+                );
                 Ok(())
             }
             Err(f) => {
@@ -372,12 +440,24 @@ impl<'a> Run<'a> {
     }
 
     /// Health-check through the reserved IP; on success, returns the time to the first pass.
-    async fn verify(&mut self, ip: Ipv4Addr, who: &Droplet) -> Result<Duration, HealthFailure> {
-        let url = self.cfg.health.url_for(IpAddr::V4(ip));
-        let s = self.start(Step::Verify, format!("droplet {} ({}) through {url}", who.id, who.name));
-        match self.cfg.health.wait_url(&url, self.sink).await {
+    async fn verify(
+        &mut self,
+        ip: Ipv4Addr,
+        who: &Droplet,
+        check: &HealthCheck,
+    ) -> Result<Duration, HealthFailure> {
+        let url = check.url_for(IpAddr::V4(ip));
+        let s = self.start(
+            Step::Verify,
+            format!("droplet {} ({}) through {url}", who.id, who.name),
+        );
+        match check.wait_url(&url, self.sink).await {
             Ok(r) => {
-                self.finish(s, true, format!("answering through {ip} after {} attempts", r.attempts));
+                self.finish(
+                    s,
+                    true,
+                    format!("answering through {ip} after {} attempts", r.attempts),
+                );
                 Ok(r.first_success_after)
             }
             Err(f) => {
@@ -388,21 +468,45 @@ impl<'a> Run<'a> {
     }
 
     async fn ip_holder(&self, ip: Ipv4Addr) -> Result<Option<DropletId>, do_api::Error> {
-        Ok(self.client.reserved_ips().get(&ip.to_string()).await?.droplet_id())
+        Ok(self
+            .client
+            .reserved_ips()
+            .get(&ip.to_string())
+            .await?
+            .droplet_id())
     }
 
     /// Assign `ip` to `to` and wait; confirm through the API that it points there.
     /// `Err(Stop)` says how it failed, including where the IP is now.
-    async fn assign(&mut self, step: Step, ip: Ipv4Addr, from: &Droplet, to: &Droplet) -> Result<(), Stop> {
-        let s = self.start(step, format!("reserved IP {ip}: droplet {} ({}) -> {} ({})", from.id, from.name, to.id, to.name));
+    async fn assign(
+        &mut self,
+        step: Step,
+        ip: Ipv4Addr,
+        from: &Droplet,
+        to: &Droplet,
+    ) -> Result<(), Stop> {
+        let s = self.start(
+            step,
+            format!(
+                "reserved IP {ip}: droplet {} ({}) -> {} ({})",
+                from.id, from.name, to.id, to.name
+            ),
+        );
         let sent = Instant::now();
         let sink = self.sink;
         let result = async {
-            let action = self.client.reserved_ips().assign(&ip.to_string(), to.id).await?;
+            let action = self
+                .client
+                .reserved_ips()
+                .assign(&ip.to_string(), to.id)
+                .await?;
             self.client
                 .actions()
                 .wait_with(action.id, &self.cfg.assign_wait, |a| {
-                    sink.emit(Event::ActionProgress { action_id: a.id.0, status: a.status.to_string() })
+                    sink.emit(Event::ActionProgress {
+                        action_id: a.id.0,
+                        status: a.status.to_string(),
+                    })
                 })
                 .await
         }
@@ -428,19 +532,28 @@ impl<'a> Run<'a> {
                     }
                     Ok(Some(id)) if id == from.id && !e.is_timeout() => Err(Stop(
                         Outcome::ApiError,
-                        format!("assigning {ip} to droplet {} failed ({msg}); the IP still points at droplet {id}, nothing changed", to.id),
+                        format!(
+                            "assigning {ip} to droplet {} failed ({msg}); the IP still points at droplet {id}, nothing changed",
+                            to.id
+                        ),
                     )),
                     Ok(holder) => Err(Stop(
                         Outcome::Uncertain,
                         format!(
                             "assigning {ip} to droplet {} did not finish ({msg}); the IP now points at {}; the action may still move it. Check with `zdd-do status`",
                             to.id,
-                            holder.map(|h| format!("droplet {h}")).unwrap_or_else(|| "no droplet".into())
+                            holder
+                                .map(|h| format!("droplet {h}"))
+                                .unwrap_or_else(|| "no droplet".into())
                         ),
                     )),
                     Err(e2) => Err(Stop(
                         Outcome::Uncertain,
-                        format!("assigning {ip} to droplet {} failed ({msg}), and reading where it points failed too ({})", to.id, e2.chain()),
+                        format!(
+                            "assigning {ip} to droplet {} failed ({msg}), and reading where it points failed too ({})",
+                            to.id,
+                            e2.chain()
+                        ),
                     )),
                 };
             }
@@ -449,7 +562,10 @@ impl<'a> Run<'a> {
     }
 
     async fn confirm(&mut self, ip: Ipv4Addr, to: &Droplet) -> Result<(), Stop> {
-        let s = self.start(Step::Confirm, format!("reserved IP {ip} points at droplet {}", to.id));
+        let s = self.start(
+            Step::Confirm,
+            format!("reserved IP {ip} points at droplet {}", to.id),
+        );
         match self.ip_holder(ip).await {
             Ok(Some(id)) if id == to.id => {
                 self.finish(s, true, format!("{ip} -> droplet {id}"));
@@ -458,14 +574,19 @@ impl<'a> Run<'a> {
             Ok(other) => {
                 let msg = format!(
                     "the assign action completed but {ip} points at {}",
-                    other.map(|h| format!("droplet {h}")).unwrap_or_else(|| "no droplet".into())
+                    other
+                        .map(|h| format!("droplet {h}"))
+                        .unwrap_or_else(|| "no droplet".into())
                 );
                 self.finish(s, false, msg.clone());
                 Err(Stop(Outcome::Uncertain, msg))
             }
             Err(e) => {
                 self.finish(s, false, e.chain());
-                Err(Stop(Outcome::Uncertain, format!("could not confirm where {ip} points: {}", e.chain())))
+                Err(Stop(
+                    Outcome::Uncertain,
+                    format!("could not confirm where {ip} points: {}", e.chain()),
+                ))
             }
         }
     }
@@ -474,18 +595,31 @@ impl<'a> Run<'a> {
         if moves.is_empty() {
             return Ok(());
         }
-        let s = self.start(Step::TagMove, moves.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "));
+        let s = self.start(
+            Step::TagMove,
+            moves
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
         for m in moves {
             let r = if m.add {
                 self.client.tags().tag_droplets(&m.tag, &[m.droplet]).await
             } else {
-                self.client.tags().untag_droplets(&m.tag, &[m.droplet]).await
+                self.client
+                    .tags()
+                    .untag_droplets(&m.tag, &[m.droplet])
+                    .await
             };
             if let Err(e) = r {
                 self.finish(s, false, format!("{m}: {}", e.chain()));
                 return Err(Stop(
                     Outcome::ApiError,
-                    format!("traffic is on the verified droplet, but moving the tags failed at `{m}` ({}); run the same command again to finish", e.chain()),
+                    format!(
+                        "traffic is on the verified droplet, but moving the tags failed at `{m}` ({}); run the same command again to finish",
+                        e.chain()
+                    ),
                 ));
             }
         }
@@ -494,16 +628,30 @@ impl<'a> Run<'a> {
     }
 
     /// Traffic is on `bad` (unverified); send it back to `good` and put the tags right.
-    async fn switch_back(&mut self, ip: Ipv4Addr, bad: &Droplet, good: &Droplet, why: &HealthFailure) -> Stop {
-        self.warn(format!("verification through {ip} failed ({why}); switching back to droplet {} ({})", good.id, good.name));
+    async fn switch_back(
+        &mut self,
+        ip: Ipv4Addr,
+        bad: &Droplet,
+        good: &Droplet,
+        why: &HealthFailure,
+    ) -> Stop {
+        self.warn(format!(
+            "verification through {ip} failed ({why}); switching back to droplet {} ({})",
+            good.id, good.name
+        ));
         if let Err(Stop(_, msg)) = self.assign(Step::SwitchBack, ip, bad, good).await {
             return Stop(
                 Outcome::Uncertain,
-                format!("verification failed ({why}) and switching back failed: {msg}. Traffic may be on an unhealthy droplet: needs a human"),
+                format!(
+                    "verification failed ({why}) and switching back failed: {msg}. Traffic may be on an unhealthy droplet: needs a human"
+                ),
             );
         }
-        if let Err(f) = self.verify(ip, good).await {
-            self.warn(format!("after switching back, {ip} does not pass the health check either: {f}"));
+        let fallback = self.fallback_check();
+        if let Err(f) = self.verify(ip, good, &fallback).await {
+            self.warn(format!(
+                "after switching back, {ip} does not pass the health check either: {f}"
+            ));
         }
         let moves = tag_moves(good, bad, &self.cfg.roles);
         if let Err(Stop(_, msg)) = self.move_tags(&moves).await {
@@ -513,7 +661,10 @@ impl<'a> Run<'a> {
         self.standby = Some(bad.into());
         Stop(
             Outcome::SwitchedBack,
-            format!("droplet {} ({}) failed verification through {ip} ({why}); traffic is back on droplet {} ({})", bad.id, bad.name, good.id, good.name),
+            format!(
+                "droplet {} ({}) failed verification through {ip} ({why}); traffic is back on droplet {} ({})",
+                bad.id, bad.name, good.id, good.name
+            ),
         )
     }
 
@@ -523,10 +674,16 @@ impl<'a> Run<'a> {
         match p {
             Plan::Switch { from, to } => {
                 if update {
-                    out.push(format!("run the update command for droplet {} ({})", to.id, to.name));
+                    out.push(format!(
+                        "run the update command for droplet {} ({})",
+                        to.id, to.name
+                    ));
                 }
                 if !(self.mode == Mode::Rollback && self.cfg.force) {
-                    let url = self.direct_ip(to).map(|ip| h.url_for(ip)).unwrap_or_else(|Stop(_, m)| m);
+                    let url = self
+                        .direct_ip(to)
+                        .map(|ip| h.url_for(ip))
+                        .unwrap_or_else(|Stop(_, m)| m);
                     out.push(format!(
                         "health-gate droplet {} at {url} ({} passing in a row within {}s)",
                         to.id,
@@ -534,20 +691,43 @@ impl<'a> Run<'a> {
                         h.deadline.as_secs()
                     ));
                 }
-                out.push(format!("assign {ip} to droplet {} ({}), from droplet {} ({}), and wait for the action", to.id, to.name, from.id, from.name));
-                out.push(format!("confirm through the API that {ip} points at droplet {}", to.id));
-                out.push(format!("verify through {}; on failure, assign {ip} back to droplet {}", h.url_for(IpAddr::V4(ip)), from.id));
-                out.extend(tag_moves(to, from, &self.cfg.roles).iter().map(|m| m.to_string()));
+                out.push(format!(
+                    "assign {ip} to droplet {} ({}), from droplet {} ({}), and wait for the action",
+                    to.id, to.name, from.id, from.name
+                ));
+                out.push(format!(
+                    "confirm through the API that {ip} points at droplet {}",
+                    to.id
+                ));
+                out.push(format!(
+                    "verify through {}; on failure, assign {ip} back to droplet {}",
+                    h.url_for(IpAddr::V4(ip)),
+                    from.id
+                ));
+                out.extend(
+                    tag_moves(to, from, &self.cfg.roles)
+                        .iter()
+                        .map(|m| m.to_string()),
+                );
             }
             Plan::FinishTags { live, moves, .. } => {
-                out.push(format!("resume: {ip} already points at droplet {} ({}); verify through {}", live.id, live.name, h.url_for(IpAddr::V4(ip))));
+                out.push(format!(
+                    "resume: {ip} already points at droplet {} ({}); verify through {}",
+                    live.id,
+                    live.name,
+                    h.url_for(IpAddr::V4(ip))
+                ));
                 out.extend(moves.iter().map(|m| m.to_string()));
             }
         }
         out
     }
 
-    async fn body<H: DropletHook>(&mut self, ip: Ipv4Addr, hook: Option<&H>) -> Result<(Outcome, String), Stop> {
+    async fn body<H: DropletHook>(
+        &mut self,
+        ip: Ipv4Addr,
+        hook: Option<&H>,
+    ) -> Result<(Outcome, String), Stop> {
         let obs = self.observe(ip).await?;
         let p = plan(&obs, &self.cfg.roles).map_err(|r| Stop(Outcome::Refused, r.to_string()))?;
         self.plan = self.describe_plan(&p, ip, hook.is_some() && self.mode == Mode::Promote);
@@ -562,21 +742,40 @@ impl<'a> Run<'a> {
             }
         }
         if self.cfg.dry_run {
-            return Ok((Outcome::DryRun, format!("dry run: {} steps planned, nothing changed", self.plan.len())));
+            return Ok((
+                Outcome::DryRun,
+                format!(
+                    "dry run: {} steps planned, nothing changed",
+                    self.plan.len()
+                ),
+            ));
         }
         match p {
             Plan::Switch { from, to } => self.switch(ip, from, to, hook).await,
-            Plan::FinishTags { live, standby, moves } => self.resume(ip, live, standby, moves).await,
+            Plan::FinishTags {
+                live,
+                standby,
+                moves,
+            } => self.resume(ip, live, standby, moves).await,
         }
     }
 
-    async fn switch<H: DropletHook>(&mut self, ip: Ipv4Addr, from: Droplet, to: Droplet, hook: Option<&H>) -> Result<(Outcome, String), Stop> {
+    async fn switch<H: DropletHook>(
+        &mut self,
+        ip: Ipv4Addr,
+        from: Droplet,
+        to: Droplet,
+        hook: Option<&H>,
+    ) -> Result<(Outcome, String), Stop> {
         if self.mode == Mode::Promote && self.cfg.health.expect_body.is_some() {
             let url = self.cfg.health.url_for(IpAddr::V4(ip));
             if self.cfg.health.probe(&url).await.is_ok() {
                 return Ok((
                     Outcome::AlreadyLive,
-                    format!("{url} already answers with `{}`: the new version is live, nothing to do", self.cfg.health.expect_body.as_deref().unwrap_or_default()),
+                    format!(
+                        "{url} already answers with `{}`: the new version is live, nothing to do",
+                        self.cfg.health.expect_body.as_deref().unwrap_or_default()
+                    ),
                 ));
             }
         }
@@ -585,48 +784,93 @@ impl<'a> Run<'a> {
             let s = self.start(Step::Update, format!("droplet {} ({})", to.id, to.name));
             if let Err(e) = hook.run(&target).await {
                 self.finish(s, false, e.clone());
-                return Err(Stop(Outcome::NotReady, format!("the update command failed for droplet {} ({}): {e}; nothing was switched", to.id, to.name)));
+                return Err(Stop(
+                    Outcome::NotReady,
+                    format!(
+                        "the update command failed for droplet {} ({}): {e}; nothing was switched",
+                        to.id, to.name
+                    ),
+                ));
             }
             self.finish(s, true, "done");
         }
         if self.mode == Mode::Rollback && self.cfg.force {
             self.warn("--force: skipping the health gate".into());
-        } else if let Err(f) = self.gate(&to).await {
-            return Err(Stop(Outcome::NotReady, format!("droplet {} ({}) failed the health gate: {f}; nothing was switched", to.id, to.name)));
+        } else if let Err(f) = self.gate(&to, &self.cfg.health.clone()).await {
+            return Err(Stop(
+                Outcome::NotReady,
+                format!(
+                    "droplet {} ({}) failed the health gate: {f}; nothing was switched",
+                    to.id, to.name
+                ),
+            ));
         }
         let assign_started = Instant::now();
         self.assign(Step::Assign, ip, &from, &to).await?;
         self.live = Some((&to).into());
         self.standby = Some((&from).into());
         let before_verify = assign_started.elapsed();
-        match self.verify(ip, &to).await {
+        match self.verify(ip, &to, &self.cfg.health.clone()).await {
             Ok(first) => self.time_to_new_answer = Some(before_verify + first),
             Err(f) if self.mode == Mode::Rollback && self.cfg.force => {
-                self.warn(format!("--force: verification failed ({f}); keeping traffic on droplet {}", to.id));
+                self.warn(format!(
+                    "--force: verification failed ({f}); keeping traffic on droplet {}",
+                    to.id
+                ));
             }
             Err(f) => return Err(self.switch_back(ip, &to, &from, &f).await),
         }
-        self.move_tags(&tag_moves(&to, &from, &self.cfg.roles)).await?;
-        let verb = if self.mode == Mode::Promote { "promoted" } else { "rolled back to" };
-        Ok((Outcome::Switched, format!("{verb} droplet {} ({}); {ip} verified; previous droplet {} ({}) is the standby", to.id, to.name, from.id, from.name)))
+        self.move_tags(&tag_moves(&to, &from, &self.cfg.roles))
+            .await?;
+        let verb = if self.mode == Mode::Promote {
+            "promoted"
+        } else {
+            "rolled back to"
+        };
+        Ok((
+            Outcome::Switched,
+            format!(
+                "{verb} droplet {} ({}); {ip} verified; previous droplet {} ({}) is the standby",
+                to.id, to.name, from.id, from.name
+            ),
+        ))
     }
 
-    async fn resume(&mut self, ip: Ipv4Addr, live: Droplet, standby: Droplet, moves: Vec<TagMove>) -> Result<(Outcome, String), Stop> {
+    async fn resume(
+        &mut self,
+        ip: Ipv4Addr,
+        live: Droplet,
+        standby: Droplet,
+        moves: Vec<TagMove>,
+    ) -> Result<(Outcome, String), Stop> {
         self.sink.emit(Event::Note {
-            message: format!("resuming: {ip} already points at droplet {} ({}), the tags have not caught up", live.id, live.name),
+            message: format!(
+                "resuming: {ip} already points at droplet {} ({}), the tags have not caught up",
+                live.id, live.name
+            ),
         });
-        if let Err(f) = self.verify(ip, &live).await {
+        if let Err(f) = self.verify(ip, &live, &self.cfg.health.clone()).await {
             // The previous run switched but never verified, or the droplet broke since.
-            if self.gate(&standby).await.is_err() {
+            let fallback = self.fallback_check();
+            if self.gate(&standby, &fallback).await.is_err() {
                 return Err(Stop(
                     Outcome::Uncertain,
-                    format!("{ip} points at droplet {} which fails verification ({f}), and droplet {} is not healthy either: needs a human", live.id, standby.id),
+                    format!(
+                        "{ip} points at droplet {} which fails verification ({f}), and droplet {} is not healthy either: needs a human",
+                        live.id, standby.id
+                    ),
                 ));
             }
             return Err(self.switch_back(ip, &live, &standby, &f).await);
         }
         self.move_tags(&moves).await?;
-        Ok((Outcome::Resumed, format!("finished an interrupted switch: droplet {} ({}) is live on {ip}, droplet {} ({}) is the standby", live.id, live.name, standby.id, standby.name)))
+        Ok((
+            Outcome::Resumed,
+            format!(
+                "finished an interrupted switch: droplet {} ({}) is live on {ip}, droplet {} ({}) is the standby",
+                live.id, live.name, standby.id, standby.name
+            ),
+        ))
     }
 }
 
@@ -677,24 +921,43 @@ pub async fn run<H: DropletHook>(
 }
 
 impl Run<'_> {
-    async fn go<H: DropletHook>(&mut self, hook: Option<&H>, cancel: impl Future<Output = ()>) -> Result<(Outcome, String), Stop> {
-        self.cfg.health.validate().map_err(|m| Stop(Outcome::ConfigError, m))?;
+    async fn go<H: DropletHook>(
+        &mut self,
+        hook: Option<&H>,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<(Outcome, String), Stop> {
+        self.cfg
+            .health
+            .validate()
+            .map_err(|m| Stop(Outcome::ConfigError, m))?;
         let mut cancel = std::pin::pin!(cancel);
         let ip = tokio::select! {
-            r = self.resolve_ip() => r?,
+            biased;
             _ = &mut cancel => return Err(Stop(Outcome::Interrupted, "interrupted before anything changed".into())),
+            r = self.resolve_ip() => r?,
         };
         self.ip = Some(ip);
         let lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
-                let cfg = LockConfig { scope: scope_for_ip(ip), ttl: l.ttl, wait: l.wait, poll: l.poll };
-                let s = self.start(Step::Lock, format!("zdd-lock:{}", cfg.scope));
+                let cfg = LockConfig {
+                    scope: scope_for_ip(ip),
+                    ttl: l.ttl,
+                    wait: l.wait,
+                    poll: l.poll,
+                };
+                let tag = lock::new_tag(&cfg.scope);
+                let s = self.start(Step::Lock, tag.clone());
                 let acquired = tokio::select! {
-                    r = DeployLock::acquire(self.client, &cfg, self.sink) => r,
+                    biased;
                     _ = &mut cancel => {
+                        // Our tag may exist already: remove it so it blocks nobody.
+                        if let Err(e) = lock::abandon(self.client, &tag).await {
+                            self.warn(format!("could not remove the lock tag `{tag}` ({}); run `zdd-do unlock`", e.chain()));
+                        }
                         self.finish(s, false, "interrupted");
-                        return Err(Stop(Outcome::Interrupted, "interrupted while waiting for the deploy lock".into()));
+                        return Err(Stop(Outcome::Interrupted, "interrupted while taking the deploy lock; nothing changed".into()));
                     }
+                    r = DeployLock::acquire_as(self.client, &cfg, &tag, self.sink) => r,
                 };
                 match acquired {
                     Ok(lock) => {
@@ -718,11 +981,12 @@ impl Run<'_> {
             _ => None,
         };
         let result = tokio::select! {
-            r = self.body(ip, hook) => r,
+            biased;
             _ = &mut cancel => Err(Stop(
                 Outcome::Interrupted,
                 format!("interrupted; run the same command again to finish or undo (see `zdd-do status --reserved-ip {ip}`)"),
             )),
+            r = self.body(ip, hook) => r,
         };
         if let Some(lock) = lock {
             let tag = lock.tag().to_owned();
@@ -772,7 +1036,12 @@ pub struct DropletHealth {
 }
 
 /// Observe and describe, changing nothing. `check_health` probes each droplet once.
-pub async fn status(client: &Client, cfg: &BlueGreenConfig, check_health: bool, sink: &dyn EventSink) -> Result<StatusReport, (Outcome, String)> {
+pub async fn status(
+    client: &Client,
+    cfg: &BlueGreenConfig,
+    check_health: bool,
+    sink: &dyn EventSink,
+) -> Result<StatusReport, (Outcome, String)> {
     let mut run = Run {
         client,
         cfg,
@@ -795,7 +1064,11 @@ pub async fn status(client: &Client, cfg: &BlueGreenConfig, check_health: bool, 
             vec![format!(
                 "{ip} points at droplet {} but the tags were not fully moved ({}); run `zdd-do promote` (or `rollback`) to finish",
                 live.id,
-                moves.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ")
+                moves
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )],
         ),
         Err(r) => ("inconsistent".to_owned(), vec![r.reason]),
@@ -822,7 +1095,12 @@ pub async fn status(client: &Client, cfg: &BlueGreenConfig, check_health: bool, 
                         },
                     });
                 }
-                Err(Stop(_, m)) => health.push(DropletHealth { id: d.id, url: String::new(), healthy: false, detail: m }),
+                Err(Stop(_, m)) => health.push(DropletHealth {
+                    id: d.id,
+                    url: String::new(),
+                    healthy: false,
+                    detail: m,
+                }),
             }
         }
     }

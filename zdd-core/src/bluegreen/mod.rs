@@ -8,7 +8,7 @@ mod execute;
 pub mod plan;
 
 pub use execute::{
-    AssignTiming, BlueGreenConfig, BlueGreenReport, DropletHealth, DropletSummary, LockSettings, Mode, Outcome,
-    StatusReport, run, status,
+    AssignTiming, BlueGreenConfig, BlueGreenReport, DropletHealth, DropletSummary, LockSettings,
+    Mode, Outcome, StatusReport, run, status,
 };
 pub use plan::{Observation, Plan, Refusal, Roles, TagMove};

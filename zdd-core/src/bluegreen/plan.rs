@@ -34,7 +34,10 @@ pub struct Roles {
 
 impl Default for Roles {
     fn default() -> Self {
-        Roles { live_tag: "PROD".into(), standby_tag: "FALLBACK".into() }
+        Roles {
+            live_tag: "PROD".into(),
+            standby_tag: "FALLBACK".into(),
+        }
     }
 }
 
@@ -69,7 +72,14 @@ pub struct TagMove {
 impl fmt::Display for TagMove {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verb = if self.add { "tag" } else { "untag" };
-        write!(f, "{verb} {} ({}) {} {}", self.droplet, self.droplet_name, if self.add { "with" } else { "from" }, self.tag)
+        write!(
+            f,
+            "{verb} {} ({}) {} {}",
+            self.droplet,
+            self.droplet_name,
+            if self.add { "with" } else { "from" },
+            self.tag
+        )
     }
 }
 
@@ -139,7 +149,12 @@ fn found(obs: &Observation, roles: &Roles) -> String {
 
 /// Decide what promote (or rollback: the same protocol) should do.
 pub fn plan(obs: &Observation, roles: &Roles) -> Result<Plan, Refusal> {
-    let refuse = |reason: String| Err(Refusal { reason, found: found(obs, roles) });
+    let refuse = |reason: String| {
+        Err(Refusal {
+            reason,
+            found: found(obs, roles),
+        })
+    };
     let (l, s) = (roles.live_tag.as_str(), roles.standby_tag.as_str());
     if l == s {
         return refuse(format!("the live and standby tags are both `{l}`"));
@@ -154,7 +169,10 @@ pub fn plan(obs: &Observation, roles: &Roles) -> Result<Plan, Refusal> {
         }
     }
     let Some(ip_droplet) = &obs.ip_droplet else {
-        return refuse(format!("reserved IP {} is not assigned to any droplet", obs.ip));
+        return refuse(format!(
+            "reserved IP {} is not assigned to any droplet",
+            obs.ip
+        ));
     };
     let Some(holder) = union.iter().find(|d| d.id == ip_droplet.id).copied() else {
         return refuse(format!(
@@ -168,10 +186,17 @@ pub fn plan(obs: &Observation, roles: &Roles) -> Result<Plan, Refusal> {
             union.len()
         ));
     }
-    let other = union.iter().find(|d| d.id != holder.id).copied().expect("two droplets");
+    let other = union
+        .iter()
+        .find(|d| d.id != holder.id)
+        .copied()
+        .expect("two droplets");
     for d in [holder, other] {
         if !d.is_active() {
-            return refuse(format!("droplet {} ({}) is `{}`, not `active`", d.id, d.name, d.status));
+            return refuse(format!(
+                "droplet {} ({}) is `{}`, not `active`",
+                d.id, d.name, d.status
+            ));
         }
     }
     let regions = [holder.region_slug(), other.region_slug()];
@@ -195,7 +220,10 @@ pub fn plan(obs: &Observation, roles: &Roles) -> Result<Plan, Refusal> {
     let tags = |d: &Droplet| (d.has_tag(l), d.has_tag(s));
     match (tags(holder), tags(other)) {
         // Clean: traffic on the live droplet.
-        ((true, false), (false, true)) => Ok(Plan::Switch { from: holder.clone(), to: other.clone() }),
+        ((true, false), (false, true)) => Ok(Plan::Switch {
+            from: holder.clone(),
+            to: other.clone(),
+        }),
         // Interrupted after the switch: the four states of the tag move.
         ((false, true), (true, false))
         | ((false, true), (true, true))
@@ -268,7 +296,10 @@ mod tests {
     }
 
     fn clean() -> (Droplet, Droplet) {
-        (droplet(1, &["PROD"], "active", "nyc3"), droplet(2, &["FALLBACK"], "active", "nyc3"))
+        (
+            droplet(1, &["PROD"], "active", "nyc3"),
+            droplet(2, &["FALLBACK"], "active", "nyc3"),
+        )
     }
 
     fn refusal(o: &Observation) -> String {
@@ -278,7 +309,11 @@ mod tests {
     #[test]
     fn clean_state_switches_to_the_standby() {
         let (a, b) = clean();
-        let p = plan(&obs(vec![a.clone()], vec![b.clone()], Some(a.clone())), &Roles::default()).unwrap();
+        let p = plan(
+            &obs(vec![a.clone()], vec![b.clone()], Some(a.clone())),
+            &Roles::default(),
+        )
+        .unwrap();
         assert_eq!(p, Plan::Switch { from: a, to: b });
     }
 
@@ -286,7 +321,10 @@ mod tests {
     fn tag_moves_after_a_switch_follow_the_safe_order() {
         let (a, b) = clean();
         // The IP is now on b: b becomes live.
-        let moves: Vec<String> = tag_moves(&b, &a, &Roles::default()).iter().map(|m| m.to_string()).collect();
+        let moves: Vec<String> = tag_moves(&b, &a, &Roles::default())
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
         assert_eq!(
             moves,
             vec![
@@ -310,10 +348,20 @@ mod tests {
         for (h_tags, o_tags, left) in states {
             let h = droplet(2, h_tags, "active", "nyc3");
             let o = droplet(1, o_tags, "active", "nyc3");
-            let tagged = |t: &str| [&h, &o].into_iter().filter(|d| d.has_tag(t)).cloned().collect::<Vec<_>>();
+            let tagged = |t: &str| {
+                [&h, &o]
+                    .into_iter()
+                    .filter(|d| d.has_tag(t))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
             let observation = obs(tagged("PROD"), tagged("FALLBACK"), Some(h.clone()));
             match plan(&observation, &Roles::default()).unwrap() {
-                Plan::FinishTags { live, standby, moves } => {
+                Plan::FinishTags {
+                    live,
+                    standby,
+                    moves,
+                } => {
                     assert_eq!((live.id, standby.id), (h.id, o.id));
                     assert_eq!(moves.len(), left, "{h_tags:?} {o_tags:?}: {moves:?}");
                 }
@@ -326,45 +374,81 @@ mod tests {
     fn refusals_say_what_was_found() {
         let (a, b) = clean();
         let r = refusal(&obs(vec![], vec![], None));
-        assert!(r.starts_with("no droplet carries `PROD` or `FALLBACK`"), "{r}");
+        assert!(
+            r.starts_with("no droplet carries `PROD` or `FALLBACK`"),
+            "{r}"
+        );
 
         let r = refusal(&obs(vec![a.clone()], vec![b.clone()], None));
         assert!(r.contains("is not assigned to any droplet"), "{r}");
 
         let third = droplet(9, &[], "active", "nyc3");
         let r = refusal(&obs(vec![a.clone()], vec![b.clone()], Some(third)));
-        assert!(r.contains("points at droplet 9 (web-9), which carries neither"), "{r}");
-        assert!(r.contains("PROD: 1 web-1 [PROD] active nyc3; FALLBACK: 2 web-2 [FALLBACK] active nyc3"), "{r}");
+        assert!(
+            r.contains("points at droplet 9 (web-9), which carries neither"),
+            "{r}"
+        );
+        assert!(
+            r.contains(
+                "PROD: 1 web-1 [PROD] active nyc3; FALLBACK: 2 web-2 [FALLBACK] active nyc3"
+            ),
+            "{r}"
+        );
 
         let c = droplet(3, &["FALLBACK"], "active", "nyc3");
         let r = refusal(&obs(vec![a.clone()], vec![b.clone(), c], Some(a.clone())));
         assert!(r.contains("expected exactly two droplets"), "{r}");
 
         let r = refusal(&obs(vec![a.clone()], vec![], Some(a.clone())));
-        assert!(r.contains("expected exactly two droplets carrying `PROD` or `FALLBACK`, found 1"), "{r}");
+        assert!(
+            r.contains("expected exactly two droplets carrying `PROD` or `FALLBACK`, found 1"),
+            "{r}"
+        );
 
         let both = droplet(2, &["PROD", "FALLBACK"], "active", "nyc3");
-        let r = refusal(&obs(vec![a.clone(), both.clone()], vec![both], Some(a.clone())));
+        let r = refusal(&obs(
+            vec![a.clone(), both.clone()],
+            vec![both],
+            Some(a.clone()),
+        ));
         assert!(r.contains("both droplets carry `PROD`"), "{r}");
 
         let off = droplet(2, &["FALLBACK"], "off", "nyc3");
         let r = refusal(&obs(vec![a.clone()], vec![off], Some(a.clone())));
-        assert!(r.contains("droplet 2 (web-2) is `off`, not `active`"), "{r}");
+        assert!(
+            r.contains("droplet 2 (web-2) is `off`, not `active`"),
+            "{r}"
+        );
 
         let far = droplet(2, &["FALLBACK"], "active", "ams3");
         let r = refusal(&obs(vec![a.clone()], vec![far], Some(a.clone())));
         assert!(r.contains("different regions (nyc3 and ams3)"), "{r}");
 
-        let (a2, b2) = (droplet(1, &["PROD"], "active", "ams3"), droplet(2, &["FALLBACK"], "active", "ams3"));
+        let (a2, b2) = (
+            droplet(1, &["PROD"], "active", "ams3"),
+            droplet(2, &["FALLBACK"], "active", "ams3"),
+        );
         let r = refusal(&obs(vec![a2.clone()], vec![b2], Some(a2)));
-        assert!(r.contains("reserved IP 198.51.100.7 is in nyc3 but the droplets are in ams3"), "{r}");
+        assert!(
+            r.contains("reserved IP 198.51.100.7 is in nyc3 but the droplets are in ams3"),
+            "{r}"
+        );
 
         // Both standby-tagged, none live: not a state our tag move produces.
-        let (h, o) = (droplet(1, &["FALLBACK"], "active", "nyc3"), droplet(2, &["FALLBACK"], "active", "nyc3"));
+        let (h, o) = (
+            droplet(1, &["FALLBACK"], "active", "nyc3"),
+            droplet(2, &["FALLBACK"], "active", "nyc3"),
+        );
         let r = refusal(&obs(vec![], vec![h.clone(), o], Some(h)));
-        assert!(r.contains("the tags do not show which droplet is live"), "{r}");
+        assert!(
+            r.contains("the tags do not show which droplet is live"),
+            "{r}"
+        );
 
-        let same = Roles { live_tag: "X".into(), standby_tag: "X".into() };
+        let same = Roles {
+            live_tag: "X".into(),
+            standby_tag: "X".into(),
+        };
         assert!(plan(&obs(vec![a.clone()], vec![b], Some(a)), &same).is_err());
     }
 }
