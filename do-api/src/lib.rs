@@ -47,3 +47,8 @@ pub use pagination::Page;
 pub use rate_limit::RateLimit;
 pub use retry::RetryPolicy;
 pub use wait::WaitOptions;
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

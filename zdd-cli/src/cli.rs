@@ -14,7 +14,7 @@ use crate::duration::parse as dur;
 /// Exit codes: 0 ok, 2 usage, 3 refused, 4 not ready, 5 switched back, 6 uncertain, 7 locked,
 /// 8 API failure, 130 interrupted (see the README).
 #[derive(Debug, Parser)]
-#[command(name = "zdd-do", version, about, long_about = None, propagate_version = true)]
+#[command(name = "zdd-do", version, about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -29,7 +29,7 @@ mod tests {
         super::write(&dir, &[("A", "web 1;$(x)".into()), ("B", "1.2.3.4".into())]).unwrap();
         assert_eq!(
             std::fs::read_to_string(&dir).unwrap(),
-            "A=web_1__x_\nB=1.2.3.4\n"
+            "A=web_1___x_\nB=1.2.3.4\n"
         );
         std::fs::remove_file(dir).unwrap();
     }

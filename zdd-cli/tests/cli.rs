@@ -1,0 +1,542 @@
+//! The real `zdd-do` binary against the stateful fake: exit codes, stdout JSON, stderr progress,
+//! the dotenv file, environment fallbacks, the update command's environment, interruption.
+
+use std::net::Ipv4Addr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use zdd_tests::fake_do::{App, FakeDo, TOKEN};
+
+const BLUE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+const GREEN: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 12);
+const RIP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 20);
+const RIP_S: &str = "127.0.0.20";
+
+async fn pair() -> FakeDo {
+    let fake = FakeDo::start(
+        &[
+            (1, "blue", BLUE, &["PROD"]),
+            (2, "green", GREEN, &["FALLBACK"]),
+        ],
+        &[(RIP, Some(1))],
+    )
+    .await;
+    fake.set_app(1, 200, "blue v1");
+    fake.set_app(2, 200, "green v2");
+    fake
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+fn command(fake: &FakeDo, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_zdd-do"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ZDD_DO_API_URL", fake.uri())
+        .env("ZDD_HEALTH_PORT", fake.app_port.to_string())
+        .env("ZDD_HEALTH_SUCCESSES", "2")
+        .env("ZDD_HEALTH_INTERVAL", "20ms")
+        .env("ZDD_HEALTH_DEADLINE", "1s")
+        .env("ZDD_HEALTH_TIMEOUT", "500ms")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+async fn zdd(fake: &FakeDo, args: &[&str], env: &[(&str, &str)]) -> Out {
+    let out = tokio::time::timeout(Duration::from_secs(60), command(fake, args, env).output())
+        .await
+        .expect("zdd-do finished within 60 s")
+        .expect("zdd-do ran");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const TOKEN_ENV: (&str, &str) = ("DIGITALOCEAN_ACCESS_TOKEN", TOKEN);
+
+fn promote_args() -> Vec<&'static str> {
+    vec!["promote", "--reserved-ip", RIP_S, "--expect-body", "v2"]
+}
+
+#[tokio::test]
+async fn promote_succeeds_with_json_and_dotenv() {
+    let fake = pair().await;
+    let dir = std::env::temp_dir().join(format!("zdd-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dotenv = dir.join("deploy.env");
+    let mut args = promote_args();
+    args.extend(["--output", "json", "--dotenv", dotenv.to_str().unwrap()]);
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["outcome"], "switched");
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["mode"], "promote");
+    assert_eq!(doc["reserved_ip"], RIP_S);
+    assert_eq!(doc["live"]["id"], 2);
+    assert_eq!(doc["live"]["name"], "green");
+    assert_eq!(doc["standby"]["id"], 1);
+    assert!(doc["api_calls"].as_u64().unwrap() <= 15, "{doc}");
+    assert!(
+        doc["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["step"] == "health_gate")
+    );
+    assert!(doc["assign"]["observed"].as_f64().is_some());
+    // Progress goes to stderr, with timestamps and durations.
+    assert!(
+        out.stderr.contains("==> health gate: 2 (green)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("ok assign reserved IP ("),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&dotenv).unwrap(),
+        "ZDD_OUTCOME=switched\nZDD_EXIT_CODE=0\nZDD_RESERVED_IP=127.0.0.20\nZDD_LIVE_DROPLET_ID=2\nZDD_LIVE_DROPLET_NAME=green\nZDD_STANDBY_DROPLET_ID=1\nZDD_STANDBY_DROPLET_NAME=blue\n"
+    );
+    assert_eq!(fake.state().ip_holder(RIP_S), Some(2));
+    fake.assert_no_unexpected();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn human_output_and_flags_from_the_environment() {
+    let fake = pair().await;
+    let out = zdd(
+        &fake,
+        &["promote"],
+        &[
+            TOKEN_ENV,
+            ("ZDD_RESERVED_IP", RIP_S),
+            ("ZDD_EXPECT_BODY", "v2"),
+            ("ZDD_LIVE_TAG", "PROD"),
+            ("GITLAB_CI", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("promote: switched (exit 0): promoted droplet 2 (green)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("reserved IP 127.0.0.20: live 2 (green), standby 1 (blue)"),
+        "{}",
+        out.stdout
+    );
+    // Under GitLab CI, each step is a collapsible section.
+    assert!(
+        out.stderr.contains("\u{1b}[0Ksection_start:"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("[collapsed=true]"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\u{1b}[0Ksection_end:"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn update_command_gets_the_droplet_in_its_environment() {
+    let fake = pair().await;
+    let file = std::env::temp_dir().join(format!("zdd-exec-{}", std::process::id()));
+    // The command also prints to stdout: it must not spoil the JSON document.
+    let cmd = format!(
+        "echo noise; printf '%s|%s|%s|%s|%s|%s' \"$ZDD_DROPLET_ID\" \"$ZDD_DROPLET_NAME\" \"$ZDD_DROPLET_PUBLIC_IPV4\" \"$ZDD_DROPLET_PRIVATE_IPV4\" \"$ZDD_VERSION\" \"$ZDD_HOOK\" > {}",
+        file.display()
+    );
+    let mut args = promote_args();
+    args.extend(["--exec", &cmd, "--version", "v2", "--output", "json"]);
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["outcome"], "switched");
+    assert!(out.stderr.contains("noise"));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "2|green|127.0.0.12|10.10.0.2|v2|update"
+    );
+    std::fs::remove_file(file).unwrap();
+}
+
+#[tokio::test]
+async fn failing_update_command_is_exit_4_and_changes_nothing() {
+    let fake = pair().await;
+    let mut args = promote_args();
+    args.extend(["--exec", "exit 3"]);
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "the update command failed for droplet 2 (green): the command exited with status 3"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(fake.state().ip_holder(RIP_S), Some(1));
+}
+
+#[tokio::test]
+async fn usage_errors_are_exit_2_and_send_nothing() {
+    let fake = pair().await;
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+        (
+            promote_args(),
+            vec![],
+            "no API token: set DIGITALOCEAN_ACCESS_TOKEN (or DIGITALOCEAN_TOKEN) or pass --token-file",
+        ),
+        (
+            vec!["promote", "--health-status", "399-200"],
+            vec![TOKEN_ENV],
+            "is not a status range",
+        ),
+        (
+            vec!["promote", "--live-tag", "bad tag"],
+            vec![TOKEN_ENV],
+            "--live-tag: invalid input: tag name `bad tag` contains ` `",
+        ),
+        (
+            vec!["promote", "--live-tag", "X", "--standby-tag", "X"],
+            vec![TOKEN_ENV],
+            "must differ",
+        ),
+        (
+            vec!["promote", "--reserved-ip", "2604:a880::1"],
+            vec![TOKEN_ENV],
+            "invalid value '2604:a880::1'",
+        ),
+        (
+            vec!["promote", "--health-timeout", "soon"],
+            vec![TOKEN_ENV],
+            "is not a duration",
+        ),
+        (
+            vec!["promote", "--token-file", "/nonexistent/token"],
+            vec![],
+            "cannot read the token file /nonexistent/token",
+        ),
+        (
+            vec!["promote", "--exec", " "],
+            vec![TOKEN_ENV],
+            "--exec is empty",
+        ),
+        (
+            vec!["deploy-everything"],
+            vec![TOKEN_ENV],
+            "unrecognized subcommand",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let out = zdd(&fake, &args, &env).await;
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+    }
+    assert!(
+        fake.calls().is_empty(),
+        "a usage error sent requests: {:#?}",
+        fake.calls()
+    );
+}
+
+#[tokio::test]
+async fn usage_error_in_json_mode_still_prints_a_document() {
+    let fake = pair().await;
+    let out = zdd(&fake, &["promote", "--output", "json"], &[]).await;
+    assert_eq!(out.code, 2);
+    let doc = out.json();
+    assert_eq!(doc["outcome"], "config_error");
+    assert_eq!(doc["exit_code"], 2);
+}
+
+#[tokio::test]
+async fn refused_is_exit_3() {
+    let fake = pair().await;
+    fake.state().reserved_ips.get_mut(RIP_S).unwrap().1 = None;
+    let out = zdd(&fake, &promote_args(), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stdout.contains("reserved IP 127.0.0.20 is not assigned to any droplet; found: PROD: 1 blue [PROD] active nyc3"), "{}", out.stdout);
+}
+
+#[tokio::test]
+async fn health_gate_failure_is_exit_4() {
+    let fake = pair().await;
+    fake.set_app(2, 503, "booting");
+    let out = zdd(&fake, &promote_args(), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("probe 1 http://127.0.0.12:"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("fail (status 503)"), "{}", out.stderr);
+    assert_eq!(fake.state().ip_holder(RIP_S), Some(1));
+}
+
+#[tokio::test]
+async fn switched_back_is_exit_5() {
+    let fake = pair().await;
+    fake.state().through_ip.insert(
+        2,
+        App {
+            status: 502,
+            body: "bad gateway".into(),
+        },
+    );
+    let out = zdd(&fake, &promote_args(), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("warning: verification through 127.0.0.20 failed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(fake.state().ip_holder(RIP_S), Some(1));
+}
+
+#[tokio::test]
+async fn failed_switch_back_is_exit_6() {
+    let fake = pair().await;
+    fake.state().through_ip.insert(
+        2,
+        App {
+            status: 502,
+            body: "bad gateway".into(),
+        },
+    );
+    fake.state().action_end = vec!["completed", "errored"];
+    let out = zdd(&fake, &promote_args(), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert!(out.stdout.contains("needs a human"), "{}", out.stdout);
+}
+
+#[tokio::test]
+async fn locked_is_exit_7() {
+    let fake = pair().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    fake.state()
+        .tags
+        .insert(format!("zdd-lock:ip-127-0-0-20:{}:otherrun", now - 5));
+    let out = zdd(&fake, &promote_args(), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("another deploy holds the lock"),
+        "{}",
+        out.stdout
+    );
+    // `unlock` breaks it.
+    let out = zdd(&fake, &["unlock", "--reserved-ip", RIP_S], &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("removed deploy lock zdd-lock:ip-127-0-0-20:"),
+        "{}",
+        out.stdout
+    );
+    assert!(fake.lock_tags().is_empty());
+    let out = zdd(&fake, &promote_args(), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn bad_token_is_exit_8_and_never_printed() {
+    let fake = pair().await;
+    let secret = "dop_v1_0123456789abcdef-not-a-real-token";
+    let file = std::env::temp_dir().join(format!("zdd-token-{}", std::process::id()));
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let mut args = promote_args();
+    args.extend(["--token-file", file.to_str().unwrap(), "--output", "json"]);
+    let out = zdd(&fake, &args, &[("ZDD_LOG", "trace")]).await;
+    assert_eq!(out.code, 8, "{}", out.stderr);
+    assert!(
+        out.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("401 unauthorized")
+    );
+    assert!(
+        !out.stdout.contains(secret) && !out.stderr.contains(secret),
+        "the token leaked"
+    );
+    std::fs::remove_file(file).unwrap();
+}
+
+#[tokio::test]
+async fn interrupt_is_exit_130_and_releases_the_lock() {
+    let fake = pair().await;
+    fake.set_app(2, 503, "booting");
+    let mut args = promote_args();
+    args.extend(["--health-deadline", "30s"]);
+    let mut child = command(&fake, &args, &[TOKEN_ENV]).spawn().unwrap();
+    // Wait until the run holds the lock and is health-gating.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while fake.lock_tags().is_empty()
+        || fake
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("GET /v2/reserved_ips/"))
+            .count()
+            == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never took the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.code(), Some(130));
+    assert!(
+        fake.lock_tags().is_empty(),
+        "lock left behind: {:?}",
+        fake.lock_tags()
+    );
+    assert_eq!(fake.state().ip_holder(RIP_S), Some(1));
+}
+
+#[tokio::test]
+async fn dry_run_prints_the_plan_and_changes_nothing() {
+    let fake = pair().await;
+    let mut args = promote_args();
+    args.push("--dry-run");
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("promote: dry_run (exit 0)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  3. confirm through the API that 127.0.0.20 points at droplet 2"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  5. tag 1 (blue) with FALLBACK"),
+        "{}",
+        out.stdout
+    );
+    assert!(fake.mutations().is_empty());
+}
+
+#[tokio::test]
+async fn rollback_and_status() {
+    let fake = pair().await;
+    assert_eq!(zdd(&fake, &promote_args(), &[TOKEN_ENV]).await.code, 0);
+    let out = zdd(
+        &fake,
+        &[
+            "status",
+            "--reserved-ip",
+            RIP_S,
+            "--check-health",
+            "--output",
+            "json",
+        ],
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["state"], "consistent");
+    assert_eq!(doc["ip_droplet"]["id"], 2);
+    assert_eq!(doc["health"].as_array().unwrap().len(), 2);
+    let out = zdd(&fake, &["rollback", "--reserved-ip", RIP_S], &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("rollback: switched (exit 0): rolled back to droplet 1 (blue)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(fake.state().ip_holder(RIP_S), Some(1));
+    let out = zdd(&fake, &["status", "--reserved-ip", RIP_S], &[TOKEN_ENV]).await;
+    assert!(
+        out.stdout
+            .contains("reserved IP 127.0.0.20: 1 blue [PROD] active"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("state: consistent"), "{}", out.stdout);
+    fake.assert_no_unexpected();
+}
+
+#[tokio::test]
+async fn api_failure_during_observation_is_exit_8() {
+    let fake = pair().await;
+    fake.fault("GET", "/v2/droplets", 10, 500);
+    let out = zdd(&fake, &promote_args(), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 8, "{}", out.stderr);
+    assert!(out.stdout.contains("answered 500"), "{}", out.stdout);
+    // The client retried the GET before giving up.
+    assert!(
+        fake.calls()
+            .iter()
+            .filter(|c| c.starts_with("GET /v2/droplets"))
+            .count()
+            > 1
+    );
+    assert_eq!(fake.state().ip_holder(RIP_S), Some(1));
+}
+
+#[tokio::test]
+async fn help_lists_the_exit_codes() {
+    let fake = pair().await;
+    let out = zdd(&fake, &["--help"], &[]).await;
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("Exit codes:"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("  7  another run holds the deploy lock"),
+        "{}",
+        out.stdout
+    );
+}
