@@ -214,7 +214,8 @@ async fn failing_update_command_is_exit_4_and_changes_nothing() {
 #[tokio::test]
 async fn usage_errors_are_exit_2_and_send_nothing() {
     let fake = pair().await;
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             promote_args(),
             vec![],
