@@ -42,17 +42,18 @@ pub use actions::{Action, ActionStatus, ActionType};
 pub use client::{Client, ClientBuilder, Token};
 pub use common::Region;
 pub use droplets::{
-    CreateDroplet, CreatedDroplets, Droplet, DropletAction, DropletFilter, DropletStatus, ImageRef, SshKeyRef,
+    CreateDroplet, CreatedDroplets, Droplet, DropletAction, DropletFilter, DropletStatus, ImageRef,
+    SshKeyRef,
 };
-pub use floating_ips::{CreateFloatingIp, FloatingIp};
-pub use load_balancers::{ForwardingRule, LoadBalancer, LoadBalancerRequest, Selector};
-pub use reserved_ips::{CreateReservedIp, ReservedIp};
-pub use tags::{Tag, TagResource};
 pub use error::{ApiError, Error, Result};
+pub use floating_ips::{CreateFloatingIp, FloatingIp};
 pub use ids::{ActionId, DropletId, ImageId, LoadBalancerId, ProjectId, SshKeyId, VpcId};
+pub use load_balancers::{ForwardingRule, LoadBalancer, LoadBalancerRequest, Selector};
 pub use pagination::Page;
 pub use rate_limit::RateLimit;
+pub use reserved_ips::{CreateReservedIp, ReservedIp};
 pub use retry::RetryPolicy;
+pub use tags::{Tag, TagResource};
 pub use wait::WaitOptions;
 
 /// The README's Rust examples, compiled as doctests.

@@ -147,6 +147,17 @@ fn roles(p: &cli::Pair) -> Result<Roles, Early> {
 }
 
 fn switch_config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
+    if !s.lock.no_lock && s.lock.lock_wait >= s.lock.lock_ttl {
+        // A run still waiting after the TTL would have its own lock tag removed as stale.
+        return Err(Early(
+            exit::USAGE,
+            format!(
+                "--lock-wait ({}s) must be shorter than --lock-ttl ({}s)",
+                s.lock.lock_wait.as_secs(),
+                s.lock.lock_ttl.as_secs()
+            ),
+        ));
+    }
     Ok(BlueGreenConfig {
         roles: roles(&s.pair)?,
         reserved_ip: s.pair.reserved_ip,
