@@ -40,6 +40,8 @@ crate::string_enum! {
         Destroy => "destroy",
         AssignIp => "assign_ip",
         UnassignIp => "unassign_ip",
+        /// Reserving a reserved or floating IP (seen in the spec's reserved IP action examples).
+        ReserveIp => "reserve_ip",
         EnableBackups => "enable_backups",
         DisableBackups => "disable_backups",
         Reboot => "reboot",
