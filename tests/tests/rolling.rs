@@ -460,7 +460,7 @@ async fn update_failure_pauses_with_the_droplet_out_of_rotation() {
     assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
     assert!(
         report.message.contains(
-            "droplet 2 (web-2) the update command failed: the command exited with status 3"
+            "droplet 2 (web-2): the update command failed: the command exited with status 3"
         ),
         "{}",
         report.message
@@ -987,6 +987,26 @@ async fn dry_run_prints_batches_and_waits_and_changes_nothing() {
         "{plan}"
     );
     assert!(plan.contains("wait drain 2s (applied 0.02s)"), "{plan}");
+    // Batch 1 (3 droplets) and batch 2: each 0.01 + 0.02 out, 0.01 + 0.03 back.
+    assert!(plan.contains("computed waits: 0.14s in all"), "{plan}");
+    assert!(!plan.contains("TTL"), "{plan}");
+    let long = RollingConfig {
+        wait_scale: 1.0,
+        lock: Some(LockSettings {
+            ttl: Duration::from_secs(10),
+            ..LockSettings::default()
+        }),
+        ..cfg
+    };
+    let report = roll(&fake, &long, &hook, None).await;
+    assert!(
+        report
+            .plan
+            .iter()
+            .any(|l| l.contains("the waits alone (14s) exceed the deploy lock's TTL (10s)")),
+        "{:#?}",
+        report.plan
+    );
     assert!(report.batches.is_empty());
     assert_clean(&fake);
 }
@@ -1086,9 +1106,16 @@ fn binary() -> std::path::PathBuf {
 }
 
 async fn cli(fake: &FakeDo, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let (code, stdout, stderr) = cli_as(fake, "json", args).await;
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    (code, json, stderr)
+}
+
+async fn cli_as(fake: &FakeDo, output: &str, args: &[&str]) -> (i32, String, String) {
     let out = tokio::process::Command::new(binary())
         .args([
-            "--output", "json", "--events", "json", "roll", "--lb", LB_ID,
+            "--output", output, "--events", "json", "roll", "--lb", LB_ID,
         ])
         .args([
             "--wait-scale",
@@ -1114,11 +1141,11 @@ async fn cli(fake: &FakeDo, args: &[&str]) -> (i32, serde_json::Value, String) {
         .output()
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\nstderr: {stderr}"));
-    (out.status.code().unwrap_or(-1), json, stderr)
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 #[tokio::test]
@@ -1148,6 +1175,24 @@ async fn cli_exit_codes_and_json() {
     assert_eq!((code, v["outcome"].as_str()), (0, Some("dry_run")));
     assert!(v["plan"].as_array().unwrap().len() > 3);
     assert!(mutations(&fake).is_empty());
+    let (code, text, _) = cli_as(&fake, "human", &["--dry-run", "--exec", "true"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        text.starts_with(
+            "roll: dry_run (exit 0): dry run: 3 droplets in 3 batches, nothing changed\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  batch 2: 2 (web-2)\n"), "{text}");
+    assert!(
+        text.contains("    run the update command for each droplet\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    wait unhealthy detection")
+            || text.contains("    wait drain 2s (applied 0.02s)"),
+        "{text}"
+    );
 
     // 3: a batch that would empty the pool.
     let (code, v, _) = cli(&fake, &["--max-unavailable", "3"]).await;

@@ -256,7 +256,7 @@ fn print_human(r: &RollingReport, code: i32) {
             let _ = writeln!(out, "    waited {w}");
         }
     }
-    for d in &r.droplets {
+    for d in r.droplets.iter().filter(|_| !r.batches.is_empty()) {
         let secs = |x: Option<std::time::Duration>| {
             x.map(|x| format!("{:.1}s", x.as_secs_f64()))
                 .unwrap_or_else(|| "-".into())

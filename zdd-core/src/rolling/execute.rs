@@ -611,14 +611,14 @@ impl<'a> Run<'a> {
             out.push(format!(
                 "  health-gate each at {gate} ({} passing in a row within {}s)",
                 self.check.successes,
-                self.check.deadline.as_secs()
+                waits::fmt_secs(self.check.deadline)
             ));
             out.push(format!("  put back: {how_back}"));
             match &self.cfg.lb_probe {
                 Some(probe) => out.push(format!(
                     "  watch {} until each droplet answers (within {}s)",
                     probe.url,
-                    self.probe_deadline().as_secs_f64()
+                    waits::fmt_secs(self.probe_deadline())
                 )),
                 None => {
                     for w in &put_back {
@@ -632,6 +632,40 @@ impl<'a> Run<'a> {
                     waits::batch_delay(self.cfg.batch_delay, self.cfg.wait_scale)
                 ));
             }
+        }
+        let put_back_total = if self.cfg.lb_probe.is_some() {
+            Duration::ZERO
+        } else {
+            waits::total_applied(&put_back)
+        };
+        let waited: Duration = p
+            .batches
+            .iter()
+            .map(|b| {
+                let out = if b.resume {
+                    Duration::ZERO
+                } else {
+                    waits::total_applied(&take_out)
+                };
+                out + put_back_total
+            })
+            .sum::<Duration>()
+            + waits::scaled(self.cfg.batch_delay, self.cfg.wait_scale)
+                * (p.batches.len().saturating_sub(1) as u32);
+        out.push(format!(
+            "computed waits: {}s in all, plus the update commands and health gates",
+            waits::fmt_secs(waited)
+        ));
+        if let Some(l) = &self.cfg.lock
+            && waited > l.ttl
+        {
+            let msg = format!(
+                "the waits alone ({}s) exceed the deploy lock's TTL ({}s): another run could take the lock as stale midway; raise --lock-ttl",
+                waits::fmt_secs(waited),
+                l.ttl.as_secs()
+            );
+            self.warn(msg.clone());
+            out.push(format!("warning: {msg}"));
         }
         let on_failure = match self.cfg.on_failure {
             OnFailure::Pause => "on failure: leave the failed droplet out of rotation and stop",
@@ -1324,7 +1358,7 @@ impl<'a> Run<'a> {
         }
         for f in &failures {
             self.warn(format!(
-                "droplet {} ({}) {}; it stays out of rotation",
+                "droplet {} ({}): {}; it stays out of rotation",
                 f.droplet.id, f.droplet.name, f.error
             ));
             let (step, error) = (f.step, f.error.clone());
@@ -1371,7 +1405,7 @@ impl<'a> Run<'a> {
         let marker = self.marker.clone().unwrap_or_default();
         let first = &failures[0];
         let what = format!(
-            "droplet {} ({}) {}",
+            "droplet {} ({}): {}",
             first.droplet.id, first.droplet.name, first.error
         );
         let more = if failures.len() > 1 {
