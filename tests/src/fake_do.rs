@@ -3,6 +3,13 @@
 //! their own loopback addresses (one per droplet, and one per reserved IP that answers as the
 //! droplet it is assigned to). Every call is logged; a request it does not know is recorded as
 //! unexpected, answered 500, and fails the test through [`FakeDo::assert_no_unexpected`].
+//!
+//! Load balancers ([`FakeDo::add_load_balancer`]) are API state (get, list, add and remove
+//! droplets; a tag-based one lists the droplets carrying its tag), plus an "LB app" on its own
+//! loopback address that answers, round robin, as the next droplet the load balancer selects
+//! whose own app is healthy, with an `x-droplet` header naming it. The health checking and
+//! routing delays of a real load balancer are not simulated. A droplet app can be given a
+//! drain path ([`State::drain_path`]): a request to it makes the app answer 503 from then on.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -102,6 +109,17 @@ pub struct State {
     pub through_ip: BTreeMap<u64, App>,
     /// Every call, in order.
     pub log: Vec<Call>,
+    /// Load balancers by id (full JSON objects, official shape; a tag-based one's
+    /// `droplet_ids` are computed from the tags when it is read).
+    pub load_balancers: BTreeMap<String, Value>,
+    /// Requests to a droplet app whose path is [`State::drain_path`] make that app answer 503
+    /// `draining` from then on (and are answered 200 themselves).
+    pub drain_path: Option<String>,
+    /// Every request the droplet and load-balancer apps received, as
+    /// `droplet <id> <METHOD> <path>` or `lb <id> <METHOD> <path> -> <droplet id or none>`.
+    pub app_log: Vec<String>,
+    /// Round-robin position of each LB app.
+    lb_next: BTreeMap<String, usize>,
     /// Requests the fake did not know.
     pub unexpected: Vec<String>,
     /// Faults to inject, first match wins.
@@ -136,6 +154,39 @@ impl State {
     /// The droplet a reserved IP points at.
     pub fn ip_holder(&self, ip: &str) -> Option<u64> {
         self.reserved_ips.get(ip).and_then(|(_, d)| *d)
+    }
+
+    /// The droplets a load balancer selects now: those carrying its tag, or its id list.
+    pub fn lb_droplets(&self, lb: &str) -> Vec<u64> {
+        let Some(l) = self.load_balancers.get(lb) else {
+            return Vec::new();
+        };
+        match l["tag"].as_str().filter(|t| !t.is_empty()) {
+            Some(tag) => self
+                .droplets
+                .keys()
+                .copied()
+                .filter(|id| self.droplet_tags(*id).iter().any(|t| t == tag))
+                .collect(),
+            None => l["droplet_ids"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Droplets a load balancer would route to: selected, and their app answers below 400.
+    pub fn lb_rotation(&self, lb: &str) -> Vec<u64> {
+        self.lb_droplets(lb)
+            .into_iter()
+            .filter(|id| self.apps.get(id).is_some_and(|a| a.status < 400))
+            .collect()
+    }
+
+    fn lb_json(&self, lb: &str) -> Value {
+        let mut v = self.load_balancers[lb].clone();
+        v["droplet_ids"] = json!(self.lb_droplets(lb));
+        v
     }
 
     fn all_tags(&self) -> BTreeSet<String> {
@@ -439,6 +490,56 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
             }
             no_content()
         }
+        ("GET", ["v2", "load_balancers"]) => {
+            let items = st.load_balancers.keys().map(|id| st.lb_json(id)).collect();
+            ok(200, page("load_balancers", items))
+        }
+        ("GET", ["v2", "load_balancers", id]) => {
+            if st.load_balancers.contains_key(*id) {
+                ok(200, json!({"load_balancer": st.lb_json(id)}))
+            } else {
+                err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                )
+            }
+        }
+        (m @ ("POST" | "DELETE"), ["v2", "load_balancers", id, "droplets"]) => {
+            let Some(lb) = st.load_balancers.get(*id).cloned() else {
+                return err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                );
+            };
+            if lb["tag"].as_str().is_some_and(|t| !t.is_empty()) {
+                // loadBalancers_add_droplets.yml: not allowed with a droplet tag.
+                return err(
+                    422,
+                    "unprocessable_entity",
+                    "droplets cannot be added to or removed from a load balancer with a droplet tag",
+                );
+            }
+            let Some(ids) = call.body["droplet_ids"].as_array() else {
+                return err(422, "unprocessable_entity", "droplet_ids is required");
+            };
+            let ids: Vec<u64> = ids.iter().filter_map(Value::as_u64).collect();
+            let mut current = st.lb_droplets(id);
+            for d in ids {
+                if m == "POST" && !current.contains(&d) {
+                    if !st.droplets.contains_key(&d) {
+                        return err(404, "not_found", "droplet not found");
+                    }
+                    current.push(d);
+                }
+                if m == "DELETE" {
+                    current.retain(|c| *c != d);
+                }
+            }
+            st.load_balancers.get_mut(*id).unwrap()["droplet_ids"] = json!(current);
+            no_content()
+        }
         _ => {
             st.unexpected.push(call.line());
             err(
@@ -510,14 +611,52 @@ struct AppResponder {
 enum Target {
     Droplet(u64),
     ReservedIp(String),
+    LoadBalancer(String),
 }
 
 impl Respond for AppResponder {
-    fn respond(&self, _req: &Request) -> ResponseTemplate {
-        let st = self.state.lock().unwrap();
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut st = self.state.lock().unwrap();
+        let line = format!("{} {}", req.method, req.url.path());
         let id = match &self.target {
-            Target::Droplet(id) => Some(*id),
+            Target::Droplet(id) => {
+                st.app_log.push(format!("droplet {id} {line}"));
+                if st.drain_path.as_deref() == Some(req.url.path()) {
+                    st.apps.insert(
+                        *id,
+                        App {
+                            status: 503,
+                            body: "draining".into(),
+                        },
+                    );
+                    return ResponseTemplate::new(200).set_body_string("draining");
+                }
+                Some(*id)
+            }
             Target::ReservedIp(ip) => st.ip_holder(ip),
+            Target::LoadBalancer(lb) => {
+                let pool = st.lb_rotation(lb);
+                let next = st.lb_next.entry(lb.clone()).or_default();
+                let chosen = if pool.is_empty() {
+                    None
+                } else {
+                    *next = (*next + 1) % pool.len();
+                    Some(pool[*next])
+                };
+                st.app_log.push(format!(
+                    "lb {lb} {line} -> {}",
+                    chosen.map_or("none".into(), |c| c.to_string())
+                ));
+                let Some(c) = chosen else {
+                    return ResponseTemplate::new(503)
+                        .set_body_string("no healthy droplet behind the load balancer");
+                };
+                let name = st.droplets[&c]["name"].as_str().unwrap_or("").to_owned();
+                let app = st.apps[&c].clone();
+                return ResponseTemplate::new(app.status)
+                    .insert_header("x-droplet", name.as_str())
+                    .set_body_string(app.body);
+            }
         };
         let through_ip = matches!(self.target, Target::ReservedIp(_));
         let app = id.and_then(|id| {
@@ -575,6 +714,30 @@ fn listeners(addrs: &[Ipv4Addr]) -> (u16, Vec<TcpListener>) {
         }
     }
     panic!("no common free port on {addrs:?}");
+}
+
+/// How a fake load balancer selects droplets.
+#[derive(Debug, Clone)]
+pub enum FakeSelector<'a> {
+    /// Every droplet carrying this tag.
+    Tag(&'a str),
+    /// These droplets.
+    DropletIds(&'a [u64]),
+}
+
+/// A load balancer for [`FakeDo::add_load_balancer`].
+#[derive(Debug, Clone)]
+pub struct FakeLb<'a> {
+    /// Its id (a UUID at DigitalOcean).
+    pub id: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Which droplets it balances over.
+    pub selector: FakeSelector<'a>,
+    /// The loopback address its LB app answers on.
+    pub ip: Ipv4Addr,
+    /// Its `health_check` object (official shape).
+    pub health_check: Value,
 }
 
 impl FakeDo {
@@ -714,6 +877,59 @@ impl FakeDo {
             .filter(|t| t.starts_with("zdd-lock:"))
             .cloned()
             .collect()
+    }
+
+    /// Add a load balancer (see [`FakeLb`]) with its LB app on `lb.ip`, port [`Self::app_port`].
+    pub async fn add_load_balancer(&mut self, lb: FakeLb<'_>) {
+        let (tag, ids) = match &lb.selector {
+            FakeSelector::Tag(t) => (t.to_string(), Vec::new()),
+            FakeSelector::DropletIds(ids) => (String::new(), ids.to_vec()),
+        };
+        let value = json!({
+            "id": lb.id,
+            "name": lb.name,
+            "ip": lb.ip.to_string(),
+            "size_unit": 1,
+            "status": "active",
+            "created_at": "2017-02-01T22:22:58Z",
+            "forwarding_rules": [{
+                "entry_protocol": "http", "entry_port": 80,
+                "target_protocol": "http", "target_port": self.app_port,
+                "certificate_id": "", "tls_passthrough": false
+            }],
+            "health_check": lb.health_check,
+            "sticky_sessions": {"type": "none"},
+            "region": {"name": "New York 3", "slug": "nyc3", "features": [], "available": true, "sizes": []},
+            "tag": tag,
+            "droplet_ids": ids,
+            "redirect_http_to_https": false,
+            "enable_proxy_protocol": false,
+            "enable_backend_keepalive": false,
+            "http_idle_timeout_seconds": 60,
+            "vpc_uuid": "c33931f2-a26a-4e61-b85c-4e95a2ec431b",
+            "project_id": "9cc10173-e9ea-4176-9dbc-a4cee4c4ff30",
+            "disable_lets_encrypt_dns_records": false,
+            "network": "EXTERNAL",
+            "network_stack": "IPV4",
+            "type": "REGIONAL"
+        });
+        self.state().load_balancers.insert(lb.id.to_owned(), value);
+        let listener = TcpListener::bind(SocketAddr::from((lb.ip, self.app_port)))
+            .expect("bind the LB app on the apps' port");
+        let app = MockServer::builder().listener(listener).start().await;
+        Mock::given(any())
+            .respond_with(AppResponder {
+                state: self.state.clone(),
+                target: Target::LoadBalancer(lb.id.to_owned()),
+            })
+            .mount(&app)
+            .await;
+        self.apps.push(app);
+    }
+
+    /// The requests the apps received (see [`State::app_log`]).
+    pub fn app_log(&self) -> Vec<String> {
+        self.state().app_log.clone()
     }
 
     /// Number of app servers (droplets + reserved IPs).

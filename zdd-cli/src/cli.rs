@@ -69,6 +69,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Break a deploy lock left by a run that is gone.
     Unlock(UnlockArgs),
+    /// Update the droplets behind a load balancer a few at a time: take out, update,
+    /// health-gate, put back, wait until the load balancer routes to them again.
+    Roll(RollArgs),
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +200,134 @@ pub struct UnlockArgs {
     /// Break the lock of this load balancer's (id) rolling deploys.
     #[arg(long, env = "ZDD_LB")]
     pub lb: Option<String>,
+}
+
+/// `zdd-do roll`. `--version` is the app's version here, not zdd-do's.
+#[derive(Debug, Args)]
+#[command(disable_version_flag = true)]
+pub struct RollArgs {
+    /// The load balancer: its id, or its name.
+    #[arg(long, env = "ZDD_LB")]
+    pub lb: String,
+    /// Droplets out of rotation at once.
+    #[arg(long, env = "ZDD_MAX_UNAVAILABLE", default_value_t = 1)]
+    pub max_unavailable: usize,
+    /// Update command run (by `sh -c`) for each droplet while it is out of rotation; it gets
+    /// ZDD_DROPLET_ID, ZDD_DROPLET_NAME, ZDD_DROPLET_PUBLIC_IPV4, ZDD_DROPLET_PRIVATE_IPV4,
+    /// ZDD_VERSION, ZDD_HOOK=update. A non-zero exit is a failure.
+    #[arg(long, env = "ZDD_EXEC")]
+    pub exec: Option<String>,
+    /// Kill the update (or rollback) command after this long.
+    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur, default_value = "10m")]
+    pub exec_timeout: Duration,
+    /// The version being deployed (passed to the commands as ZDD_VERSION).
+    #[arg(long = "version", env = "ZDD_VERSION")]
+    pub app_version: Option<String>,
+    /// How to take a droplet out: `remove` its tag (or id), then --drain-wait; or
+    /// `shutdown-url`: call --drain-path on it so the load balancer's health check fails, wait
+    /// the detection window, then remove it.
+    #[arg(long, env = "ZDD_DRAIN", value_enum, default_value_t = DrainMode::Remove)]
+    pub drain: DrainMode,
+    /// Path of the app's drain URL (shutdown-url mode), on the health check's scheme and port.
+    #[arg(long, env = "ZDD_DRAIN_PATH", default_value = "/drain")]
+    pub drain_path: String,
+    /// HTTP method of the drain URL.
+    #[arg(long, env = "ZDD_DRAIN_METHOD", default_value = "POST")]
+    pub drain_method: String,
+    /// Wait for in-flight requests after a droplet leaves rotation.
+    #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur, default_value = "10s")]
+    pub drain_wait: Duration,
+    /// Slack for the load balancer to notice a tag change (DigitalOcean documents no delay).
+    #[arg(long, env = "ZDD_LB_SYNC_WAIT", value_parser = dur, default_value = "5s")]
+    pub lb_sync_wait: Duration,
+    /// A URL served through the load balancer: watch it until each put-back droplet answers,
+    /// instead of waiting the computed window.
+    #[arg(long, env = "ZDD_LB_PROBE", requires = "lb_probe_match")]
+    pub lb_probe: Option<String>,
+    /// How an answer through --lb-probe names its droplet (name or id): header:NAME,
+    /// json:FIELD or body.
+    #[arg(long, env = "ZDD_LB_PROBE_MATCH")]
+    pub lb_probe_match: Option<String>,
+    /// Give up watching --lb-probe after this long (default: 3 × the computed window).
+    #[arg(long, env = "ZDD_LB_PROBE_TIMEOUT", value_parser = dur)]
+    pub lb_probe_timeout: Option<Duration>,
+    /// Pause between batches.
+    #[arg(long, env = "ZDD_BATCH_DELAY", value_parser = dur, default_value = "0s")]
+    pub batch_delay: Duration,
+    /// On failure: `pause` (leave the failed droplet out of rotation, exit 9) or `rollback`
+    /// (run --rollback-exec on the updated droplets, newest first, exit 5).
+    #[arg(long, env = "ZDD_ON_FAILURE", value_enum, default_value_t = OnFailureArg::Pause)]
+    pub on_failure: OnFailureArg,
+    /// Rollback command (same environment, ZDD_HOOK=rollback), for --on-failure rollback.
+    #[arg(long, env = "ZDD_ROLLBACK_EXEC")]
+    pub rollback_exec: Option<String>,
+    #[command(flatten)]
+    pub health: RollHealth,
+    #[command(flatten)]
+    pub lock: Lock,
+    /// Print the batches and the computed waits, change nothing.
+    #[arg(long, env = "ZDD_DRY_RUN")]
+    pub dry_run: bool,
+    /// Write the outcome as KEY=VALUE lines for GitLab's artifacts:reports:dotenv.
+    #[arg(long, env = "ZDD_DOTENV")]
+    pub dotenv: Option<PathBuf>,
+    /// Multiply every computed wait by this (tests and simulations only).
+    #[arg(long, env = "ZDD_WAIT_SCALE", default_value_t = 1.0, hide = true)]
+    pub wait_scale: f64,
+}
+
+/// The health gate of `roll`: scheme, port and path default to the load balancer's check.
+#[derive(Debug, Args)]
+pub struct RollHealth {
+    /// Health check scheme (default: the load balancer's health check protocol).
+    #[arg(long, env = "ZDD_HEALTH_SCHEME", value_enum)]
+    pub health_scheme: Option<Scheme>,
+    /// Health check port (default: the load balancer's health check port).
+    #[arg(long, env = "ZDD_HEALTH_PORT")]
+    pub health_port: Option<u16>,
+    /// Health check path (default: the load balancer's health check path).
+    #[arg(long, env = "ZDD_HEALTH_PATH")]
+    pub health_path: Option<String>,
+    /// Which droplet address to probe directly: public, or private (runner inside the VPC).
+    #[arg(long, env = "ZDD_HEALTH_ADDRESS", value_enum, default_value_t = Address::Public)]
+    pub health_address: Address,
+    /// Passing status range, e.g. 200-399 or 200.
+    #[arg(long, env = "ZDD_HEALTH_STATUS", default_value = "200-399", value_parser = status_range)]
+    pub health_status: (u16, u16),
+    /// Text the body must contain after an update (e.g. the new version string).
+    #[arg(long, env = "ZDD_EXPECT_BODY")]
+    pub expect_body: Option<String>,
+    /// Timeout of one probe.
+    #[arg(long, env = "ZDD_HEALTH_TIMEOUT", value_parser = dur, default_value = "2s")]
+    pub health_timeout: Duration,
+    /// Passing probes in a row required.
+    #[arg(long, env = "ZDD_HEALTH_SUCCESSES", default_value_t = 3)]
+    pub health_successes: u32,
+    /// Pause between probes.
+    #[arg(long, env = "ZDD_HEALTH_INTERVAL", value_parser = dur, default_value = "1s")]
+    pub health_interval: Duration,
+    /// Give up on health after this long.
+    #[arg(long, env = "ZDD_HEALTH_DEADLINE", value_parser = dur, default_value = "60s")]
+    pub health_deadline: Duration,
+    /// Accept any TLS certificate when probing over https (droplets are probed by IP).
+    #[arg(long, env = "ZDD_HEALTH_INSECURE")]
+    pub health_insecure: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DrainMode {
+    /// Remove the tag (or id), then wait --drain-wait.
+    Remove,
+    /// Call the app's drain URL, wait for the load balancer to see it fail, then remove.
+    ShutdownUrl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnFailureArg {
+    /// Leave the failed droplet out of rotation and stop (exit 9); re-run to resume.
+    Pause,
+    /// Roll the updated droplets back with --rollback-exec (exit 5 when done).
+    Rollback,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,6 +15,9 @@ use crate::exit;
 use crate::hook::CommandHook;
 use crate::render::{StderrSink, Style};
 
+#[path = "roll.rs"]
+mod roll;
+
 /// A failure before anything ran: a one-line message and an exit code.
 struct Early(i32, String);
 
@@ -34,6 +37,7 @@ pub async fn run(args: Cli) -> i32 {
         Command::Rollback(r) => rollback(&args.global, r, &sink).await,
         Command::Status(s) => status(&args.global, s, &sink).await,
         Command::Unlock(u) => unlock(&args.global, u).await,
+        Command::Roll(r) => roll::roll(&args.global, r, &sink).await,
     };
     match result {
         Ok(code) => code,

@@ -11,7 +11,8 @@ pub const USAGE: i32 = 2;
 pub const REFUSED: i32 = 3;
 /// The update command or the health gate failed before the switch. Nothing changed.
 pub const NOT_READY: i32 = 4;
-/// Switched, verification failed, traffic switched back to the previous droplet.
+/// The deploy failed and was undone: traffic is on the previous version (promote: switched
+/// back after a failed verification; roll: the updated droplets were rolled back).
 pub const SWITCHED_BACK: i32 = 5;
 /// Switching back (or an assign) failed: traffic state uncertain, needs a human.
 pub const UNCERTAIN: i32 = 6;
@@ -19,6 +20,8 @@ pub const UNCERTAIN: i32 = 6;
 pub const LOCKED: i32 = 7;
 /// DigitalOcean API or authentication failure.
 pub const API: i32 = 8;
+/// Roll: a droplet failed; it is out of rotation, the rest still serve; re-run to resume.
+pub const PAUSED: i32 = 9;
 /// Interrupted (SIGINT/SIGTERM). Run the same command again to finish or undo.
 pub const INTERRUPTED: i32 = 130;
 
@@ -42,7 +45,7 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         SWITCHED_BACK,
-        "switched, verification failed, traffic switched back to the previous droplet",
+        "deploy failed and was undone: traffic is on the previous version (promote: switched back; roll: rolled back)",
     ),
     (
         UNCERTAIN,
@@ -50,6 +53,10 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (LOCKED, "another run holds the deploy lock; nothing changed"),
     (API, "DigitalOcean API or authentication failure"),
+    (
+        PAUSED,
+        "roll: a droplet failed; it is out of rotation, the rest still serve; re-run to resume",
+    ),
     (
         INTERRUPTED,
         "interrupted (SIGINT/SIGTERM); run the same command again to finish or undo",
@@ -68,6 +75,22 @@ pub fn for_outcome(o: Outcome) -> i32 {
         Outcome::Locked => LOCKED,
         Outcome::ApiError => API,
         Outcome::Interrupted => INTERRUPTED,
+    }
+}
+
+/// The exit code of a rolling outcome.
+pub fn for_roll_outcome(o: zdd_core::rolling::Outcome) -> i32 {
+    use zdd_core::rolling::Outcome as R;
+    match o {
+        R::Rolled | R::DryRun => OK,
+        R::ConfigError => USAGE,
+        R::Refused => REFUSED,
+        R::Paused => PAUSED,
+        R::RolledBack => SWITCHED_BACK,
+        R::Uncertain => UNCERTAIN,
+        R::Locked => LOCKED,
+        R::ApiError => API,
+        R::Interrupted => INTERRUPTED,
     }
 }
 
@@ -103,6 +126,28 @@ mod tests {
             rows, expected,
             "update the README's exit-code table from exit::TABLE"
         );
+    }
+
+    #[test]
+    fn roll_outcomes_map_to_documented_codes() {
+        use zdd_core::rolling::Outcome as R;
+        let documented: Vec<i32> = TABLE.iter().map(|(c, _)| *c).collect();
+        for o in [
+            R::Rolled,
+            R::DryRun,
+            R::Refused,
+            R::Paused,
+            R::RolledBack,
+            R::Uncertain,
+            R::Locked,
+            R::ConfigError,
+            R::ApiError,
+            R::Interrupted,
+        ] {
+            assert!(documented.contains(&for_roll_outcome(o)), "{o:?}");
+        }
+        assert_eq!(for_roll_outcome(R::Paused), 9);
+        assert_eq!(for_roll_outcome(R::RolledBack), 5);
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //!
 //! - [`bluegreen`]: move a reserved IP from the live droplet to a health-checked standby and
 //!   swap the live/standby tags, with automatic switch-back and instant rollback.
+//! - [`rolling`]: update the droplets behind a load balancer a few at a time, taking each out
+//!   of rotation, health-gating it and putting it back, with waits computed from the load
+//!   balancer's health check; pause or roll back on failure, resume after a crash.
 //!
 //! Core never prints and never reads flags or environment variables: it reports through an
 //! [`events::EventSink`] and returns reports that callers render.
@@ -12,3 +15,4 @@ pub mod health;
 pub mod hook;
 pub mod lock;
 pub mod report;
+pub mod rolling;

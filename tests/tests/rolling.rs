@@ -1,0 +1,1261 @@
+//! Rolling-deploy scenarios against the stateful fake: the exact calls, the final tags, the
+//! report; then the `zdd-do roll` binary's exit codes and `--output json`.
+
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use do_api::{Client, RetryPolicy, Token};
+use serde_json::json;
+use zdd_core::bluegreen::LockSettings;
+use zdd_core::events::CollectingSink;
+use zdd_core::health::HealthCheck;
+use zdd_core::hook::{DropletHook, HookTarget};
+use zdd_core::rolling::{
+    self, Drain, DropletState, Identify, LbProbe, LbRef, OnFailure, Outcome, RollingConfig,
+    RollingReport, WaitKind,
+};
+use zdd_tests::fake_do::{App, FakeDo, FakeLb, FakeSelector, State, TOKEN};
+
+const LB_ID: &str = "4de7ac8b-495b-4884-9a69-1050c6793cd6";
+const LB_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 40);
+const MARKER: &str = "zdd-out:lb-4de7ac8b-495b-4884-9a69-1050c6793cd6";
+
+fn ip(i: u64) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, 30 + i as u8)
+}
+
+/// `n` droplets `web-1..n` (ids 1..n) behind a load balancer selecting `web` (or their ids),
+/// all answering `web-i v1`. The load balancer checks every 1 s, 1 s timeout, unhealthy
+/// after 2, healthy after 2: both windows are 3 s.
+async fn pool(n: u64, by_ids: bool) -> FakeDo {
+    let names: Vec<String> = (1..=n).map(|i| format!("web-{i}")).collect();
+    let tags: &[&str] = if by_ids { &[] } else { &["web"] };
+    let droplets: Vec<(u64, &str, Ipv4Addr, &[&str])> = (1..=n)
+        .map(|i| (i, names[i as usize - 1].as_str(), ip(i), tags))
+        .collect();
+    let mut fake = FakeDo::start(&droplets, &[]).await;
+    let ids: Vec<u64> = (1..=n).collect();
+    let port = fake.app_port;
+    fake.add_load_balancer(FakeLb {
+        id: LB_ID,
+        name: "web-lb",
+        selector: if by_ids {
+            FakeSelector::DropletIds(&ids)
+        } else {
+            FakeSelector::Tag("web")
+        },
+        ip: LB_IP,
+        health_check: json!({
+            "protocol": "http", "port": port, "path": "/health",
+            "check_interval_seconds": 1, "response_timeout_seconds": 1,
+            "unhealthy_threshold": 2, "healthy_threshold": 2
+        }),
+    })
+    .await;
+    fake
+}
+
+fn client(fake: &FakeDo) -> Client {
+    Client::builder()
+        .token(Token::new(TOKEN).unwrap())
+        .base_url(fake.uri())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_jitter(false)
+                .with_min_delay(Duration::from_millis(5))
+                .with_max_delay(Duration::from_millis(10)),
+        )
+        .build()
+        .unwrap()
+}
+
+/// Waits scaled by 0.01: drain 2 s -> 20 ms, sync 1 s -> 10 ms, windows 3 s -> 30 ms.
+fn config() -> RollingConfig {
+    RollingConfig {
+        health: HealthCheck {
+            successes: 2,
+            interval: Duration::from_millis(20),
+            deadline: Duration::from_millis(600),
+            request_timeout: Duration::from_millis(500),
+            expect_body: Some("v2".into()),
+            ..HealthCheck::default()
+        },
+        drain_wait: Duration::from_secs(2),
+        lb_sync_wait: Duration::from_secs(1),
+        version: Some("v2".into()),
+        lock: Some(LockSettings {
+            ttl: Duration::from_secs(1800),
+            wait: Duration::ZERO,
+            poll: Duration::from_millis(50),
+        }),
+        wait_scale: 0.01,
+        ..RollingConfig::new(LbRef::Id(LB_ID.into()))
+    }
+}
+
+/// Sets the droplet's app to `<name> <version>` (or breaks it, or fails), and records calls.
+struct AppHook {
+    state: Arc<Mutex<State>>,
+    version: &'static str,
+    fail: Vec<u64>,
+    broken: Vec<u64>,
+    seen: Mutex<Vec<(u64, String, Option<String>)>>,
+}
+
+impl AppHook {
+    fn new(fake: &FakeDo, version: &'static str) -> Self {
+        AppHook {
+            state: fake.state.clone(),
+            version,
+            fail: vec![],
+            broken: vec![],
+            seen: Mutex::new(vec![]),
+        }
+    }
+
+    fn seen(&self) -> Vec<u64> {
+        self.seen.lock().unwrap().iter().map(|s| s.0).collect()
+    }
+}
+
+impl DropletHook for AppHook {
+    async fn run(&self, t: &HookTarget) -> Result<(), String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((t.id.0, t.purpose.clone(), t.version.clone()));
+        if self.fail.contains(&t.id.0) {
+            return Err("the command exited with status 3".into());
+        }
+        let app = if self.broken.contains(&t.id.0) {
+            App {
+                status: 503,
+                body: "broken".into(),
+            }
+        } else {
+            App {
+                status: 200,
+                body: format!("{} {}", t.name, self.version),
+            }
+        };
+        self.state.lock().unwrap().apps.insert(t.id.0, app);
+        Ok(())
+    }
+}
+
+async fn roll(
+    fake: &FakeDo,
+    cfg: &RollingConfig,
+    update: &AppHook,
+    rollback: Option<&AppHook>,
+) -> RollingReport {
+    let sink = CollectingSink::default();
+    rolling::run(
+        &client(fake),
+        cfg,
+        Some(update),
+        rollback,
+        &sink,
+        std::future::pending(),
+    )
+    .await
+}
+
+/// Mutations with the lock tag's run-specific name replaced by `LOCK` and the marker by
+/// `OUT`, as short lines: `+OUT 1` (tag), `-web 1` (untag), `lb-1` / `lb+1` (id list).
+fn mutations(fake: &FakeDo) -> Vec<String> {
+    fake.state()
+        .log
+        .iter()
+        .filter(|c| c.is_mutating())
+        .map(|c| {
+            let path = c.path.replace("%3A", ":").replace("%3a", ":");
+            let ids = |key: &str| -> String {
+                let v = &c.body[key];
+                v.as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|r| match r {
+                                serde_json::Value::Object(_) => {
+                                    r["resource_id"].as_str().unwrap_or("?").to_owned()
+                                }
+                                other => other.to_string(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .unwrap_or_default()
+            };
+            let short = |t: &str| -> String {
+                if t.starts_with("zdd-lock:") {
+                    "LOCK".into()
+                } else if t == MARKER {
+                    "OUT".into()
+                } else {
+                    t.to_owned()
+                }
+            };
+            let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            match (c.method.as_str(), segs.as_slice()) {
+                ("POST", ["v2", "tags"]) => {
+                    format!("create {}", short(c.body["name"].as_str().unwrap_or("?")))
+                }
+                ("DELETE", ["v2", "tags", t]) => format!("delete {}", short(t)),
+                ("POST", ["v2", "tags", t, "resources"]) => {
+                    format!("+{} {}", short(t), ids("resources"))
+                }
+                ("DELETE", ["v2", "tags", t, "resources"]) => {
+                    format!("-{} {}", short(t), ids("resources"))
+                }
+                ("POST", ["v2", "load_balancers", _, "droplets"]) => {
+                    format!("lb+{}", ids("droplet_ids"))
+                }
+                ("DELETE", ["v2", "load_balancers", _, "droplets"]) => {
+                    format!("lb-{}", ids("droplet_ids"))
+                }
+                _ => c.line(),
+            }
+        })
+        .collect()
+}
+
+fn tags(fake: &FakeDo, id: u64) -> Vec<String> {
+    let mut t: Vec<String> = fake
+        .state()
+        .droplet_tags(id)
+        .into_iter()
+        .map(|t| if t == MARKER { "OUT".into() } else { t })
+        .collect();
+    t.sort();
+    t
+}
+
+fn bodies(fake: &FakeDo, n: u64) -> Vec<String> {
+    (1..=n)
+        .map(|i| fake.state().apps[&i].body.clone())
+        .collect()
+}
+
+fn assert_clean(fake: &FakeDo) {
+    assert!(
+        fake.lock_tags().is_empty(),
+        "lock left behind: {:?}",
+        fake.lock_tags()
+    );
+    fake.assert_no_unexpected();
+}
+
+/// The largest number of droplets out of the `web` rotation at once, replaying the calls.
+fn max_out(calls: &[String], n: u64) -> usize {
+    let mut out = std::collections::BTreeSet::new();
+    let mut most = 0;
+    for c in calls {
+        let (remove, ids) = if let Some(ids) = c.strip_prefix("-web ") {
+            (true, ids)
+        } else if let Some(ids) = c.strip_prefix("+web ") {
+            (false, ids)
+        } else if let Some(ids) = c.strip_prefix("lb-") {
+            (true, ids)
+        } else if let Some(ids) = c.strip_prefix("lb+") {
+            (false, ids)
+        } else {
+            continue;
+        };
+        for id in ids.split(',') {
+            let id: u64 = id.parse().unwrap();
+            if remove {
+                out.insert(id);
+            } else {
+                out.remove(&id);
+            }
+        }
+        most = most.max(out.len());
+        assert!(out.len() < n as usize, "the pool was emptied: {calls:#?}");
+    }
+    most
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+#[tokio::test]
+async fn three_droplets_one_at_a_time() {
+    let fake = pool(3, false).await;
+    let hook = AppHook::new(&fake, "v2");
+    let report = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let m = mutations(&fake);
+    assert_eq!(
+        m,
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-OUT 1",
+            "+OUT 2",
+            "-web 2",
+            "+web 2",
+            "-OUT 2",
+            "+OUT 3",
+            "-web 3",
+            "+web 3",
+            "-OUT 3",
+            "delete LOCK",
+        ])
+    );
+    assert_eq!(max_out(&m, 3), 1);
+    for i in 1..=3 {
+        assert_eq!(tags(&fake, i), vec!["web"], "droplet {i}");
+    }
+    assert_eq!(bodies(&fake, 3), ["web-1 v2", "web-2 v2", "web-3 v2"]);
+    assert_eq!(
+        hook.seen.lock().unwrap().clone(),
+        vec![
+            (1, "update".into(), Some("v2".into())),
+            (2, "update".into(), Some("v2".into())),
+            (3, "update".into(), Some("v2".into())),
+        ]
+    );
+    // The reads: the load balancer, the lock, the droplets by tag and by marker; nothing else.
+    let gets: Vec<String> = fake
+        .state()
+        .log
+        .iter()
+        .filter(|c| !c.is_mutating())
+        .map(|c| c.line().replace("%3A", ":"))
+        .collect();
+    assert_eq!(
+        gets,
+        vec![
+            format!("GET /v2/load_balancers/{LB_ID}"),
+            "GET /v2/tags?page=1&per_page=200".to_owned(),
+            "GET /v2/droplets?tag_name=web&page=1&per_page=200".to_owned(),
+            format!("GET /v2/droplets?tag_name={MARKER}&page=1&per_page=200"),
+        ]
+    );
+    assert_eq!(report.api_calls, 19);
+    // Report: three batches, each with the computed and applied waits and their reasons.
+    assert_eq!(report.batches.len(), 3);
+    for b in &report.batches {
+        assert!(b.ok && !b.resume && b.purpose == "update");
+        let w: Vec<(WaitKind, u128, u128)> = b
+            .waits
+            .iter()
+            .map(|w| (w.kind, w.computed.as_millis(), w.applied.as_millis()))
+            .collect();
+        let expected = vec![
+            (WaitKind::LbSync, 1000, 10),
+            (WaitKind::Drain, 2000, 20),
+            (WaitKind::LbSync, 1000, 10),
+            (WaitKind::Routing, 3000, 30),
+        ];
+        assert_eq!(w, expected, "batch {}", b.index);
+        assert!(
+            b.waits[3].why.contains("healthy threshold 2"),
+            "{:?}",
+            b.waits
+        );
+    }
+    assert!(
+        report
+            .droplets
+            .iter()
+            .all(|d| d.state == DropletState::Updated
+                && !d.out_of_rotation
+                && d.update.is_some()
+                && d.health_gate.is_some()
+                && d.time_out_of_rotation.is_some())
+    );
+    let lb = report.load_balancer.as_ref().unwrap();
+    assert_eq!(
+        lb.gate_url.as_deref(),
+        Some(format!("http://<droplet-ip>:{}/health", fake.app_port).as_str())
+    );
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn four_droplets_in_batches_of_two() {
+    let fake = pool(4, false).await;
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        max_unavailable: 2,
+        batch_delay: Duration::from_secs(1),
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let m = mutations(&fake);
+    assert_eq!(
+        m,
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1,2",
+            "-web 1,2",
+            "+web 1,2",
+            "-OUT 1,2",
+            "+OUT 3,4",
+            "-web 3,4",
+            "+web 3,4",
+            "-OUT 3,4",
+            "delete LOCK",
+        ])
+    );
+    assert_eq!(max_out(&m, 4), 2);
+    for i in 1..=4 {
+        assert_eq!(tags(&fake, i), vec!["web"]);
+    }
+    assert_eq!(hook.seen(), [1, 2, 3, 4]);
+    assert_eq!(report.batches.len(), 2);
+    assert_eq!(report.batches[0].droplets.len(), 2);
+    // The batch delay is reported after the first batch.
+    assert_eq!(
+        report.batches[0].waits.last().map(|w| (w.kind, w.applied)),
+        Some((WaitKind::BatchDelay, Duration::from_millis(10)))
+    );
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_batch_size_that_would_empty_the_pool_is_refused() {
+    for (n, k) in [(3, 3), (3, 5), (1, 1)] {
+        let fake = pool(n, false).await;
+        let hook = AppHook::new(&fake, "v2");
+        let cfg = RollingConfig {
+            max_unavailable: k,
+            ..config()
+        };
+        let report = roll(&fake, &cfg, &hook, None).await;
+        assert_eq!(
+            report.outcome,
+            Outcome::Refused,
+            "{n}/{k}: {}",
+            report.message
+        );
+        assert!(
+            report.message.contains("out of rotation"),
+            "{}",
+            report.message
+        );
+        assert_eq!(mutations(&fake), s(&["create LOCK", "delete LOCK"]));
+        assert!(hook.seen().is_empty());
+        for i in 1..=n {
+            assert_eq!(tags(&fake, i), vec!["web"]);
+        }
+        assert_clean(&fake);
+    }
+}
+
+#[tokio::test]
+async fn update_failure_pauses_with_the_droplet_out_of_rotation() {
+    let fake = pool(3, false).await;
+    let mut hook = AppHook::new(&fake, "v2");
+    hook.fail = vec![2];
+    let report = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
+    assert!(
+        report.message.contains(
+            "droplet 2 (web-2): the update command failed: the command exited with status 3"
+        ),
+        "{}",
+        report.message
+    );
+    assert!(
+        report.message.contains("2 droplet(s) still serve"),
+        "{}",
+        report.message
+    );
+    assert_eq!(
+        mutations(&fake),
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-OUT 1",
+            "+OUT 2",
+            "-web 2",
+            "delete LOCK",
+        ])
+    );
+    assert_eq!(tags(&fake, 1), vec!["web"]);
+    assert_eq!(tags(&fake, 2), vec!["OUT"]);
+    assert_eq!(tags(&fake, 3), vec!["web"]);
+    assert_eq!(hook.seen(), [1, 2]);
+    assert_eq!(bodies(&fake, 3), ["web-1 v2", "web-2 v1", "web-3 v1"]);
+    let states: Vec<DropletState> = report.droplets.iter().map(|d| d.state).collect();
+    assert_eq!(
+        states,
+        [
+            DropletState::Updated,
+            DropletState::Failed,
+            DropletState::Pending
+        ]
+    );
+    assert!(report.droplets[1].out_of_rotation);
+    assert_eq!(
+        report.droplets[1].failed_step,
+        Some(zdd_core::events::Step::Update)
+    );
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn update_failure_rolls_back_newest_first() {
+    let fake = pool(3, false).await;
+    let mut hook = AppHook::new(&fake, "v2");
+    hook.fail = vec![3];
+    let undo = AppHook::new(&fake, "v1");
+    let cfg = RollingConfig {
+        on_failure: OnFailure::Rollback,
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, Some(&undo)).await;
+    assert_eq!(report.outcome, Outcome::RolledBack, "{}", report.message);
+    assert!(
+        report.message.contains("rolled back 3 droplet(s)"),
+        "{}",
+        report.message
+    );
+    let m = mutations(&fake);
+    assert_eq!(
+        m,
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-OUT 1",
+            "+OUT 2",
+            "-web 2",
+            "+web 2",
+            "-OUT 2",
+            "+OUT 3",
+            "-web 3",
+            // Rollback: 3 is out already; then 2, then 1 through the same protocol.
+            "+web 3",
+            "-OUT 3",
+            "+OUT 2",
+            "-web 2",
+            "+web 2",
+            "-OUT 2",
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-OUT 1",
+            "delete LOCK",
+        ])
+    );
+    assert_eq!(max_out(&m, 3), 1);
+    assert_eq!(hook.seen(), [1, 2, 3]);
+    assert_eq!(undo.seen(), [3, 2, 1]);
+    assert!(undo.seen.lock().unwrap().iter().all(|s| s.1 == "rollback"));
+    for i in 1..=3 {
+        assert_eq!(tags(&fake, i), vec!["web"]);
+    }
+    assert_eq!(bodies(&fake, 3), ["web-1 v1", "web-2 v1", "web-3 v1"]);
+    assert!(
+        report
+            .droplets
+            .iter()
+            .all(|d| d.state == DropletState::RolledBack && d.rollback.is_some())
+    );
+    let purposes: Vec<&str> = report.batches.iter().map(|b| b.purpose.as_str()).collect();
+    assert_eq!(
+        purposes,
+        [
+            "update", "update", "update", "rollback", "rollback", "rollback"
+        ]
+    );
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_failing_rollback_is_uncertain() {
+    let fake = pool(3, false).await;
+    let mut hook = AppHook::new(&fake, "v2");
+    hook.fail = vec![2];
+    let mut undo = AppHook::new(&fake, "v1");
+    undo.broken = vec![1];
+    let cfg = RollingConfig {
+        on_failure: OnFailure::Rollback,
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, Some(&undo)).await;
+    assert_eq!(report.outcome, Outcome::Uncertain, "{}", report.message);
+    assert!(
+        report
+            .message
+            .contains("rolling back droplet 1 (web-1) failed"),
+        "{}",
+        report.message
+    );
+    assert_eq!(tags(&fake, 1), vec!["OUT"]);
+    assert_eq!(tags(&fake, 2), vec!["web"]);
+    assert_eq!(tags(&fake, 3), vec!["web"]);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn health_gate_failure_pauses() {
+    let fake = pool(3, false).await;
+    let mut hook = AppHook::new(&fake, "v2");
+    hook.broken = vec![1];
+    let report = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
+    assert!(
+        report.message.contains("failed the health gate"),
+        "{}",
+        report.message
+    );
+    assert!(report.message.contains("status 503"), "{}", report.message);
+    assert_eq!(
+        mutations(&fake),
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1",
+            "-web 1",
+            "delete LOCK"
+        ])
+    );
+    assert_eq!(tags(&fake, 1), vec!["OUT"]);
+    assert_eq!(hook.seen(), [1]);
+
+    // A wrong version also fails the gate (the expected body is the new version).
+    let fake = pool(3, false).await;
+    let old = AppHook::new(&fake, "v1");
+    let report = roll(&fake, &config(), &old, None).await;
+    assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
+    assert!(
+        report.message.contains("body does not contain `v2`"),
+        "{}",
+        report.message
+    );
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn an_unhealthy_droplet_staying_in_refuses_before_anything_changes() {
+    let fake = pool(3, false).await;
+    fake.set_app(3, 500, "down");
+    let hook = AppHook::new(&fake, "v2");
+    let report = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Refused, "{}", report.message);
+    assert!(
+        report
+            .message
+            .contains("droplet 3 (web-3), which would stay in rotation, is not healthy"),
+        "{}",
+        report.message
+    );
+    assert_eq!(mutations(&fake), s(&["create LOCK", "delete LOCK"]));
+    assert!(hook.seen().is_empty());
+    assert_clean(&fake);
+}
+
+/// A run crashes while droplet 2 is out of rotation; the next run finds it by its marker,
+/// handles it first, then the others; nothing stays out.
+#[tokio::test]
+async fn a_droplet_left_out_by_a_crashed_run_is_resumed_first() {
+    let fake = pool(3, false).await;
+    // 1 create LOCK, 2 create OUT, 3-6 droplet 1, 7 +OUT 2, 8 -web 2: crash in the drain wait.
+    let crash = fake.crash_after(8);
+    let hook = AppHook::new(&fake, "v2");
+    let sink = CollectingSink::default();
+    let first = rolling::run(
+        &client(&fake),
+        &config(),
+        Some(&hook),
+        None::<&AppHook>,
+        &sink,
+        async move { crash.notified().await },
+    )
+    .await;
+    assert_eq!(first.outcome, Outcome::Interrupted, "{}", first.message);
+    assert!(
+        first
+            .message
+            .contains("run the same command again to resume")
+    );
+    assert_eq!(tags(&fake, 2), vec!["OUT"]);
+    assert_eq!(hook.seen(), [1]);
+    assert!(
+        fake.lock_tags().is_empty(),
+        "an interrupted run releases its lock"
+    );
+
+    fake.clear_log();
+    let hook = AppHook::new(&fake, "v2");
+    let second = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(second.outcome, Outcome::Rolled, "{}", second.message);
+    assert!(
+        second
+            .message
+            .contains("starting with those an earlier run left out"),
+        "{}",
+        second.message
+    );
+    assert_eq!(
+        mutations(&fake),
+        s(&[
+            "create LOCK",
+            // Droplet 2 is out already: no take-out, straight to update, gate, put back.
+            "+web 2",
+            "-OUT 2",
+            "create OUT",
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-OUT 1",
+            "+OUT 3",
+            "-web 3",
+            "+web 3",
+            "-OUT 3",
+            "delete LOCK",
+        ])
+    );
+    assert_eq!(hook.seen(), [2, 1, 3]);
+    assert!(second.batches[0].resume && second.droplets[0].resumed);
+    // No take-out waits for the resumed batch.
+    assert_eq!(
+        second.batches[0]
+            .waits
+            .iter()
+            .map(|w| w.kind)
+            .collect::<Vec<_>>(),
+        [WaitKind::LbSync, WaitKind::Routing]
+    );
+    for i in 1..=3 {
+        assert_eq!(tags(&fake, i), vec!["web"], "droplet {i}");
+    }
+    assert_eq!(bodies(&fake, 3), ["web-1 v2", "web-2 v2", "web-3 v2"]);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn shutdown_url_drain_waits_for_the_health_check_to_fail() {
+    let fake = pool(2, false).await;
+    fake.state().drain_path = Some("/drain".into());
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        drain: Drain::ShutdownUrl {
+            path: "/drain".into(),
+            method: "POST".into(),
+        },
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    assert_eq!(
+        mutations(&fake),
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-OUT 1",
+            "+OUT 2",
+            "-web 2",
+            "+web 2",
+            "-OUT 2",
+            "delete LOCK",
+        ])
+    );
+    // Each droplet got the drain call, and a probe saw it failing, before it was updated.
+    let log = fake.app_log();
+    for i in 1..=2 {
+        let drain = log
+            .iter()
+            .position(|l| *l == format!("droplet {i} POST /drain"))
+            .unwrap_or_else(|| panic!("no drain call for {i}: {log:#?}"));
+        assert!(
+            log[drain + 1..]
+                .iter()
+                .any(|l| *l == format!("droplet {i} GET /health")),
+            "{log:#?}"
+        );
+    }
+    // The waits: detection window (1 s × 2 + 1 s), drain; then sync, routing.
+    let w: Vec<(WaitKind, u128)> = report.batches[0]
+        .waits
+        .iter()
+        .map(|w| (w.kind, w.computed.as_millis()))
+        .collect();
+    assert_eq!(
+        w,
+        [
+            (WaitKind::Detection, 3000),
+            (WaitKind::Drain, 2000),
+            (WaitKind::LbSync, 1000),
+            (WaitKind::Routing, 3000)
+        ]
+    );
+    assert_eq!(bodies(&fake, 2), ["web-1 v2", "web-2 v2"]);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn shutdown_url_that_does_not_drain_falls_back_to_remove_and_wait() {
+    let fake = pool(2, false).await; // no drain path: the app ignores the call
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        drain: Drain::ShutdownUrl {
+            path: "/drain".into(),
+            method: "POST".into(),
+        },
+        ..config()
+    };
+    let sink = CollectingSink::default();
+    let report = rolling::run(
+        &client(&fake),
+        &cfg,
+        Some(&hook),
+        None::<&AppHook>,
+        &sink,
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let kinds: Vec<WaitKind> = report.batches[0].waits.iter().map(|w| w.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            WaitKind::LbSync,
+            WaitKind::Drain,
+            WaitKind::LbSync,
+            WaitKind::Routing
+        ]
+    );
+    assert!(sink.events().iter().any(|e| matches!(e,
+        zdd_core::events::Event::Warning { message } if message.contains("did not make its health check fail"))));
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn an_id_based_load_balancer_removes_and_adds_ids() {
+    let fake = pool(3, true).await;
+    let hook = AppHook::new(&fake, "v2");
+    let report = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let m = mutations(&fake);
+    assert_eq!(
+        m,
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1",
+            "lb-1",
+            "lb+1",
+            "-OUT 1",
+            "+OUT 2",
+            "lb-2",
+            "lb+2",
+            "-OUT 2",
+            "+OUT 3",
+            "lb-3",
+            "lb+3",
+            "-OUT 3",
+            "delete LOCK",
+        ])
+    );
+    assert_eq!(max_out(&m, 3), 1);
+    let mut ids = fake.state().lb_droplets(LB_ID);
+    ids.sort();
+    assert_eq!(ids, [1, 2, 3]);
+    for i in 1..=3 {
+        assert!(
+            tags(&fake, i).is_empty(),
+            "droplet {i}: {:?}",
+            tags(&fake, i)
+        );
+    }
+    // The droplets were read from the full list (one call), not one by one.
+    assert!(
+        fake.calls()
+            .contains(&"GET /v2/droplets?page=1&per_page=200".to_owned()),
+        "{:#?}",
+        fake.calls()
+    );
+    assert_clean(&fake);
+
+    // Resume works the same way: a droplet marked and missing from the list comes first.
+    let fake = pool(3, true).await;
+    {
+        let mut st = fake.state();
+        st.load_balancers.get_mut(LB_ID).unwrap()["droplet_ids"] = json!([1, 3]);
+        st.tags.insert(MARKER.into());
+        let d = st.droplets.get_mut(&2).unwrap();
+        d["tags"] = json!([MARKER]);
+    }
+    let hook = AppHook::new(&fake, "v2");
+    let report = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    assert_eq!(hook.seen(), [2, 1, 3]);
+    assert_eq!(&mutations(&fake)[1..4], ["lb+2", "-OUT 2", "create OUT"]);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn lb_probe_sees_each_droplet_answer_through_the_load_balancer() {
+    let fake = pool(3, false).await;
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        lb_probe: Some(LbProbe {
+            url: format!("http://{LB_IP}:{}/", fake.app_port),
+            identify: Identify::Header("X-Droplet".into()),
+            deadline: None,
+        }),
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    for d in &report.droplets {
+        assert!(d.seen_through_lb_after.is_some(), "{d:?}");
+    }
+    let last = report.batches[0].waits.last().unwrap();
+    assert_eq!(last.kind, WaitKind::Routing);
+    assert!(
+        last.why.starts_with("observed through http://127.0.0.40:"),
+        "{}",
+        last.why
+    );
+    // The LB app routed to each droplet after it came back.
+    let log = fake.app_log();
+    for i in 1..=3 {
+        assert!(
+            log.iter()
+                .any(|l| l.starts_with("lb ") && l.ends_with(&format!("-> {i}"))),
+            "{log:#?}"
+        );
+    }
+
+    // An answer that never names the droplet: stop (paused), nothing left out of rotation.
+    let fake = pool(3, false).await;
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        lb_probe: Some(LbProbe {
+            url: format!("http://{LB_IP}:{}/", fake.app_port),
+            identify: Identify::Header("X-Served-By".into()),
+            deadline: Some(Duration::from_millis(200)),
+        }),
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
+    assert!(
+        report.message.contains("1 (web-1) never answered through"),
+        "{}",
+        report.message
+    );
+    for i in 1..=3 {
+        assert_eq!(tags(&fake, i), vec!["web"]);
+    }
+    assert_eq!(hook.seen(), [1]);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn dry_run_prints_batches_and_waits_and_changes_nothing() {
+    let fake = pool(4, false).await;
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        dry_run: true,
+        max_unavailable: 3,
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{}", report.message);
+    assert!(mutations(&fake).is_empty());
+    assert!(hook.seen().is_empty());
+    let plan = report.plan.join("\n");
+    assert!(
+        plan.contains("batch 1: 1 (web-1), 2 (web-2), 3 (web-3)"),
+        "{plan}"
+    );
+    assert!(plan.contains("batch 2: 4 (web-4)"), "{plan}");
+    assert!(
+        plan.contains("wait healthy detection 3s (applied 0.03s): health check every 1s × healthy threshold 2 + response timeout 1s"),
+        "{plan}"
+    );
+    assert!(plan.contains("wait drain 2s (applied 0.02s)"), "{plan}");
+    // Batch 1 (3 droplets) and batch 2: each 0.01 + 0.02 out, 0.01 + 0.03 back.
+    assert!(plan.contains("computed waits: 0.14s in all"), "{plan}");
+    assert!(!plan.contains("TTL"), "{plan}");
+    let long = RollingConfig {
+        wait_scale: 1.0,
+        lock: Some(LockSettings {
+            ttl: Duration::from_secs(10),
+            ..LockSettings::default()
+        }),
+        ..cfg
+    };
+    let report = roll(&fake, &long, &hook, None).await;
+    assert!(
+        report
+            .plan
+            .iter()
+            .any(|l| l.contains("the waits alone (14s) exceed the deploy lock's TTL (10s)")),
+        "{:#?}",
+        report.plan
+    );
+    assert!(report.batches.is_empty());
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn the_lock_is_scoped_to_the_load_balancer() {
+    let fake = pool(3, false).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 1;
+    let other = format!("zdd-lock:lb-{LB_ID}:{now}:other");
+    fake.state().tags.insert(other.clone());
+    let hook = AppHook::new(&fake, "v2");
+    let report = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Locked, "{}", report.message);
+    assert!(hook.seen().is_empty());
+    assert_eq!(fake.lock_tags(), vec![other]);
+    // A lock of a reserved IP does not block a load balancer.
+    fake.state().tags.clear();
+    fake.state()
+        .tags
+        .insert(format!("zdd-lock:ip-203-0-113-7:{now}:other"));
+    let report = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+}
+
+#[tokio::test]
+async fn a_load_balancer_is_found_by_name() {
+    let fake = pool(2, false).await;
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        lb: LbRef::parse("web-lb"),
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    assert_eq!(
+        fake.state().log[0].line(),
+        "GET /v2/load_balancers?page=1&per_page=200"
+    );
+    let cfg = RollingConfig {
+        lb: LbRef::parse("nope"),
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Refused);
+    assert!(
+        report.message.contains("no load balancer is named `nope`"),
+        "{}",
+        report.message
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The `zdd-do roll` binary: exit codes and `--output json`.
+
+/// The `zdd-do` binary next to this test's (`target/<profile>/zdd-do`). `cargo test` does not
+/// build it (a nested `cargo build` would wait on the lock `cargo test` holds): build it
+/// first with `cargo build -p zdd-cli`. A missing or stale binary fails the test.
+fn binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir.join(format!("zdd-do{}", std::env::consts::EXE_SUFFIX));
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: run `cargo build -p zdd-cli` first",
+                bin.display()
+            )
+        });
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for dir in [
+        "zdd-cli/src",
+        "zdd-core/src",
+        "zdd-core/src/rolling",
+        "zdd-core/src/bluegreen",
+        "do-api/src",
+    ] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
+                newest = newest.max(t);
+            }
+        }
+    }
+    assert!(
+        built >= newest,
+        "{} is older than the sources: run `cargo build -p zdd-cli` first",
+        bin.display()
+    );
+    bin
+}
+
+async fn cli(fake: &FakeDo, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let (code, stdout, stderr) = cli_as(fake, "json", args).await;
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    (code, json, stderr)
+}
+
+async fn cli_as(fake: &FakeDo, output: &str, args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(binary())
+        .args([
+            "--output", output, "--events", "json", "roll", "--lb", LB_ID,
+        ])
+        .args([
+            "--wait-scale",
+            "0.01",
+            "--drain-wait",
+            "2s",
+            "--lb-sync-wait",
+            "1s",
+            "--health-successes",
+            "1",
+            "--health-interval",
+            "20ms",
+            "--health-deadline",
+            "600ms",
+            "--health-timeout",
+            "500ms",
+        ])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DIGITALOCEAN_ACCESS_TOKEN", TOKEN)
+        .env("ZDD_DO_API_URL", fake.uri())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn cli_exit_codes_and_json() {
+    // 0: rolled; the JSON report carries the outcome, batches, waits and exit code.
+    let fake = pool(2, false).await;
+    let (code, v, err) = cli(&fake, &["--exec", "true"]).await;
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert_eq!(v["outcome"], "rolled");
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["batches"].as_array().unwrap().len(), 2);
+    assert_eq!(v["batches"][0]["waits"][3]["kind"], "routing");
+    assert_eq!(v["batches"][0]["waits"][3]["computed"], 3.0);
+    assert_eq!(v["batches"][0]["waits"][3]["applied"], 0.03);
+    assert_eq!(v["droplets"][0]["state"], "updated");
+    assert!(v["api_calls"].as_u64().unwrap() > 0);
+    assert!(
+        err.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{err}"
+    );
+    fake.assert_no_unexpected();
+
+    // 0: dry run, nothing changed.
+    let fake = pool(3, false).await;
+    let (code, v, _) = cli(&fake, &["--dry-run"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (0, Some("dry_run")));
+    assert!(v["plan"].as_array().unwrap().len() > 3);
+    assert!(mutations(&fake).is_empty());
+    let (code, text, _) = cli_as(&fake, "human", &["--dry-run", "--exec", "true"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        text.starts_with(
+            "roll: dry_run (exit 0): dry run: 3 droplets in 3 batches, nothing changed\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  batch 2: 2 (web-2)\n"), "{text}");
+    assert!(
+        text.contains("    run the update command for each droplet\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    wait unhealthy detection")
+            || text.contains("    wait drain 2s (applied 0.02s)"),
+        "{text}"
+    );
+
+    // 3: a batch that would empty the pool.
+    let (code, v, _) = cli(&fake, &["--max-unavailable", "3"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (3, Some("refused")));
+
+    // 9: the update command fails; the droplet is left out.
+    let fake = pool(3, false).await;
+    let (code, v, _) = cli(&fake, &["--exec", "exit 3"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (9, Some("paused")), "{v:#}");
+    assert_eq!(tags(&fake, 1), vec!["OUT"]);
+    assert_eq!(v["droplets"][0]["out_of_rotation"], true);
+
+    // The re-run resumes it first.
+    let (code, v, _) = cli(&fake, &["--exec", "true"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (0, Some("rolled")), "{v:#}");
+    assert_eq!(v["droplets"][0]["resumed"], true);
+    assert_eq!(tags(&fake, 1), vec!["web"]);
+
+    // 5: fails and is rolled back. The command sees the droplet in its environment.
+    let fake = pool(3, false).await;
+    let (code, v, _) = cli(
+        &fake,
+        &[
+            "--exec",
+            r#"test "$ZDD_DROPLET_ID" != 2 && test "$ZDD_VERSION" = v9"#,
+            "--version",
+            "v9",
+            "--on-failure",
+            "rollback",
+            "--rollback-exec",
+            r#"test "$ZDD_HOOK" = rollback"#,
+        ],
+    )
+    .await;
+    assert_eq!(
+        (code, v["outcome"].as_str()),
+        (5, Some("rolled_back")),
+        "{v:#}"
+    );
+    for i in 1..=3 {
+        assert_eq!(tags(&fake, i), vec!["web"]);
+    }
+
+    // 2: rollback without a rollback command; nothing is sent.
+    let fake = pool(3, false).await;
+    let (code, v, _) = cli(&fake, &["--on-failure", "rollback"]).await;
+    assert_eq!(
+        (code, v["outcome"].as_str()),
+        (2, Some("config_error")),
+        "{v:#}"
+    );
+    assert!(fake.calls().is_empty());
+
+    // 7: locked.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 1;
+    fake.state()
+        .tags
+        .insert(format!("zdd-lock:lb-{LB_ID}:{now}:other"));
+    let (code, v, _) = cli(&fake, &["--exec", "true"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (7, Some("locked")), "{v:#}");
+    fake.assert_no_unexpected();
+}

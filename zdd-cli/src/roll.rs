@@ -1,0 +1,290 @@
+//! `zdd-do roll`: flags to a [`RollingConfig`], run, render, exit code. A child module of
+//! `commands` (declared there with `#[path]`) so it shares the token, client, signal and JSON
+//! helpers.
+
+use std::io::Write;
+
+use zdd_core::bluegreen::LockSettings;
+use zdd_core::health::{AddressKind, HealthCheck, Scheme};
+use zdd_core::rolling::{
+    self, Drain, DropletState, HealthOverrides, Identify, LbProbe, LbRef, OnFailure, RollingConfig,
+    RollingReport,
+};
+
+use super::{Early, client, interrupted, print_json};
+use crate::cli::{self, Output};
+use crate::exit;
+use crate::hook::CommandHook;
+use crate::render::StderrSink;
+
+fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
+    let usage = |m: String| Early(exit::USAGE, m);
+    if r.max_unavailable == 0 {
+        return Err(usage("--max-unavailable must be at least 1".into()));
+    }
+    for (flag, v) in [("--exec", &r.exec), ("--rollback-exec", &r.rollback_exec)] {
+        if v.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            return Err(usage(format!(
+                "{flag} is empty; give a command or leave the flag out"
+            )));
+        }
+    }
+    let on_failure = match r.on_failure {
+        cli::OnFailureArg::Pause => OnFailure::Pause,
+        cli::OnFailureArg::Rollback => OnFailure::Rollback,
+    };
+    if on_failure == OnFailure::Rollback && r.rollback_exec.is_none() {
+        return Err(usage(
+            "--on-failure rollback needs --rollback-exec (the command that puts the previous version back)".into(),
+        ));
+    }
+    if !(r.wait_scale.is_finite() && r.wait_scale >= 0.0) {
+        return Err(usage(format!(
+            "--wait-scale {} is not a non-negative number",
+            r.wait_scale
+        )));
+    }
+    let h = &r.health;
+    let scheme = |s: cli::Scheme| match s {
+        cli::Scheme::Http => Scheme::Http,
+        cli::Scheme::Https => Scheme::Https,
+    };
+    let health = HealthCheck {
+        scheme: h.health_scheme.map(scheme).unwrap_or(Scheme::Http),
+        port: h.health_port,
+        path: h.health_path.clone().unwrap_or_else(|| "/".into()),
+        address: match h.health_address {
+            cli::Address::Public => AddressKind::Public,
+            cli::Address::Private => AddressKind::Private,
+        },
+        status_min: h.health_status.0,
+        status_max: h.health_status.1,
+        expect_body: h.expect_body.clone(),
+        request_timeout: h.health_timeout,
+        successes: h.health_successes,
+        interval: h.health_interval,
+        deadline: h.health_deadline,
+        insecure_tls: h.health_insecure,
+    };
+    health.validate().map_err(usage)?;
+    let drain = match r.drain {
+        cli::DrainMode::Remove => Drain::Remove,
+        cli::DrainMode::ShutdownUrl => {
+            if !r.drain_path.starts_with('/') {
+                return Err(usage(format!(
+                    "--drain-path `{}` must start with `/`",
+                    r.drain_path
+                )));
+            }
+            Drain::ShutdownUrl {
+                path: r.drain_path.clone(),
+                method: r.drain_method.to_ascii_uppercase(),
+            }
+        }
+    };
+    let lb_probe = match (&r.lb_probe, &r.lb_probe_match) {
+        (Some(url), Some(m)) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(usage(format!(
+                    "--lb-probe `{url}` must be an http:// or https:// URL"
+                )));
+            }
+            Some(LbProbe {
+                url: url.clone(),
+                identify: Identify::parse(m)
+                    .map_err(|e| usage(format!("--lb-probe-match: {e}")))?,
+                deadline: r.lb_probe_timeout,
+            })
+        }
+        (None, Some(_)) => {
+            return Err(usage("--lb-probe-match needs --lb-probe".into()));
+        }
+        _ => None,
+    };
+    if r.lb.trim().is_empty() {
+        return Err(usage(
+            "--lb is empty; give the load balancer's id or name".into(),
+        ));
+    }
+    Ok(RollingConfig {
+        lb: LbRef::parse(&r.lb),
+        max_unavailable: r.max_unavailable,
+        drain,
+        drain_wait: r.drain_wait,
+        lb_sync_wait: r.lb_sync_wait,
+        batch_delay: r.batch_delay,
+        health,
+        health_overrides: HealthOverrides {
+            scheme: h.health_scheme.map(scheme),
+            port: h.health_port,
+            path: h.health_path.clone(),
+        },
+        lb_probe,
+        on_failure,
+        version: r.app_version.clone(),
+        dry_run: r.dry_run,
+        lock: (!r.lock.no_lock).then(|| LockSettings {
+            ttl: r.lock.lock_ttl,
+            wait: r.lock.lock_wait,
+            ..LockSettings::default()
+        }),
+        wait_scale: r.wait_scale,
+    })
+}
+
+/// Run `zdd-do roll`; returns the exit code.
+pub(super) async fn roll(
+    g: &cli::Global,
+    r: &cli::RollArgs,
+    sink: &StderrSink,
+) -> Result<i32, Early> {
+    let cfg = config(r)?;
+    let client = client(g)?;
+    let hook = |c: &Option<String>| {
+        c.as_ref().map(|c| CommandHook {
+            command: c.clone(),
+            timeout: r.exec_timeout,
+        })
+    };
+    let (update, rollback) = (hook(&r.exec), hook(&r.rollback_exec));
+    let report = rolling::run(
+        &client,
+        &cfg,
+        update.as_ref(),
+        rollback.as_ref(),
+        sink,
+        interrupted(),
+    )
+    .await;
+    let code = exit::for_roll_outcome(report.outcome);
+    if let Some(path) = &r.dotenv {
+        let ids = |want: fn(&rolling::DropletReport) -> bool| {
+            report
+                .droplets
+                .iter()
+                .filter(|d| want(d))
+                .map(|d| d.droplet.id.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let pairs = [
+            ("ZDD_OUTCOME", name(&report.outcome)),
+            ("ZDD_EXIT_CODE", code.to_string()),
+            (
+                "ZDD_LB_ID",
+                report
+                    .load_balancer
+                    .as_ref()
+                    .map(|l| l.id.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "ZDD_UPDATED_DROPLETS",
+                ids(|d| d.state == DropletState::Updated),
+            ),
+            ("ZDD_OUT_OF_ROTATION", ids(|d| d.out_of_rotation)),
+        ];
+        if let Err(e) = crate::dotenv::write(path, &pairs) {
+            eprintln!(
+                "warning: could not write the dotenv file {}: {e}",
+                path.display()
+            );
+        }
+    }
+    match g.output {
+        Output::Json => {
+            let mut v = serde_json::to_value(&report).unwrap_or_default();
+            v["exit_code"] = code.into();
+            print_json(&v);
+        }
+        Output::Human => print_human(&report, code),
+    }
+    Ok(code)
+}
+
+fn name(v: &impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn print_human(r: &RollingReport, code: i32) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "roll: {} (exit {code}): {}",
+        name(&r.outcome),
+        r.message
+    );
+    if let Some(lb) = &r.load_balancer {
+        let hc = &lb.health_check;
+        let _ = writeln!(
+            out,
+            "  load balancer {} ({}), {}; its health check: {} every {}s, timeout {}s, unhealthy after {}, healthy after {}",
+            lb.name,
+            lb.id,
+            match &lb.membership {
+                rolling::Membership::Tag(t) => format!("droplets tagged `{t}`"),
+                rolling::Membership::DropletIds => "droplet ids".into(),
+            },
+            hc.protocol,
+            hc.check_interval_seconds,
+            hc.response_timeout_seconds,
+            hc.unhealthy_threshold,
+            hc.healthy_threshold
+        );
+    }
+    if r.batches.is_empty() {
+        for line in &r.plan {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    for b in &r.batches {
+        let ids: Vec<String> = b.droplets.iter().map(|d| d.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "  batch {} ({}{}): {} {:.1}s {}",
+            b.index,
+            b.purpose,
+            if b.resume { ", resumed" } else { "" },
+            ids.join(","),
+            b.duration.as_secs_f64(),
+            if b.ok { "ok" } else { "FAILED" }
+        );
+        for w in &b.waits {
+            let _ = writeln!(out, "    waited {w}");
+        }
+    }
+    for d in r.droplets.iter().filter(|_| !r.batches.is_empty()) {
+        let secs = |x: Option<std::time::Duration>| {
+            x.map(|x| format!("{:.1}s", x.as_secs_f64()))
+                .unwrap_or_else(|| "-".into())
+        };
+        let _ = writeln!(
+            out,
+            "  droplet {} ({}): {}{} update {} gate {} out of rotation {}{}",
+            d.droplet.id,
+            d.droplet.name,
+            name(&d.state),
+            if d.out_of_rotation {
+                " [OUT OF ROTATION]"
+            } else {
+                ""
+            },
+            secs(d.update),
+            secs(d.health_gate),
+            secs(d.time_out_of_rotation),
+            d.error
+                .as_ref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {} API calls, {:.1}s in all",
+        r.api_calls,
+        r.total.as_secs_f64()
+    );
+}

@@ -1,0 +1,485 @@
+//! Pure planning for rolling deploys: from what was observed (the load balancer, the droplets
+//! it selects, the droplets carrying our marker tag) to batches, or a refusal that says what
+//! was found. No I/O here; unit-tested without HTTP.
+//!
+//! A droplet is taken out of rotation in this order, so that a crash at any point leaves it
+//! findable: 1. tag it with the marker `zdd-out:lb-<uuid>`, 2. remove the load balancer's tag
+//! (or its id from the load balancer). It is put back in the reverse order: 1. the load
+//! balancer's tag (or id), 2. untag the marker. A droplet carrying the marker and not selected
+//! by the load balancer was left out by a crashed or paused run: it forms the first batch (it
+//! is out already, so it is not counted against `--max-unavailable`). A droplet carrying both
+//! is in rotation and is handled like any other.
+
+use std::fmt;
+
+use do_api::LoadBalancerId;
+use do_api::droplets::Droplet;
+use do_api::load_balancers::{
+    HealthCheck as LbHealth, HealthCheckProtocol, LoadBalancer, Selector,
+};
+use serde::Serialize;
+
+use crate::bluegreen::Refusal;
+use crate::bluegreen::plan::describe;
+use crate::health::{HealthCheck, Scheme};
+use crate::lock::scope_for_lb;
+
+/// The marker tag of droplets we took out of `lb`'s rotation: `zdd-out:lb-<uuid>`.
+pub fn marker_tag(lb: &LoadBalancerId) -> String {
+    format!("zdd-out:{}", scope_for_lb(lb))
+}
+
+/// How the load balancer selects its droplets, and so how one is taken out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", content = "tag", rename_all = "snake_case")]
+pub enum Membership {
+    /// Every droplet carrying this tag: take out by untagging.
+    Tag(String),
+    /// A list of droplet ids: take out by removing the id from the load balancer.
+    DropletIds,
+}
+
+impl fmt::Display for Membership {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Membership::Tag(t) => write!(f, "droplets tagged `{t}`"),
+            Membership::DropletIds => f.write_str("a list of droplet ids"),
+        }
+    }
+}
+
+/// What observation found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// The load balancer.
+    pub lb: LoadBalancer,
+    /// The droplets it selects now (carrying its tag, or in its id list).
+    pub selected: Vec<Droplet>,
+    /// The droplets carrying our marker tag.
+    pub marked: Vec<Droplet>,
+}
+
+/// A droplet in a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The droplet.
+    pub droplet: Droplet,
+    /// Whether the load balancer selects it at the start (false: an earlier run left it out).
+    pub in_rotation: bool,
+}
+
+/// Droplets handled together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// 1-based.
+    pub index: usize,
+    /// Its droplets.
+    pub members: Vec<Member>,
+    /// Droplets an earlier run left out of rotation, handled first.
+    pub resume: bool,
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollPlan {
+    /// How droplets are taken out.
+    pub membership: Membership,
+    /// Our marker tag for this load balancer.
+    pub marker: String,
+    /// Every droplet, in the order they will be handled.
+    pub pool: Vec<Droplet>,
+    /// The batches, in order.
+    pub batches: Vec<Batch>,
+}
+
+fn found(obs: &Observation) -> String {
+    let list = |ds: &[Droplet]| {
+        if ds.is_empty() {
+            "none".to_owned()
+        } else {
+            ds.iter().map(describe).collect::<Vec<_>>().join("; ")
+        }
+    };
+    format!(
+        "load balancer {} ({}) `{}` selecting {}: {}; left out by an earlier run: {}",
+        obs.lb.name,
+        obs.lb.id,
+        obs.lb.status,
+        membership(&obs.lb),
+        list(&obs.selected),
+        list(
+            &obs.marked
+                .iter()
+                .filter(|m| !obs.selected.iter().any(|s| s.id == m.id))
+                .cloned()
+                .collect::<Vec<_>>()
+        )
+    )
+}
+
+/// The load balancer's membership.
+pub fn membership(lb: &LoadBalancer) -> Membership {
+    match lb.selector() {
+        Selector::Tag(t) => Membership::Tag(t),
+        Selector::DropletIds(_) => Membership::DropletIds,
+    }
+}
+
+/// Decide the batches, or refuse. `max_unavailable` droplets at most are taken out at once,
+/// and at least one droplet always stays in rotation.
+pub fn plan(obs: &Observation, max_unavailable: usize) -> Result<RollPlan, Refusal> {
+    let refuse = |reason: String| {
+        Err(Refusal {
+            reason,
+            found: found(obs),
+        })
+    };
+    let lb = &obs.lb;
+    if !lb.is_active() {
+        return refuse(format!(
+            "load balancer {} ({}) is `{}`, not `active`",
+            lb.name, lb.id, lb.status
+        ));
+    }
+    if max_unavailable == 0 {
+        return refuse("--max-unavailable must be at least 1".into());
+    }
+    let mut out: Vec<Droplet> = obs
+        .marked
+        .iter()
+        .filter(|m| !obs.selected.iter().any(|s| s.id == m.id))
+        .cloned()
+        .collect();
+    out.sort_by_key(|d| d.id);
+    out.dedup_by_key(|d| d.id);
+    let mut rest: Vec<Droplet> = obs.selected.clone();
+    rest.sort_by_key(|d| d.id);
+    rest.dedup_by_key(|d| d.id);
+    let n = out.len() + rest.len();
+    if n == 0 {
+        return refuse(format!(
+            "no droplet is behind load balancer {} ({})",
+            lb.name,
+            membership(lb)
+        ));
+    }
+    for d in out.iter().chain(&rest) {
+        if !d.is_active() {
+            return refuse(format!(
+                "droplet {} ({}) is `{}`, not `active`",
+                d.id, d.name, d.status
+            ));
+        }
+    }
+    if out.is_empty() && max_unavailable >= n {
+        return refuse(if n == 1 {
+            format!(
+                "load balancer {} has a single droplet: a rolling deploy would take it out of rotation; add a droplet, or use a blue-green deploy (`zdd-do promote`)",
+                lb.name
+            )
+        } else {
+            format!(
+                "batches of {max_unavailable} would take all {n} droplets behind load balancer {} out of rotation at once; use --max-unavailable {} or less",
+                lb.name,
+                n - 1
+            )
+        });
+    }
+    let mut batches = Vec::new();
+    if !out.is_empty() {
+        batches.push(Batch {
+            index: 1,
+            members: out
+                .iter()
+                .map(|d| Member {
+                    droplet: d.clone(),
+                    in_rotation: false,
+                })
+                .collect(),
+            resume: true,
+        });
+    }
+    for chunk in rest.chunks(max_unavailable) {
+        batches.push(Batch {
+            index: batches.len() + 1,
+            members: chunk
+                .iter()
+                .map(|d| Member {
+                    droplet: d.clone(),
+                    in_rotation: true,
+                })
+                .collect(),
+            resume: false,
+        });
+    }
+    Ok(RollPlan {
+        membership: membership(lb),
+        marker: marker_tag(&lb.id),
+        pool: out.into_iter().chain(rest).collect(),
+        batches,
+    })
+}
+
+/// Overrides of the health gate's URL; what is not overridden comes from the load balancer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HealthOverrides {
+    /// `--health-scheme`.
+    pub scheme: Option<Scheme>,
+    /// `--health-port`.
+    pub port: Option<u16>,
+    /// `--health-path`.
+    pub path: Option<String>,
+}
+
+/// The direct health gate: `base` (timings, status range, body, successes, deadline) with the
+/// scheme, port and path of the load balancer's health check unless overridden. An `https`
+/// check taken from the load balancer accepts any certificate, as the load balancer does
+/// (droplets are probed by IP). A `tcp` check has no HTTP equivalent: it needs
+/// `--health-scheme`.
+pub fn effective_check(
+    base: &HealthCheck,
+    lb: &LbHealth,
+    overrides: &HealthOverrides,
+) -> Result<HealthCheck, String> {
+    let mut check = base.clone();
+    check.scheme = match (overrides.scheme, &lb.protocol) {
+        (Some(s), _) => s,
+        (None, HealthCheckProtocol::Http) => Scheme::Http,
+        (None, HealthCheckProtocol::Https) => {
+            check.insecure_tls = true;
+            Scheme::Https
+        }
+        (None, other) => {
+            return Err(format!(
+                "the load balancer's health check is `{other}`, which zdd-do cannot gate on; pass --health-scheme (and --health-path) to gate over HTTP"
+            ));
+        }
+    };
+    check.port = Some(overrides.port.unwrap_or(lb.port));
+    check.path = match &overrides.path {
+        Some(p) => p.clone(),
+        None if lb.path.is_empty() => "/".into(),
+        None => lb.path.clone(),
+    };
+    Ok(check)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn droplet(id: u64, tags: &[&str], status: &str) -> Droplet {
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "name": format!("web-{id}"),
+            "status": status,
+            "tags": tags,
+            "region": {"slug": "nyc3"},
+            "networks": {"v4": [{"ip_address": format!("203.0.113.{id}"), "type": "public"}]}
+        }))
+        .unwrap()
+    }
+
+    fn lb(tag: &str, ids: &[u64], status: &str) -> LoadBalancer {
+        serde_json::from_value(serde_json::json!({
+            "id": "4de7ac8b-495b-4884-9a69-1050c6793cd6",
+            "name": "web-lb",
+            "status": status,
+            "tag": tag,
+            "droplet_ids": ids,
+            "health_check": {"protocol": "http", "port": 8080, "path": "/healthz",
+                "check_interval_seconds": 10, "response_timeout_seconds": 5,
+                "unhealthy_threshold": 3, "healthy_threshold": 5}
+        }))
+        .unwrap()
+    }
+
+    fn tagged(n: u64) -> Observation {
+        Observation {
+            lb: lb("web", &[], "active"),
+            selected: (1..=n).map(|i| droplet(i, &["web"], "active")).collect(),
+            marked: vec![],
+        }
+    }
+
+    fn ids(p: &RollPlan) -> Vec<Vec<u64>> {
+        p.batches
+            .iter()
+            .map(|b| b.members.iter().map(|m| m.droplet.id.0).collect())
+            .collect()
+    }
+
+    #[test]
+    fn batches_of_max_unavailable_in_id_order() {
+        let mut obs = tagged(5);
+        obs.selected.reverse();
+        let p = plan(&obs, 1).unwrap();
+        assert_eq!(ids(&p), vec![vec![1], vec![2], vec![3], vec![4], vec![5]]);
+        assert_eq!(p.membership, Membership::Tag("web".into()));
+        assert_eq!(p.marker, "zdd-out:lb-4de7ac8b-495b-4884-9a69-1050c6793cd6");
+        do_api::validate::tag_name(&p.marker).unwrap();
+        assert_eq!(
+            ids(&plan(&obs, 2).unwrap()),
+            vec![vec![1, 2], vec![3, 4], vec![5]]
+        );
+        assert_eq!(
+            ids(&plan(&obs, 4).unwrap()),
+            vec![vec![1, 2, 3, 4], vec![5]]
+        );
+        assert_eq!(
+            ids(&plan(&tagged(4), 2).unwrap()),
+            vec![vec![1, 2], vec![3, 4]]
+        );
+        let p = plan(&obs, 2).unwrap();
+        assert!(
+            p.batches
+                .iter()
+                .all(|b| !b.resume && b.members.iter().all(|m| m.in_rotation))
+        );
+        assert_eq!(
+            p.batches.iter().map(|b| b.index).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn a_batch_that_would_empty_the_pool_is_refused() {
+        let r = plan(&tagged(3), 3).unwrap_err();
+        assert_eq!(
+            r.reason,
+            "batches of 3 would take all 3 droplets behind load balancer web-lb out of rotation at once; use --max-unavailable 2 or less"
+        );
+        assert!(
+            r.found
+                .contains("selecting droplets tagged `web`: 1 web-1 [web] active nyc3;"),
+            "{}",
+            r.found
+        );
+        assert!(plan(&tagged(3), 7).is_err());
+        let r = plan(&tagged(1), 1).unwrap_err();
+        assert!(r.reason.contains("has a single droplet"), "{}", r.reason);
+        assert!(plan(&tagged(2), 1).is_ok());
+    }
+
+    #[test]
+    fn other_refusals_say_what_is_wrong() {
+        let r = plan(&tagged(3), 0).unwrap_err();
+        assert_eq!(r.reason, "--max-unavailable must be at least 1");
+        let r = plan(&tagged(0), 1).unwrap_err();
+        assert_eq!(
+            r.reason,
+            "no droplet is behind load balancer web-lb (droplets tagged `web`)"
+        );
+        let mut obs = tagged(3);
+        obs.lb.status = "new".into();
+        let r = plan(&obs, 1).unwrap_err();
+        assert!(r.reason.contains("is `new`, not `active`"), "{}", r.reason);
+        let mut obs = tagged(3);
+        obs.selected[1] = droplet(2, &["web"], "off");
+        let r = plan(&obs, 1).unwrap_err();
+        assert_eq!(r.reason, "droplet 2 (web-2) is `off`, not `active`");
+    }
+
+    #[test]
+    fn droplets_left_out_by_an_earlier_run_come_first() {
+        let marker = marker_tag(&"4de7ac8b-495b-4884-9a69-1050c6793cd6".into());
+        // Droplet 2 carries only the marker: out. Droplet 3 carries both (a take-out was
+        // interrupted before the untag): in rotation, handled in turn.
+        let two = droplet(2, &[&marker], "active");
+        let three = droplet(3, &["web", &marker], "active");
+        let obs = Observation {
+            lb: lb("web", &[], "active"),
+            selected: vec![
+                droplet(1, &["web"], "active"),
+                three.clone(),
+                droplet(4, &["web"], "active"),
+            ],
+            marked: vec![three, two],
+        };
+        let p = plan(&obs, 1).unwrap();
+        assert_eq!(ids(&p), vec![vec![2], vec![1], vec![3], vec![4]]);
+        assert!(p.batches[0].resume && !p.batches[0].members[0].in_rotation);
+        assert!(!p.batches[1].resume);
+        assert_eq!(
+            p.pool.iter().map(|d| d.id.0).collect::<Vec<_>>(),
+            [2, 1, 3, 4]
+        );
+        // The out droplet does not count against max-unavailable: 3 in rotation, batches of 3
+        // would leave one (the resumed droplet, back by then).
+        assert_eq!(ids(&plan(&obs, 3).unwrap()), vec![vec![2], vec![1, 3, 4]]);
+        // Every droplet out: the pool serves nothing already; putting them back is allowed.
+        let all_out = Observation {
+            lb: lb("web", &[], "active"),
+            selected: vec![],
+            marked: vec![droplet(1, &[&marker], "active")],
+        };
+        assert_eq!(ids(&plan(&all_out, 1).unwrap()), vec![vec![1]]);
+    }
+
+    #[test]
+    fn id_based_load_balancers_use_the_id_list() {
+        let obs = Observation {
+            lb: lb("", &[1, 2, 3], "active"),
+            selected: (1..=3).map(|i| droplet(i, &[], "active")).collect(),
+            marked: vec![],
+        };
+        let p = plan(&obs, 1).unwrap();
+        assert_eq!(p.membership, Membership::DropletIds);
+        assert_eq!(ids(&p), vec![vec![1], vec![2], vec![3]]);
+        let r = plan(&obs, 3).unwrap_err();
+        assert!(
+            r.found.contains("selecting a list of droplet ids"),
+            "{}",
+            r.found
+        );
+    }
+
+    #[test]
+    fn the_gate_takes_the_load_balancers_check_unless_overridden() {
+        let base = HealthCheck {
+            expect_body: Some("v2".into()),
+            ..HealthCheck::default()
+        };
+        let hc = LbHealth::http(8080, "/healthz");
+        let c = effective_check(&base, &hc, &HealthOverrides::default()).unwrap();
+        assert_eq!(
+            c.url_for("203.0.113.1".parse().unwrap()),
+            "http://203.0.113.1:8080/healthz"
+        );
+        assert_eq!(c.expect_body.as_deref(), Some("v2"));
+        let o = HealthOverrides {
+            scheme: Some(Scheme::Https),
+            port: Some(8443),
+            path: Some("/ready".into()),
+        };
+        let c = effective_check(&base, &hc, &o).unwrap();
+        assert_eq!(
+            c.url_for("203.0.113.1".parse().unwrap()),
+            "https://203.0.113.1:8443/ready"
+        );
+        assert!(!c.insecure_tls);
+        let c = effective_check(
+            &base,
+            &LbHealth::https(443, "/"),
+            &HealthOverrides::default(),
+        )
+        .unwrap();
+        assert!(c.insecure_tls && c.scheme == Scheme::Https);
+        let e =
+            effective_check(&base, &LbHealth::tcp(22), &HealthOverrides::default()).unwrap_err();
+        assert!(e.contains("health check is `tcp`"), "{e}");
+        let c = effective_check(
+            &base,
+            &LbHealth::tcp(8080),
+            &HealthOverrides {
+                scheme: Some(Scheme::Http),
+                ..HealthOverrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            c.url_for("203.0.113.1".parse().unwrap()),
+            "http://203.0.113.1:8080/"
+        );
+    }
+}
