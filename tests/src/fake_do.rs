@@ -937,3 +937,48 @@ impl FakeDo {
         self.apps.len()
     }
 }
+
+/// The load balancer of [`FakeDo::lb_pool`].
+pub const POOL_LB_ID: &str = "4de7ac8b-495b-4884-9a69-1050c6793cd6";
+/// Its address.
+pub const POOL_LB_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 40);
+/// The marker `zdd-do roll` puts on droplets it takes out of that load balancer's rotation.
+pub const POOL_MARKER: &str = "zdd-out:lb-4de7ac8b-495b-4884-9a69-1050c6793cd6";
+
+/// The address of droplet `web-i` in [`FakeDo::lb_pool`].
+pub fn pool_ip(i: u64) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, 30 + i as u8)
+}
+
+impl FakeDo {
+    /// `n` droplets `web-1..n` (ids 1..n) behind a load balancer selecting `web` (or their ids),
+    /// all answering `web-i v1`. The load balancer checks every 1 s, 1 s timeout, unhealthy
+    /// after 2, healthy after 2: both windows are 3 s.
+    pub async fn lb_pool(n: u64, by_ids: bool) -> FakeDo {
+        let names: Vec<String> = (1..=n).map(|i| format!("web-{i}")).collect();
+        let tags: &[&str] = if by_ids { &[] } else { &["web"] };
+        let droplets: Vec<(u64, &str, Ipv4Addr, &[&str])> = (1..=n)
+            .map(|i| (i, names[i as usize - 1].as_str(), pool_ip(i), tags))
+            .collect();
+        let mut fake = FakeDo::start(&droplets, &[]).await;
+        let ids: Vec<u64> = (1..=n).collect();
+        let port = fake.app_port;
+        fake.add_load_balancer(FakeLb {
+            id: POOL_LB_ID,
+            name: "web-lb",
+            selector: if by_ids {
+                FakeSelector::DropletIds(&ids)
+            } else {
+                FakeSelector::Tag("web")
+            },
+            ip: POOL_LB_IP,
+            health_check: json!({
+                "protocol": "http", "port": port, "path": "/health",
+                "check_interval_seconds": 1, "response_timeout_seconds": 1,
+                "unhealthy_threshold": 2, "healthy_threshold": 2
+            }),
+        })
+        .await;
+        fake
+    }
+}

@@ -12,7 +12,7 @@ use crate::duration::parse as dur;
 ///
 /// The API token comes from DIGITALOCEAN_ACCESS_TOKEN or DIGITALOCEAN_TOKEN, or --token-file.
 /// Exit codes: 0 ok, 2 usage, 3 refused, 4 not ready, 5 switched back, 6 uncertain, 7 locked,
-/// 8 API failure, 130 interrupted (see the README).
+/// 8 API failure, 9 roll paused, 130 interrupted (see the README and --help).
 #[derive(Debug, Parser)]
 #[command(name = "zdd-do", version, about, long_about = None)]
 pub struct Cli {

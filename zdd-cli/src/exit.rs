@@ -29,7 +29,7 @@ pub const INTERRUPTED: i32 = 130;
 pub const TABLE: &[(i32, &str)] = &[
     (
         OK,
-        "success: switched, resumed an interrupted run, already live (no-op), or dry run",
+        "success: switched or rolled, resumed an interrupted run, already live (no-op), or dry run",
     ),
     (
         USAGE,
@@ -37,7 +37,7 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         REFUSED,
-        "refused: droplets, tags or reserved IP not as expected; nothing changed",
+        "refused: droplets, tags, reserved IP or load balancer not as expected; nothing changed",
     ),
     (
         NOT_READY,
@@ -49,7 +49,7 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         UNCERTAIN,
-        "switching back failed: traffic state uncertain, needs a human",
+        "undoing failed (switch back or roll back): traffic state uncertain, needs a human",
     ),
     (LOCKED, "another run holds the deploy lock; nothing changed"),
     (API, "DigitalOcean API or authentication failure"),

@@ -313,8 +313,8 @@ macro_rules! ip_suite {
             let actions = client(&server).$handler().list_actions(IP).await.unwrap();
             assert_eq!(actions.len(), 1);
             assert_eq!(actions[0].id, ActionId(72531856));
-            // `reserve_ip` is not a known action type: kept, not an error.
-            assert_eq!(actions[0].kind, ActionType::Unknown("reserve_ip".into()));
+            // The spec example is the action that reserved the IP.
+            assert_eq!(actions[0].kind, ActionType::ReserveIp);
             assert_eq!(actions[0].resource_id, Some(758604197));
             assert_eq!(actions[0].resource_type.as_deref(), Some($one));
         }

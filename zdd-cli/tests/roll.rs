@@ -1,0 +1,174 @@
+//! `zdd-do roll` against the stateful fake's load-balanced pool: exit codes, `--output json`,
+//! JSON events on stderr, resume after a pause, rollback, lock.
+
+use zdd_tests::fake_do::{FakeDo, POOL_LB_ID as LB_ID, POOL_MARKER as MARKER, TOKEN};
+
+async fn pool(n: u64, by_ids: bool) -> FakeDo {
+    FakeDo::lb_pool(n, by_ids).await
+}
+
+fn tags(fake: &FakeDo, id: u64) -> Vec<String> {
+    let mut t: Vec<String> = fake
+        .state()
+        .droplet_tags(id)
+        .into_iter()
+        .map(|t| if t == MARKER { "OUT".into() } else { t })
+        .collect();
+    t.sort();
+    t
+}
+
+async fn cli(fake: &FakeDo, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let (code, stdout, stderr) = cli_as(fake, "json", args).await;
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    (code, json, stderr)
+}
+
+async fn cli_as(fake: &FakeDo, output: &str, args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_zdd-do"))
+        .args([
+            "--output", output, "--events", "json", "roll", "--lb", LB_ID,
+        ])
+        .args([
+            "--wait-scale",
+            "0.01",
+            "--drain-wait",
+            "2s",
+            "--lb-sync-wait",
+            "1s",
+            "--health-successes",
+            "1",
+            "--health-interval",
+            "20ms",
+            "--health-deadline",
+            "600ms",
+            "--health-timeout",
+            "500ms",
+        ])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DIGITALOCEAN_ACCESS_TOKEN", TOKEN)
+        .env("ZDD_DO_API_URL", fake.uri())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn cli_exit_codes_and_json() {
+    // 0: rolled; the JSON report carries the outcome, batches, waits and exit code.
+    let fake = pool(2, false).await;
+    let (code, v, err) = cli(&fake, &["--exec", "true"]).await;
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert_eq!(v["outcome"], "rolled");
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["batches"].as_array().unwrap().len(), 2);
+    assert_eq!(v["batches"][0]["waits"][3]["kind"], "routing");
+    assert_eq!(v["batches"][0]["waits"][3]["computed"], 3.0);
+    assert_eq!(v["batches"][0]["waits"][3]["applied"], 0.03);
+    assert_eq!(v["droplets"][0]["state"], "updated");
+    assert!(v["api_calls"].as_u64().unwrap() > 0);
+    assert!(
+        err.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{err}"
+    );
+    fake.assert_no_unexpected();
+
+    // 0: dry run, nothing changed.
+    let fake = pool(3, false).await;
+    let (code, v, _) = cli(&fake, &["--dry-run"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (0, Some("dry_run")));
+    assert!(v["plan"].as_array().unwrap().len() > 3);
+    assert!(fake.mutations().is_empty());
+    let (code, text, _) = cli_as(&fake, "human", &["--dry-run", "--exec", "true"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        text.starts_with(
+            "roll: dry_run (exit 0): dry run: 3 droplets in 3 batches, nothing changed\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  batch 2: 2 (web-2)\n"), "{text}");
+    assert!(
+        text.contains("    run the update command for each droplet\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    wait unhealthy detection")
+            || text.contains("    wait drain 2s (applied 0.02s)"),
+        "{text}"
+    );
+
+    // 3: a batch that would empty the pool.
+    let (code, v, _) = cli(&fake, &["--max-unavailable", "3"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (3, Some("refused")));
+
+    // 9: the update command fails; the droplet is left out.
+    let fake = pool(3, false).await;
+    let (code, v, _) = cli(&fake, &["--exec", "exit 3"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (9, Some("paused")), "{v:#}");
+    assert_eq!(tags(&fake, 1), vec!["OUT"]);
+    assert_eq!(v["droplets"][0]["out_of_rotation"], true);
+
+    // The re-run resumes it first.
+    let (code, v, _) = cli(&fake, &["--exec", "true"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (0, Some("rolled")), "{v:#}");
+    assert_eq!(v["droplets"][0]["resumed"], true);
+    assert_eq!(tags(&fake, 1), vec!["web"]);
+
+    // 5: fails and is rolled back. The command sees the droplet in its environment.
+    let fake = pool(3, false).await;
+    let (code, v, _) = cli(
+        &fake,
+        &[
+            "--exec",
+            r#"test "$ZDD_DROPLET_ID" != 2 && test "$ZDD_VERSION" = v9"#,
+            "--version",
+            "v9",
+            "--on-failure",
+            "rollback",
+            "--rollback-exec",
+            r#"test "$ZDD_HOOK" = rollback"#,
+        ],
+    )
+    .await;
+    assert_eq!(
+        (code, v["outcome"].as_str()),
+        (5, Some("rolled_back")),
+        "{v:#}"
+    );
+    for i in 1..=3 {
+        assert_eq!(tags(&fake, i), vec!["web"]);
+    }
+
+    // 2: rollback without a rollback command; nothing is sent.
+    let fake = pool(3, false).await;
+    let (code, v, _) = cli(&fake, &["--on-failure", "rollback"]).await;
+    assert_eq!(
+        (code, v["outcome"].as_str()),
+        (2, Some("config_error")),
+        "{v:#}"
+    );
+    assert!(fake.calls().is_empty());
+
+    // 7: locked.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 1;
+    fake.state()
+        .tags
+        .insert(format!("zdd-lock:lb-{LB_ID}:{now}:other"));
+    let (code, v, _) = cli(&fake, &["--exec", "true"]).await;
+    assert_eq!((code, v["outcome"].as_str()), (7, Some("locked")), "{v:#}");
+    fake.assert_no_unexpected();
+}
