@@ -98,13 +98,20 @@ pub struct Health {
     /// Health check path.
     #[arg(long, env = "ZDD_HEALTH_PATH", default_value = "/")]
     pub health_path: String,
+    #[command(flatten)]
+    pub probe: Probe,
+}
+
+/// How to probe, shared by every command that health-checks (where to probe differs).
+#[derive(Debug, Args)]
+pub struct Probe {
     /// Which droplet address to probe directly: public, or private (runner inside the VPC).
     #[arg(long, env = "ZDD_HEALTH_ADDRESS", value_enum, default_value_t = Address::Public)]
     pub health_address: Address,
     /// Passing status range, e.g. 200-399 or 200.
     #[arg(long, env = "ZDD_HEALTH_STATUS", default_value = "200-399", value_parser = status_range)]
     pub health_status: (u16, u16),
-    /// Text the body must contain (e.g. the new version string).
+    /// Text the body must contain (e.g. the new version string; for roll, after an update).
     #[arg(long, env = "ZDD_EXPECT_BODY")]
     pub expect_body: Option<String>,
     /// Timeout of one probe.
@@ -288,30 +295,8 @@ pub struct RollHealth {
     /// Health check path (default: the load balancer's health check path).
     #[arg(long, env = "ZDD_HEALTH_PATH")]
     pub health_path: Option<String>,
-    /// Which droplet address to probe directly: public, or private (runner inside the VPC).
-    #[arg(long, env = "ZDD_HEALTH_ADDRESS", value_enum, default_value_t = Address::Public)]
-    pub health_address: Address,
-    /// Passing status range, e.g. 200-399 or 200.
-    #[arg(long, env = "ZDD_HEALTH_STATUS", default_value = "200-399", value_parser = status_range)]
-    pub health_status: (u16, u16),
-    /// Text the body must contain after an update (e.g. the new version string).
-    #[arg(long, env = "ZDD_EXPECT_BODY")]
-    pub expect_body: Option<String>,
-    /// Timeout of one probe.
-    #[arg(long, env = "ZDD_HEALTH_TIMEOUT", value_parser = dur, default_value = "2s")]
-    pub health_timeout: Duration,
-    /// Passing probes in a row required.
-    #[arg(long, env = "ZDD_HEALTH_SUCCESSES", default_value_t = 3)]
-    pub health_successes: u32,
-    /// Pause between probes.
-    #[arg(long, env = "ZDD_HEALTH_INTERVAL", value_parser = dur, default_value = "1s")]
-    pub health_interval: Duration,
-    /// Give up on health after this long.
-    #[arg(long, env = "ZDD_HEALTH_DEADLINE", value_parser = dur, default_value = "60s")]
-    pub health_deadline: Duration,
-    /// Accept any TLS certificate when probing over https (droplets are probed by IP).
-    #[arg(long, env = "ZDD_HEALTH_INSECURE")]
-    pub health_insecure: bool,
+    #[command(flatten)]
+    pub probe: Probe,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -103,29 +103,45 @@ fn client(g: &cli::Global) -> Result<Client, Early> {
         .map_err(|e| Early(exit::USAGE, e.to_string()))
 }
 
-fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
+/// A health check from where to probe (which differs per command) and how (shared flags).
+fn health_check(
+    scheme: Option<cli::Scheme>,
+    port: Option<u16>,
+    path: &str,
+    p: &cli::Probe,
+) -> Result<HealthCheck, String> {
     let check = HealthCheck {
-        scheme: match h.health_scheme {
-            cli::Scheme::Http => Scheme::Http,
-            cli::Scheme::Https => Scheme::Https,
+        scheme: match scheme {
+            Some(cli::Scheme::Https) => Scheme::Https,
+            Some(cli::Scheme::Http) | None => Scheme::Http,
         },
-        port: h.health_port,
-        path: h.health_path.clone(),
-        address: match h.health_address {
+        port,
+        path: path.to_owned(),
+        address: match p.health_address {
             cli::Address::Public => AddressKind::Public,
             cli::Address::Private => AddressKind::Private,
         },
-        status_min: h.health_status.0,
-        status_max: h.health_status.1,
-        expect_body: h.expect_body.clone(),
-        request_timeout: h.health_timeout,
-        successes: h.health_successes,
-        interval: h.health_interval,
-        deadline: h.health_deadline,
-        insecure_tls: h.health_insecure,
+        status_min: p.health_status.0,
+        status_max: p.health_status.1,
+        expect_body: p.expect_body.clone(),
+        request_timeout: p.health_timeout,
+        successes: p.health_successes,
+        interval: p.health_interval,
+        deadline: p.health_deadline,
+        insecure_tls: p.health_insecure,
     };
-    check.validate().map_err(|m| Early(exit::USAGE, m))?;
+    check.validate()?;
     Ok(check)
+}
+
+fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
+    health_check(
+        Some(h.health_scheme),
+        h.health_port,
+        &h.health_path,
+        &h.probe,
+    )
+    .map_err(|m| Early(exit::USAGE, m))
 }
 
 fn roles(p: &cli::Pair) -> Result<Roles, Early> {

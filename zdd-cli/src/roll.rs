@@ -5,7 +5,6 @@
 use std::io::Write;
 
 use zdd_core::bluegreen::LockSettings;
-use zdd_core::health::{AddressKind, HealthCheck, Scheme};
 use zdd_core::rolling::{
     self, Drain, DropletState, HealthOverrides, Identify, LbProbe, LbRef, OnFailure, RollingConfig,
     RollingReport,
@@ -45,28 +44,14 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
         )));
     }
     let h = &r.health;
-    let scheme = |s: cli::Scheme| match s {
-        cli::Scheme::Http => Scheme::Http,
-        cli::Scheme::Https => Scheme::Https,
-    };
-    let health = HealthCheck {
-        scheme: h.health_scheme.map(scheme).unwrap_or(Scheme::Http),
-        port: h.health_port,
-        path: h.health_path.clone().unwrap_or_else(|| "/".into()),
-        address: match h.health_address {
-            cli::Address::Public => AddressKind::Public,
-            cli::Address::Private => AddressKind::Private,
-        },
-        status_min: h.health_status.0,
-        status_max: h.health_status.1,
-        expect_body: h.expect_body.clone(),
-        request_timeout: h.health_timeout,
-        successes: h.health_successes,
-        interval: h.health_interval,
-        deadline: h.health_deadline,
-        insecure_tls: h.health_insecure,
-    };
-    health.validate().map_err(usage)?;
+    let health = super::health_check(
+        h.health_scheme,
+        h.health_port,
+        h.health_path.as_deref().unwrap_or("/"),
+        &h.probe,
+    )
+    .map_err(usage)?;
+    let scheme = health.scheme;
     let drain = match r.drain {
         cli::DrainMode::Remove => Drain::Remove,
         cli::DrainMode::ShutdownUrl => {
@@ -115,7 +100,7 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
         batch_delay: r.batch_delay,
         health,
         health_overrides: HealthOverrides {
-            scheme: h.health_scheme.map(scheme),
+            scheme: h.health_scheme.map(|_| scheme),
             port: h.health_port,
             path: h.health_path.clone(),
         },

@@ -16,3 +16,4 @@ pub mod hook;
 pub mod lock;
 pub mod report;
 pub mod rolling;
+mod runner;

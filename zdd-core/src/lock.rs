@@ -43,6 +43,32 @@ impl LockConfig {
     }
 }
 
+/// Lock settings for a strategy; the scope comes from what is deployed (reserved IP, load
+/// balancer).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LockSettings {
+    /// Locks older than this are stale.
+    #[serde(with = "crate::report::secs")]
+    pub ttl: Duration,
+    /// How long to wait for another run.
+    #[serde(with = "crate::report::secs")]
+    pub wait: Duration,
+    /// Pause between looks while waiting.
+    #[serde(with = "crate::report::secs")]
+    pub poll: Duration,
+}
+
+impl Default for LockSettings {
+    fn default() -> Self {
+        let d = LockConfig::new(String::new());
+        LockSettings {
+            ttl: d.ttl,
+            wait: d.wait,
+            poll: d.poll,
+        }
+    }
+}
+
 /// The lock scope of a reserved IP: `ip-203-0-113-7` (tags cannot contain dots).
 pub fn scope_for_ip(ip: Ipv4Addr) -> String {
     format!("ip-{}", ip.to_string().replace('.', "-"))

@@ -40,3 +40,36 @@ pub struct StepTiming {
     /// Whether it succeeded.
     pub ok: bool,
 }
+
+/// A droplet, as reports show it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DropletSummary {
+    /// Id.
+    pub id: do_api::DropletId,
+    /// Name.
+    pub name: String,
+    /// Public IPv4.
+    pub public_ipv4: Option<std::net::Ipv4Addr>,
+    /// Private IPv4.
+    pub private_ipv4: Option<std::net::Ipv4Addr>,
+    /// Status.
+    pub status: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Region slug.
+    pub region: Option<String>,
+}
+
+impl From<&do_api::Droplet> for DropletSummary {
+    fn from(d: &do_api::Droplet) -> Self {
+        DropletSummary {
+            id: d.id,
+            name: d.name.clone(),
+            public_ipv4: d.public_ipv4(),
+            private_ipv4: d.private_ipv4(),
+            status: d.status.to_string(),
+            tags: d.tags.clone(),
+            region: d.region_slug().map(str::to_owned),
+        }
+    }
+}

@@ -14,8 +14,9 @@ use super::plan::{Observation, Plan, Roles, TagMove, plan, tag_moves};
 use crate::events::{Event, EventSink, Step};
 use crate::health::{AddressKind, HealthCheck, HealthFailure};
 use crate::hook::{DropletHook, HookTarget};
-use crate::lock::{self, DeployLock, LockConfig, LockError, scope_for_ip};
-use crate::report::{StepTiming, opt_secs, secs};
+use crate::lock::{LockConfig, LockSettings, scope_for_ip};
+use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
+use crate::runner::{LockStop, Steps, release_lock, take_lock};
 
 /// Promote (the standby gets the new version and the traffic) or roll back (traffic goes back
 /// to the standby, which holds the previous version). The protocol is the same.
@@ -26,31 +27,6 @@ pub enum Mode {
     Promote,
     /// `zdd-do rollback`.
     Rollback,
-}
-
-/// Lock settings; the scope comes from the reserved IP.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LockSettings {
-    /// Locks older than this are stale.
-    #[serde(with = "secs")]
-    pub ttl: Duration,
-    /// How long to wait for another run.
-    #[serde(with = "secs")]
-    pub wait: Duration,
-    /// Pause between looks while waiting.
-    #[serde(with = "secs")]
-    pub poll: Duration,
-}
-
-impl Default for LockSettings {
-    fn default() -> Self {
-        let d = LockConfig::new(String::new());
-        LockSettings {
-            ttl: d.ttl,
-            wait: d.wait,
-            poll: d.poll,
-        }
-    }
 }
 
 /// Everything a blue-green run needs to know.
@@ -130,39 +106,6 @@ impl Outcome {
     }
 }
 
-/// A droplet, as reports show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DropletSummary {
-    /// Id.
-    pub id: DropletId,
-    /// Name.
-    pub name: String,
-    /// Public IPv4.
-    pub public_ipv4: Option<Ipv4Addr>,
-    /// Private IPv4.
-    pub private_ipv4: Option<Ipv4Addr>,
-    /// Status.
-    pub status: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Region slug.
-    pub region: Option<String>,
-}
-
-impl From<&Droplet> for DropletSummary {
-    fn from(d: &Droplet) -> Self {
-        DropletSummary {
-            id: d.id,
-            name: d.name.clone(),
-            public_ipv4: d.public_ipv4(),
-            private_ipv4: d.private_ipv4(),
-            status: d.status.to_string(),
-            tags: d.tags.clone(),
-            region: d.region_slug().map(str::to_owned),
-        }
-    }
-}
-
 /// The assign action's timing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssignTiming {
@@ -218,8 +161,7 @@ struct Run<'a> {
     client: &'a Client,
     cfg: &'a BlueGreenConfig,
     mode: Mode,
-    sink: &'a dyn EventSink,
-    steps: Vec<StepTiming>,
+    steps: Steps<'a>,
     plan: Vec<String>,
     live: Option<DropletSummary>,
     standby: Option<DropletSummary>,
@@ -228,51 +170,15 @@ struct Run<'a> {
     time_to_new_answer: Option<Duration>,
 }
 
-/// A started step; give it back to [`Run::finish`].
-struct Started {
-    step: Step,
-    at: Instant,
-}
-
 impl<'a> Run<'a> {
-    fn start(&self, step: Step, detail: impl Into<String>) -> Started {
-        self.sink.emit(Event::StepStarted {
-            step,
-            detail: detail.into(),
-        });
-        Started {
-            step,
-            at: Instant::now(),
-        }
-    }
-
-    fn finish(&mut self, s: Started, ok: bool, detail: impl Into<String>) {
-        let detail = detail.into();
-        let duration = s.at.elapsed();
-        self.sink.emit(Event::StepFinished {
-            step: s.step,
-            detail: detail.clone(),
-            duration,
-            ok,
-        });
-        self.steps.push(StepTiming {
-            step: s.step,
-            detail,
-            duration,
-            ok,
-        });
-    }
-
-    fn warn(&self, message: String) {
-        self.sink.emit(Event::Warning { message });
-    }
-
     /// Find the reserved IP: the one given, or the one IP held by a droplet with either tag.
     async fn resolve_ip(&mut self) -> Result<Ipv4Addr, Stop> {
         if let Some(ip) = self.cfg.reserved_ip {
             return Ok(ip);
         }
-        let s = self.start(Step::Observe, "find the reserved IP of the tagged droplets");
+        let s = self
+            .steps
+            .start(Step::Observe, "find the reserved IP of the tagged droplets");
         let roles = &self.cfg.roles;
         let result = async {
             let mut ids = Vec::new();
@@ -297,7 +203,8 @@ impl<'a> Run<'a> {
         .await;
         match result {
             Ok(ips) if ips.len() == 1 => {
-                self.finish(s, true, format!("reserved IP {}", ips[0]));
+                self.steps
+                    .finish(s, true, format!("reserved IP {}", ips[0]));
                 Ok(ips[0])
             }
             Ok(ips) => {
@@ -313,11 +220,11 @@ impl<'a> Run<'a> {
                         list.join(", ")
                     )
                 };
-                self.finish(s, false, msg.clone());
+                self.steps.finish(s, false, msg.clone());
                 Err(Stop(Outcome::Refused, msg))
             }
             Err(e) => {
-                self.finish(s, false, e.chain());
+                self.steps.finish(s, false, e.chain());
                 Err(api_stop("finding the reserved IP", &e))
             }
         }
@@ -325,7 +232,7 @@ impl<'a> Run<'a> {
 
     async fn observe(&mut self, ip: Ipv4Addr) -> Result<Observation, Stop> {
         let roles = &self.cfg.roles;
-        let s = self.start(
+        let s = self.steps.start(
             Step::Observe,
             format!(
                 "droplets tagged `{}` and `{}`, reserved IP {ip}",
@@ -356,18 +263,19 @@ impl<'a> Run<'a> {
                     .as_ref()
                     .map(|d| d.id.to_string())
                     .unwrap_or_else(|| "nobody".into());
-                self.finish(s, true, format!("reserved IP {ip} on droplet {holder}"));
+                self.steps
+                    .finish(s, true, format!("reserved IP {ip} on droplet {holder}"));
                 Ok(obs)
             }
             Err(e) if e.is_not_found() => {
                 let msg = format!(
                     "reserved IP {ip} does not exist in this account (check --reserved-ip and the token's team)"
                 );
-                self.finish(s, false, msg.clone());
+                self.steps.finish(s, false, msg.clone());
                 Err(Stop(Outcome::Refused, msg))
             }
             Err(e) => {
-                self.finish(s, false, e.chain());
+                self.steps.finish(s, false, e.chain());
                 Err(api_stop("observing", &e))
             }
         }
@@ -416,13 +324,13 @@ impl<'a> Run<'a> {
                 });
             }
         };
-        let s = self.start(
+        let s = self.steps.start(
             Step::HealthGate,
             format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
         );
-        match check.wait_healthy(ip, self.sink).await {
+        match check.wait_healthy(ip, self.steps.sink).await {
             Ok(r) => {
-                self.finish(
+                self.steps.finish(
                     s,
                     true,
                     format!(
@@ -433,7 +341,7 @@ impl<'a> Run<'a> {
                 Ok(())
             }
             Err(f) => {
-                self.finish(s, false, f.to_string());
+                self.steps.finish(s, false, f.to_string());
                 Err(f)
             }
         }
@@ -447,13 +355,13 @@ impl<'a> Run<'a> {
         check: &HealthCheck,
     ) -> Result<Duration, HealthFailure> {
         let url = check.url_for(IpAddr::V4(ip));
-        let s = self.start(
+        let s = self.steps.start(
             Step::Verify,
             format!("droplet {} ({}) through {url}", who.id, who.name),
         );
-        match check.wait_url(&url, self.sink).await {
+        match check.wait_url(&url, self.steps.sink).await {
             Ok(r) => {
-                self.finish(
+                self.steps.finish(
                     s,
                     true,
                     format!("answering through {ip} after {} attempts", r.attempts),
@@ -461,7 +369,7 @@ impl<'a> Run<'a> {
                 Ok(r.first_success_after)
             }
             Err(f) => {
-                self.finish(s, false, f.to_string());
+                self.steps.finish(s, false, f.to_string());
                 Err(f)
             }
         }
@@ -485,7 +393,7 @@ impl<'a> Run<'a> {
         from: &Droplet,
         to: &Droplet,
     ) -> Result<(), Stop> {
-        let s = self.start(
+        let s = self.steps.start(
             step,
             format!(
                 "reserved IP {ip}: droplet {} ({}) -> {} ({})",
@@ -493,7 +401,7 @@ impl<'a> Run<'a> {
             ),
         );
         let sent = Instant::now();
-        let sink = self.sink;
+        let sink = self.steps.sink;
         let result = async {
             let action = self
                 .client
@@ -518,16 +426,17 @@ impl<'a> Run<'a> {
                     observed: sent.elapsed(),
                     api_reported: do_api::actions::action_duration(&action),
                 });
-                self.finish(s, true, format!("action {} completed", action.id));
+                self.steps
+                    .finish(s, true, format!("action {} completed", action.id));
             }
             Err(e) => {
                 // Where is the IP now? That decides whether anything changed.
                 let holder = self.ip_holder(ip).await;
                 let msg = e.chain();
-                self.finish(s, false, msg.clone());
+                self.steps.finish(s, false, msg.clone());
                 return match holder {
                     Ok(Some(id)) if id == to.id => {
-                        self.warn(format!("assign reported `{msg}`, but the IP already points at droplet {id}; continuing"));
+                        self.steps.warn(format!("assign reported `{msg}`, but the IP already points at droplet {id}; continuing"));
                         self.confirm(ip, to).await
                     }
                     Ok(Some(id)) if id == from.id && !e.is_timeout() => Err(Stop(
@@ -562,13 +471,13 @@ impl<'a> Run<'a> {
     }
 
     async fn confirm(&mut self, ip: Ipv4Addr, to: &Droplet) -> Result<(), Stop> {
-        let s = self.start(
+        let s = self.steps.start(
             Step::Confirm,
             format!("reserved IP {ip} points at droplet {}", to.id),
         );
         match self.ip_holder(ip).await {
             Ok(Some(id)) if id == to.id => {
-                self.finish(s, true, format!("{ip} -> droplet {id}"));
+                self.steps.finish(s, true, format!("{ip} -> droplet {id}"));
                 Ok(())
             }
             Ok(other) => {
@@ -578,11 +487,11 @@ impl<'a> Run<'a> {
                         .map(|h| format!("droplet {h}"))
                         .unwrap_or_else(|| "no droplet".into())
                 );
-                self.finish(s, false, msg.clone());
+                self.steps.finish(s, false, msg.clone());
                 Err(Stop(Outcome::Uncertain, msg))
             }
             Err(e) => {
-                self.finish(s, false, e.chain());
+                self.steps.finish(s, false, e.chain());
                 Err(Stop(
                     Outcome::Uncertain,
                     format!("could not confirm where {ip} points: {}", e.chain()),
@@ -595,7 +504,7 @@ impl<'a> Run<'a> {
         if moves.is_empty() {
             return Ok(());
         }
-        let s = self.start(
+        let s = self.steps.start(
             Step::TagMove,
             moves
                 .iter()
@@ -613,7 +522,7 @@ impl<'a> Run<'a> {
                     .await
             };
             if let Err(e) = r {
-                self.finish(s, false, format!("{m}: {}", e.chain()));
+                self.steps.finish(s, false, format!("{m}: {}", e.chain()));
                 return Err(Stop(
                     Outcome::ApiError,
                     format!(
@@ -623,7 +532,8 @@ impl<'a> Run<'a> {
                 ));
             }
         }
-        self.finish(s, true, format!("{} tag changes", moves.len()));
+        self.steps
+            .finish(s, true, format!("{} tag changes", moves.len()));
         Ok(())
     }
 
@@ -635,7 +545,7 @@ impl<'a> Run<'a> {
         good: &Droplet,
         why: &HealthFailure,
     ) -> Stop {
-        self.warn(format!(
+        self.steps.warn(format!(
             "verification through {ip} failed ({why}); switching back to droplet {} ({})",
             good.id, good.name
         ));
@@ -649,13 +559,13 @@ impl<'a> Run<'a> {
         }
         let fallback = self.fallback_check();
         if let Err(f) = self.verify(ip, good, &fallback).await {
-            self.warn(format!(
+            self.steps.warn(format!(
                 "after switching back, {ip} does not pass the health check either: {f}"
             ));
         }
         let moves = tag_moves(good, bad, &self.cfg.roles);
         if let Err(Stop(_, msg)) = self.move_tags(&moves).await {
-            self.warn(msg);
+            self.steps.warn(msg);
         }
         self.live = Some(good.into());
         self.standby = Some(bad.into());
@@ -781,9 +691,11 @@ impl<'a> Run<'a> {
         }
         if let (Mode::Promote, Some(hook)) = (self.mode, hook) {
             let target = HookTarget::new(&to, self.cfg.version.as_deref(), "update");
-            let s = self.start(Step::Update, format!("droplet {} ({})", to.id, to.name));
+            let s = self
+                .steps
+                .start(Step::Update, format!("droplet {} ({})", to.id, to.name));
             if let Err(e) = hook.run(&target).await {
-                self.finish(s, false, e.clone());
+                self.steps.finish(s, false, e.clone());
                 return Err(Stop(
                     Outcome::NotReady,
                     format!(
@@ -792,10 +704,10 @@ impl<'a> Run<'a> {
                     ),
                 ));
             }
-            self.finish(s, true, "done");
+            self.steps.finish(s, true, "done");
         }
         if self.mode == Mode::Rollback && self.cfg.force {
-            self.warn("--force: skipping the health gate".into());
+            self.steps.warn("--force: skipping the health gate".into());
         } else if let Err(f) = self.gate(&to, &self.cfg.health.clone()).await {
             return Err(Stop(
                 Outcome::NotReady,
@@ -813,7 +725,7 @@ impl<'a> Run<'a> {
         match self.verify(ip, &to, &self.cfg.health.clone()).await {
             Ok(first) => self.time_to_new_answer = Some(before_verify + first),
             Err(f) if self.mode == Mode::Rollback && self.cfg.force => {
-                self.warn(format!(
+                self.steps.warn(format!(
                     "--force: verification failed ({f}); keeping traffic on droplet {}",
                     to.id
                 ));
@@ -843,7 +755,7 @@ impl<'a> Run<'a> {
         standby: Droplet,
         moves: Vec<TagMove>,
     ) -> Result<(Outcome, String), Stop> {
-        self.sink.emit(Event::Note {
+        self.steps.sink.emit(Event::Note {
             message: format!(
                 "resuming: {ip} already points at droplet {} ({}), the tags have not caught up",
                 live.id, live.name
@@ -891,8 +803,7 @@ pub async fn run<H: DropletHook>(
         client,
         cfg,
         mode,
-        sink,
-        steps: Vec::new(),
+        steps: Steps::new(sink),
         plan: Vec::new(),
         live: None,
         standby: None,
@@ -912,7 +823,7 @@ pub async fn run<H: DropletHook>(
         live: run.live,
         standby: run.standby,
         plan: run.plan,
-        steps: run.steps,
+        steps: run.steps.timings,
         assign: run.assign,
         time_to_new_answer: run.time_to_new_answer,
         api_calls: client.requests_sent() - calls_before,
@@ -937,6 +848,7 @@ impl Run<'_> {
             r = self.resolve_ip() => r?,
         };
         self.ip = Some(ip);
+        let unlock = format!("zdd-do unlock --reserved-ip {ip}");
         let lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = LockConfig {
@@ -945,37 +857,11 @@ impl Run<'_> {
                     wait: l.wait,
                     poll: l.poll,
                 };
-                let tag = lock::new_tag(&cfg.scope);
-                let s = self.start(Step::Lock, tag.clone());
-                let acquired = tokio::select! {
-                    biased;
-                    _ = &mut cancel => {
-                        // Our tag may exist already: remove it so it blocks nobody.
-                        if let Err(e) = lock::abandon(self.client, &tag).await {
-                            self.warn(format!("could not remove the lock tag `{tag}` ({}); run `zdd-do unlock`", e.chain()));
-                        }
-                        self.finish(s, false, "interrupted");
-                        return Err(Stop(Outcome::Interrupted, "interrupted while taking the deploy lock; nothing changed".into()));
-                    }
-                    r = DeployLock::acquire_as(self.client, &cfg, &tag, self.sink) => r,
-                };
-                match acquired {
-                    Ok(lock) => {
-                        self.finish(s, true, lock.tag().to_owned());
-                        Some(lock)
-                    }
-                    Err(e @ LockError::Held { .. }) => {
-                        self.finish(s, false, e.to_string());
-                        return Err(Stop(Outcome::Locked, e.to_string()));
-                    }
-                    Err(LockError::Api(e)) => {
-                        self.finish(s, false, e.chain());
-                        return Err(api_stop("taking the deploy lock", &e));
-                    }
-                    Err(e) => {
-                        self.finish(s, false, e.to_string());
-                        return Err(Stop(Outcome::ApiError, e.to_string()));
-                    }
+                match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
+                    Ok(lock) => Some(lock),
+                    Err(LockStop::Locked(m)) => return Err(Stop(Outcome::Locked, m)),
+                    Err(LockStop::Api(m)) => return Err(Stop(Outcome::ApiError, m)),
+                    Err(LockStop::Interrupted(m)) => return Err(Stop(Outcome::Interrupted, m)),
                 }
             }
             _ => None,
@@ -989,15 +875,7 @@ impl Run<'_> {
             r = self.body(ip, hook) => r,
         };
         if let Some(lock) = lock {
-            let tag = lock.tag().to_owned();
-            let s = self.start(Step::Unlock, tag.clone());
-            match lock.release().await {
-                Ok(()) => self.finish(s, true, tag),
-                Err(e) => {
-                    self.finish(s, false, e.chain());
-                    self.warn(format!("could not release the deploy lock `{tag}` ({}); it expires after its TTL, or run `zdd-do unlock`", e.chain()));
-                }
-            }
+            release_lock(&mut self.steps, lock, &unlock).await;
         }
         result
     }
@@ -1046,8 +924,7 @@ pub async fn status(
         client,
         cfg,
         mode: Mode::Promote,
-        sink,
-        steps: Vec::new(),
+        steps: Steps::new(sink),
         plan: Vec::new(),
         live: None,
         standby: None,

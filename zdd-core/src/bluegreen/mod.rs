@@ -8,7 +8,10 @@ mod execute;
 pub mod plan;
 
 pub use execute::{
-    AssignTiming, BlueGreenConfig, BlueGreenReport, DropletHealth, DropletSummary, LockSettings,
-    Mode, Outcome, StatusReport, run, status,
+    AssignTiming, BlueGreenConfig, BlueGreenReport, DropletHealth, Mode, Outcome, StatusReport,
+    run, status,
 };
+
+pub use crate::lock::LockSettings;
+pub use crate::report::DropletSummary;
 pub use plan::{Observation, Plan, Refusal, Roles, TagMove};

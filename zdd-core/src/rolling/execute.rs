@@ -18,12 +18,12 @@ use super::plan::{
 };
 use super::probe::{LbProbe, names};
 use super::waits::{self, Drain, Wait};
-use crate::bluegreen::{DropletSummary, LockSettings};
 use crate::events::{Event, EventSink, Step};
 use crate::health::{AddressKind, HealthCheck};
 use crate::hook::{DropletHook, HookTarget};
-use crate::lock::{self, DeployLock, LockConfig, LockError, scope_for_lb};
-use crate::report::{StepTiming, opt_secs, secs};
+use crate::lock::{LockConfig, LockSettings, scope_for_lb};
+use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
+use crate::runner::{LockStop, Steps, release_lock, take_lock};
 
 /// Which load balancer: its id, or its name (looked up; two with that name is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -283,12 +283,6 @@ fn api_stop(context: &str, e: &do_api::Error) -> Stop {
     Stop(Outcome::ApiError, format!("{context}: {}", e.chain()))
 }
 
-/// A started step; give it back to [`Run::finish`].
-struct Started {
-    step: Step,
-    at: Instant,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     Update,
@@ -314,8 +308,7 @@ struct Failure {
 struct Run<'a> {
     client: &'a Client,
     cfg: &'a RollingConfig,
-    sink: &'a dyn EventSink,
-    steps: Vec<StepTiming>,
+    steps: Steps<'a>,
     plan_lines: Vec<String>,
     lb: Option<LoadBalancer>,
     lb_summary: Option<LbSummary>,
@@ -335,43 +328,6 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn start(&self, step: Step, detail: impl Into<String>) -> Started {
-        self.sink.emit(Event::StepStarted {
-            step,
-            detail: detail.into(),
-        });
-        Started {
-            step,
-            at: Instant::now(),
-        }
-    }
-
-    fn finish(&mut self, s: Started, ok: bool, detail: impl Into<String>) -> Duration {
-        let detail = detail.into();
-        let duration = s.at.elapsed();
-        self.sink.emit(Event::StepFinished {
-            step: s.step,
-            detail: detail.clone(),
-            duration,
-            ok,
-        });
-        self.steps.push(StepTiming {
-            step: s.step,
-            detail,
-            duration,
-            ok,
-        });
-        duration
-    }
-
-    fn warn(&self, message: String) {
-        self.sink.emit(Event::Warning { message });
-    }
-
-    fn note(&self, message: String) {
-        self.sink.emit(Event::Note { message });
-    }
-
     fn lb(&self) -> &LoadBalancer {
         self.lb.as_ref().expect("observed")
     }
@@ -392,7 +348,7 @@ impl<'a> Run<'a> {
     }
 
     async fn resolve_lb(&mut self) -> Result<LoadBalancer, Stop> {
-        let s = self.start(
+        let s = self.steps.start(
             Step::Observe,
             match &self.cfg.lb {
                 LbRef::Id(id) => format!("load balancer {id}"),
@@ -405,7 +361,7 @@ impl<'a> Run<'a> {
         };
         match r {
             Ok(Some(lb)) => {
-                self.finish(
+                self.steps.finish(
                     s,
                     true,
                     format!(
@@ -426,20 +382,20 @@ impl<'a> Run<'a> {
                         LbRef::Id(id) => id.as_str(),
                     }
                 );
-                self.finish(s, false, msg.clone());
+                self.steps.finish(s, false, msg.clone());
                 Err(Stop(Outcome::Refused, msg))
             }
             Err(e) if e.is_not_found() => {
                 let msg = "the load balancer does not exist in this account (check --lb and the token's team)".to_owned();
-                self.finish(s, false, msg.clone());
+                self.steps.finish(s, false, msg.clone());
                 Err(Stop(Outcome::Refused, msg))
             }
             Err(do_api::Error::InvalidInput(m)) => {
-                self.finish(s, false, m.clone());
+                self.steps.finish(s, false, m.clone());
                 Err(Stop(Outcome::Refused, m))
             }
             Err(e) => {
-                self.finish(s, false, e.chain());
+                self.steps.finish(s, false, e.chain());
                 Err(api_stop("reading the load balancer", &e))
             }
         }
@@ -448,7 +404,7 @@ impl<'a> Run<'a> {
     async fn observe(&mut self, lb: LoadBalancer) -> Result<Observation, Stop> {
         let marker = super::plan::marker_tag(&lb.id);
         let membership = super::plan::membership(&lb);
-        let s = self.start(
+        let s = self.steps.start(
             Step::Observe,
             format!(
                 "droplets behind {} ({membership}) and tagged `{marker}`",
@@ -483,13 +439,13 @@ impl<'a> Run<'a> {
                         .map(|id| id.to_string())
                         .collect();
                     if !missing.is_empty() {
-                        self.warn(format!(
+                        self.steps.warn(format!(
                             "the load balancer lists droplets that do not exist: {}",
                             missing.join(", ")
                         ));
                     }
                 }
-                self.finish(
+                self.steps.finish(
                     s,
                     true,
                     format!(
@@ -505,7 +461,7 @@ impl<'a> Run<'a> {
                 })
             }
             Err(e) => {
-                self.finish(s, false, e.chain());
+                self.steps.finish(s, false, e.chain());
                 Err(api_stop("observing the droplets", &e))
             }
         }
@@ -664,7 +620,7 @@ impl<'a> Run<'a> {
                 waits::fmt_secs(waited),
                 l.ttl.as_secs()
             );
-            self.warn(msg.clone());
+            self.steps.warn(msg.clone());
             out.push(format!("warning: {msg}"));
         }
         let on_failure = match self.cfg.on_failure {
@@ -736,7 +692,7 @@ impl<'a> Run<'a> {
         }
         let resumed = p.batches.first().is_some_and(|b| b.resume);
         if resumed {
-            self.note(format!(
+            self.steps.note(format!(
                 "resuming: {} droplet(s) left out of rotation by an earlier run are handled first",
                 p.batches[0].members.len()
             ));
@@ -776,9 +732,10 @@ impl<'a> Run<'a> {
             return;
         }
         let w = waits::batch_delay(self.cfg.batch_delay, self.cfg.wait_scale);
-        let s = self.start(Step::BatchDelay, w.to_string());
+        let s = self.steps.start(Step::BatchDelay, w.to_string());
         tokio::time::sleep(w.applied).await;
-        self.finish(s, true, format!("{:.1}s", w.applied.as_secs_f64()));
+        self.steps
+            .finish(s, true, format!("{:.1}s", w.applied.as_secs_f64()));
         if let Some(last) = self.batches.last_mut() {
             last.waits.push(w);
         }
@@ -835,7 +792,7 @@ impl<'a> Run<'a> {
             successes: 1,
             ..self.any_version_check()
         };
-        let s = self.start(
+        let s = self.steps.start(
             Step::HealthGate,
             format!(
                 "droplets staying in rotation: {}",
@@ -849,7 +806,7 @@ impl<'a> Run<'a> {
         for d in &staying {
             let r = match self.direct_ip(d) {
                 Ok(ip) => check
-                    .wait_healthy(ip, self.sink)
+                    .wait_healthy(ip, self.steps.sink)
                     .await
                     .map_err(|f| f.to_string()),
                 Err(m) => Err(m),
@@ -859,11 +816,12 @@ impl<'a> Run<'a> {
                     "droplet {} ({}), which would stay in rotation, is not healthy: {why}",
                     d.id, d.name
                 );
-                self.finish(s, false, msg.clone());
+                self.steps.finish(s, false, msg.clone());
                 return Err(stop(self.changed, msg));
             }
         }
-        self.finish(s, true, format!("{} healthy", staying.len()));
+        self.steps
+            .finish(s, true, format!("{} healthy", staying.len()));
         Ok(())
     }
 
@@ -916,9 +874,10 @@ impl<'a> Run<'a> {
 
     async fn sleep_waits(&mut self, step: Step, list: &[Wait]) {
         for w in list {
-            let s = self.start(step, format!("wait {w}"));
+            let s = self.steps.start(step, format!("wait {w}"));
             tokio::time::sleep(w.applied).await;
-            self.finish(s, true, format!("waited {:.1}s", w.applied.as_secs_f64()));
+            self.steps
+                .finish(s, true, format!("waited {:.1}s", w.applied.as_secs_f64()));
         }
     }
 
@@ -938,7 +897,7 @@ impl<'a> Run<'a> {
     async fn remove_from_lb(&mut self, ds: &[Droplet], tag_marker: bool) -> Result<(), Stop> {
         let ids = Self::ids(ds);
         let marker = self.marker.clone().expect("planned");
-        let s = self.start(Step::TakeOut, Self::names(ds));
+        let s = self.steps.start(Step::TakeOut, Self::names(ds));
         let result = async {
             if tag_marker {
                 self.client.tags().tag_droplets(&marker, &ids).await?;
@@ -965,11 +924,11 @@ impl<'a> Run<'a> {
                         r.out_of_rotation = true;
                     }
                 }
-                self.finish(s, true, "out of rotation");
+                self.steps.finish(s, true, "out of rotation");
                 Ok(())
             }
             Err(e) => {
-                self.finish(s, false, e.chain());
+                self.steps.finish(s, false, e.chain());
                 Err(api_stop(
                     &format!(
                         "taking {} out of rotation (re-run to resume: droplets carrying `{marker}` are handled first)",
@@ -1013,7 +972,7 @@ impl<'a> Run<'a> {
                 self.changed = true;
                 let mut drained = 0;
                 for d in &leaving {
-                    let s = self.start(
+                    let s = self.steps.start(
                         Step::Drain,
                         format!("{method} {path} on {} ({})", d.id, d.name),
                     );
@@ -1024,15 +983,15 @@ impl<'a> Run<'a> {
                     match r {
                         Ok(after) => {
                             drained += 1;
-                            self.finish(
+                            self.steps.finish(
                                 s,
                                 true,
                                 format!("health check failing after {:.1}s", after.as_secs_f64()),
                             );
                         }
                         Err(e) => {
-                            self.finish(s, false, e.clone());
-                            self.warn(format!(
+                            self.steps.finish(s, false, e.clone());
+                            self.steps.warn(format!(
                                 "drain URL on droplet {} did not make its health check fail ({e}); removing it from the load balancer and waiting --lb-sync-wait instead",
                                 d.id
                             ));
@@ -1081,7 +1040,7 @@ impl<'a> Run<'a> {
         }
         let ids = Self::ids(ds);
         let marker = self.marker.clone().expect("planned");
-        let s = self.start(Step::PutBack, Self::names(ds));
+        let s = self.steps.start(Step::PutBack, Self::names(ds));
         let result = async {
             match self.membership.as_ref().expect("planned") {
                 Membership::Tag(t) => self.client.tags().tag_droplets(t, &ids).await?,
@@ -1097,7 +1056,7 @@ impl<'a> Run<'a> {
         .await;
         self.changed = true;
         if let Err(e) = result {
-            self.finish(s, false, e.chain());
+            self.steps.finish(s, false, e.chain());
             return Err(api_stop(
                 &format!(
                     "putting {} back into rotation (re-run to resume: droplets carrying `{marker}` are handled first)",
@@ -1106,7 +1065,7 @@ impl<'a> Run<'a> {
                 &e,
             ));
         }
-        self.finish(s, true, "back in the load balancer");
+        self.steps.finish(s, true, "back in the load balancer");
         match self.cfg.lb_probe.clone() {
             None => {
                 let w = self.put_back_waits();
@@ -1115,7 +1074,7 @@ impl<'a> Run<'a> {
             }
             Some(probe) => {
                 let deadline = self.probe_deadline();
-                let s = self.start(
+                let s = self.steps.start(
                     Step::Verify,
                     format!(
                         "watch {} for {} (within {:.1}s)",
@@ -1131,7 +1090,7 @@ impl<'a> Run<'a> {
                                 r.seen_through_lb_after = Some(after);
                             }
                         }
-                        let took = self.finish(
+                        let took = self.steps.finish(
                             s,
                             true,
                             "every droplet answered through the load balancer",
@@ -1144,7 +1103,7 @@ impl<'a> Run<'a> {
                         });
                     }
                     Err(msg) => {
-                        self.finish(s, false, msg.clone());
+                        self.steps.finish(s, false, msg.clone());
                         for d in ds {
                             self.out.remove(&d.id);
                             if let Some(r) = self.report_mut(d.id) {
@@ -1212,7 +1171,7 @@ impl<'a> Run<'a> {
                         }
                         None => last = format!("an answer ({status}) that names no droplet"),
                     }
-                    self.sink.emit(Event::HealthAttempt {
+                    self.steps.sink.emit(Event::HealthAttempt {
                         url: probe.url.clone(),
                         attempt: answers,
                         ok: status.is_success(),
@@ -1295,9 +1254,11 @@ impl<'a> Run<'a> {
                     Purpose::Update => Step::Update,
                     Purpose::Rollback => Step::Rollback,
                 };
-                let s = self.start(step, format!("droplet {} ({})", d.id, d.name));
+                let s = self
+                    .steps
+                    .start(step, format!("droplet {} ({})", d.id, d.name));
                 let r = hook.run(&target).await;
-                let took = self.finish(
+                let took = self.steps.finish(
                     s,
                     r.is_ok(),
                     r.clone().err().unwrap_or_else(|| "done".into()),
@@ -1319,11 +1280,11 @@ impl<'a> Run<'a> {
             }
             let gate = match self.direct_ip(d) {
                 Ok(ip) => {
-                    let s = self.start(
+                    let s = self.steps.start(
                         Step::HealthGate,
                         format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
                     );
-                    let r = check.wait_healthy(ip, self.sink).await;
+                    let r = check.wait_healthy(ip, self.steps.sink).await;
                     let detail = match &r {
                         Ok(h) => format!(
                             "{} passing probes in a row after {} attempts",
@@ -1331,7 +1292,7 @@ impl<'a> Run<'a> {
                         ),
                         Err(f) => f.to_string(),
                     };
-                    let took = self.finish(s, r.is_ok(), detail);
+                    let took = self.steps.finish(s, r.is_ok(), detail);
                     if purpose == Purpose::Update
                         && let Some(rep) = self.report_mut(d.id)
                     {
@@ -1357,7 +1318,7 @@ impl<'a> Run<'a> {
             }
         }
         for f in &failures {
-            self.warn(format!(
+            self.steps.warn(format!(
                 "droplet {} ({}): {}; it stays out of rotation",
                 f.droplet.id, f.droplet.name, f.error
             ));
@@ -1428,7 +1389,7 @@ impl<'a> Run<'a> {
                 "--on-failure rollback needs a rollback command".into(),
             ));
         };
-        self.warn(format!(
+        self.steps.warn(format!(
             "{what}{more}; rolling back the updated droplets, newest first"
         ));
         // The failed batch first (it is out already), then earlier batches, newest first.
@@ -1521,8 +1482,7 @@ pub async fn run<H: DropletHook, R: DropletHook>(
     let mut run = Run {
         client,
         cfg,
-        sink,
-        steps: Vec::new(),
+        steps: Steps::new(sink),
         plan_lines: Vec::new(),
         lb: None,
         lb_summary: None,
@@ -1551,7 +1511,7 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         plan: run.plan_lines,
         batches: run.batches,
         droplets: run.droplets,
-        steps: run.steps,
+        steps: run.steps.timings,
         api_calls: client.requests_sent() - calls_before,
         total: started.elapsed(),
     }
@@ -1626,44 +1586,20 @@ impl Run<'_> {
         self.marker = Some(super::plan::marker_tag(&lb.id));
         self.lb = Some(lb.clone());
         let scope = scope_for_lb(&lb.id);
+        let unlock = format!("zdd-do unlock --lb {}", lb.id);
         let held = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = LockConfig {
-                    scope: scope.clone(),
+                    scope,
                     ttl: l.ttl,
                     wait: l.wait,
                     poll: l.poll,
                 };
-                let tag = lock::new_tag(&cfg.scope);
-                let s = self.start(Step::Lock, tag.clone());
-                let acquired = tokio::select! {
-                    biased;
-                    _ = &mut cancel => {
-                        if let Err(e) = lock::abandon(self.client, &tag).await {
-                            self.warn(format!("could not remove the lock tag `{tag}` ({}); run `zdd-do unlock --lb {}`", e.chain(), lb.id));
-                        }
-                        self.finish(s, false, "interrupted");
-                        return Err(Stop(Outcome::Interrupted, "interrupted while taking the deploy lock; nothing changed".into()));
-                    }
-                    r = DeployLock::acquire_as(self.client, &cfg, &tag, self.sink) => r,
-                };
-                match acquired {
-                    Ok(lock) => {
-                        self.finish(s, true, lock.tag().to_owned());
-                        Some(lock)
-                    }
-                    Err(e @ LockError::Held { .. }) => {
-                        self.finish(s, false, e.to_string());
-                        return Err(Stop(Outcome::Locked, e.to_string()));
-                    }
-                    Err(LockError::Api(e)) => {
-                        self.finish(s, false, e.chain());
-                        return Err(api_stop("taking the deploy lock", &e));
-                    }
-                    Err(e) => {
-                        self.finish(s, false, e.to_string());
-                        return Err(Stop(Outcome::ApiError, e.to_string()));
-                    }
+                match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
+                    Ok(lock) => Some(lock),
+                    Err(LockStop::Locked(m)) => return Err(Stop(Outcome::Locked, m)),
+                    Err(LockStop::Api(m)) => return Err(Stop(Outcome::ApiError, m)),
+                    Err(LockStop::Interrupted(m)) => return Err(Stop(Outcome::Interrupted, m)),
                 }
             }
             _ => None,
@@ -1678,17 +1614,7 @@ impl Run<'_> {
             r = self.body(lb, update, rollback) => r,
         };
         if let Some(lock) = held {
-            let tag = lock.tag().to_owned();
-            let s = self.start(Step::Unlock, tag.clone());
-            match lock.release().await {
-                Ok(()) => {
-                    self.finish(s, true, tag);
-                }
-                Err(e) => {
-                    self.finish(s, false, e.chain());
-                    self.warn(format!("could not release the deploy lock `{tag}` ({}); it expires after its TTL, or run `zdd-do unlock --lb {}`", e.chain(), self.lb().id));
-                }
-            }
+            release_lock(&mut self.steps, lock, &unlock).await;
         }
         result
     }

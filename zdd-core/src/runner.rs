@@ -1,0 +1,147 @@
+//! What both strategies' executors share: timed steps reported to the event sink, and the
+//! deploy lock, taken under a cancel future (an interrupted take removes its tag) and released
+//! on every path.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use do_api::Client;
+use tokio::time::Instant;
+
+use crate::events::{Event, EventSink, Step};
+use crate::lock::{self, DeployLock, LockConfig, LockError};
+use crate::report::StepTiming;
+
+/// The sink, and the timings of the steps run so far.
+pub(crate) struct Steps<'a> {
+    pub sink: &'a dyn EventSink,
+    pub timings: Vec<StepTiming>,
+}
+
+/// A started step; give it back to [`Steps::finish`].
+pub(crate) struct Started {
+    step: Step,
+    at: Instant,
+}
+
+impl<'a> Steps<'a> {
+    pub fn new(sink: &'a dyn EventSink) -> Self {
+        Steps {
+            sink,
+            timings: Vec::new(),
+        }
+    }
+
+    pub fn start(&self, step: Step, detail: impl Into<String>) -> Started {
+        self.sink.emit(Event::StepStarted {
+            step,
+            detail: detail.into(),
+        });
+        Started {
+            step,
+            at: Instant::now(),
+        }
+    }
+
+    /// End a step; returns how long it took.
+    pub fn finish(&mut self, s: Started, ok: bool, detail: impl Into<String>) -> Duration {
+        let detail = detail.into();
+        let duration = s.at.elapsed();
+        self.sink.emit(Event::StepFinished {
+            step: s.step,
+            detail: detail.clone(),
+            duration,
+            ok,
+        });
+        self.timings.push(StepTiming {
+            step: s.step,
+            detail,
+            duration,
+            ok,
+        });
+        duration
+    }
+
+    pub fn warn(&self, message: String) {
+        self.sink.emit(Event::Warning { message });
+    }
+
+    pub fn note(&self, message: String) {
+        self.sink.emit(Event::Note { message });
+    }
+}
+
+/// Why the lock was not taken; each executor maps these to its own outcomes.
+pub(crate) enum LockStop {
+    /// Another run holds it.
+    Locked(String),
+    /// The API failed.
+    Api(String),
+    /// `cancel` resolved first; our tag (if created) was removed.
+    Interrupted(String),
+}
+
+/// Take the lock as a timed step. `unlock` is the command that breaks it by hand
+/// (`zdd-do unlock --reserved-ip 203.0.113.7`), for messages.
+pub(crate) async fn take_lock<C: Future<Output = ()>>(
+    steps: &mut Steps<'_>,
+    client: &Client,
+    cfg: &LockConfig,
+    unlock: &str,
+    cancel: &mut Pin<&mut C>,
+) -> Result<DeployLock, LockStop> {
+    let tag = lock::new_tag(&cfg.scope);
+    let s = steps.start(Step::Lock, tag.clone());
+    let acquired = tokio::select! {
+        biased;
+        _ = cancel.as_mut() => {
+            // Our tag may exist already: remove it so it blocks nobody.
+            if let Err(e) = lock::abandon(client, &tag).await {
+                steps.warn(format!("could not remove the lock tag `{tag}` ({}); run `{unlock}`", e.chain()));
+            }
+            steps.finish(s, false, "interrupted");
+            return Err(LockStop::Interrupted("interrupted while taking the deploy lock; nothing changed".into()));
+        }
+        r = DeployLock::acquire_as(client, cfg, &tag, steps.sink) => r,
+    };
+    match acquired {
+        Ok(lock) => {
+            steps.finish(s, true, lock.tag().to_owned());
+            Ok(lock)
+        }
+        Err(e @ LockError::Held { .. }) => {
+            steps.finish(s, false, e.to_string());
+            Err(LockStop::Locked(e.to_string()))
+        }
+        Err(LockError::Api(e)) => {
+            steps.finish(s, false, e.chain());
+            Err(LockStop::Api(format!(
+                "taking the deploy lock: {}",
+                e.chain()
+            )))
+        }
+        Err(e) => {
+            steps.finish(s, false, e.to_string());
+            Err(LockStop::Api(e.to_string()))
+        }
+    }
+}
+
+/// Release the lock as a timed step; a failure is a warning (the lock expires after its TTL).
+pub(crate) async fn release_lock(steps: &mut Steps<'_>, lock: DeployLock, unlock: &str) {
+    let tag = lock.tag().to_owned();
+    let s = steps.start(Step::Unlock, tag.clone());
+    match lock.release().await {
+        Ok(()) => {
+            steps.finish(s, true, tag);
+        }
+        Err(e) => {
+            steps.finish(s, false, e.chain());
+            steps.warn(format!(
+                "could not release the deploy lock `{tag}` ({}); it expires after its TTL, or run `{unlock}`",
+                e.chain()
+            ));
+        }
+    }
+}
