@@ -286,7 +286,8 @@ enum Gate {
 }
 
 async fn v2_layer(State(sh): State<Sh>, req: Request, next: Next) -> Response {
-    let key = route_key(req.method().as_str(), req.uri().path());
+    // Inside the `/v2` nest the path has lost its prefix.
+    let key = route_key(req.method().as_str(), &format!("/v2{}", req.uri().path()));
     let authed = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
