@@ -261,7 +261,8 @@ async fn every_operation_zdd_uses_decodes() {
     assert!(rl.reset > 0);
     let stats = sim.stats();
     assert_eq!(stats.api_total, c.requests_sent());
-    assert_eq!(stats.calls("GET /v2/droplets/{id}") > 0, true);
+    assert!(stats.calls("GET /v2/droplets/{id}") >= 5, "{stats:?}");
+    assert_eq!(stats.calls("POST /v2/tags/{id}/resources"), 3);
     sim.shutdown().await;
 }
 
