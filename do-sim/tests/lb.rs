@@ -37,6 +37,7 @@ async fn a_failing_droplet_leaves_rotation_after_the_unhealthy_window() {
     let step = sim.scaled(Duration::from_secs(1));
 
     let t0 = Instant::now();
+    let served0 = sim.droplet("a").unwrap().requests_served;
     sim.drain(a.id).unwrap();
     assert_eq!(hit(&format!("{}health", a.url)).await.0, 503);
     // Not out before the third failed check.
@@ -46,6 +47,10 @@ async fn a_failing_droplet_leaves_rotation_after_the_unhealthy_window() {
         .await
         .unwrap();
     let took = t0.elapsed();
+    // The checks it failed (our own `/health` request aside): exactly the threshold, or one
+    // more if a check ran between the switch and our look.
+    let checks = sim.droplet("a").unwrap().requests_served - served0 - 1;
+    assert!((3..=4).contains(&checks), "{checks} failed checks");
     // Three failures in a row, at least two intervals apart; at most three (interval +
     // timeout) periods plus scheduling slack.
     let hc = HealthCheck::http(80, "/")
@@ -79,6 +84,7 @@ async fn a_new_droplet_enters_after_the_healthy_threshold() {
     let spare = sim.droplet("spare").unwrap();
     let step = sim.scaled(Duration::from_secs(1));
     let t0 = Instant::now();
+    let served0 = spare.requests_served;
     c.tags().tag_droplets("web", &[spare.id]).await.unwrap();
     let lb = sim.load_balancer("lb").unwrap();
     assert!(lb.members.contains(&spare.id), "covered at once");
@@ -96,6 +102,9 @@ async fn a_new_droplet_enters_after_the_healthy_threshold() {
         took >= step,
         "entered after {took:?}: two passes are an interval apart"
     );
+    // Entered after exactly two passed checks (three if one ran before our look).
+    let checks = sim.droplet("spare").unwrap().requests_served - served0;
+    assert!((2..=3).contains(&checks), "{checks} checks");
     // It gets traffic now.
     let mut seen = false;
     for _ in 0..6 {
