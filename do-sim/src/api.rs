@@ -1176,6 +1176,7 @@ pub(crate) fn insert_lb(
             droplet_ids: b.droplet_ids,
             settings: b.settings,
             health: Default::default(),
+            in_flight: Default::default(),
             rr: 0,
             stats: LbStats::default(),
             gone,

@@ -10,7 +10,8 @@
 //! added, created) start unhealthy; those covered when the simulator starts begin healthy.
 //!
 //! A droplet that leaves the load balancer (untagged, removed, deleted) gets no new request from
-//! that moment; requests already sent to it complete. Ports: the proxy listens on the app port
+//! that moment; requests already sent to it complete (see `LbInfo::in_flight` to wait for
+//! them, as a deregistration delay would). Ports: the proxy listens on the app port
 //! and sends to the app port, whatever the forwarding rules say (they are stored and shown).
 //! Backend connections are kept alive only with `enable_backend_keepalive`.
 
@@ -109,7 +110,29 @@ fn pick(sh: &Shared, id: &str) -> Option<(u64, Ipv4Addr, bool)> {
     lb.rr = lb.rr.wrapping_add(1);
     let (d, addr) = ready[lb.rr % ready.len()];
     *lb.stats.by_droplet.entry(d).or_default() += 1;
+    *lb.in_flight.entry(d).or_default() += 1;
     Some((d, addr, lb.keepalive()))
+}
+
+/// Counts a request as in flight to a droplet until its answer's head is back (or it fails,
+/// or the client goes away).
+struct InFlight {
+    sh: Arc<Shared>,
+    lb: String,
+    droplet: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(lb) = self.sh.lock().lbs.get_mut(&self.lb)
+            && let Some(n) = lb.in_flight.get_mut(&self.droplet)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                lb.in_flight.remove(&self.droplet);
+            }
+        }
+    }
 }
 
 async fn proxy(
@@ -118,11 +141,16 @@ async fn proxy(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
-    let Some((_droplet, addr, keepalive)) = pick(&sh, &id) else {
+    let Some((droplet, addr, keepalive)) = pick(&sh, &id) else {
         return Ok(local(
             StatusCode::SERVICE_UNAVAILABLE,
             "no healthy droplet behind this load balancer",
         ));
+    };
+    let _in_flight = InFlight {
+        sh: sh.clone(),
+        lb: id.clone(),
+        droplet,
     };
     let (mut parts, body) = req.into_parts();
     let pq = parts

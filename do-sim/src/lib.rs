@@ -156,6 +156,9 @@ pub struct LbInfo {
     pub members: Vec<DropletId>,
     /// Droplets it sends traffic to (covered and healthy).
     pub in_rotation: Vec<DropletId>,
+    /// Requests sent on to a droplet and not answered yet, by droplet (absent = none): wait
+    /// for zero after taking a droplet out, before restarting it.
+    pub in_flight: std::collections::BTreeMap<DropletId, u64>,
 }
 
 /// A reserved IP as the simulator sees it.
@@ -186,6 +189,59 @@ pub struct SimView {
     pub load_balancers: Vec<LbInfo>,
     /// Reserved IPs.
     pub reserved_ips: Vec<ReservedIpInfo>,
+}
+
+impl std::fmt::Display for SimView {
+    /// What `zdd-do sim` can print: the API URL, then every host with its address.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "API             {} (any bearer token)", self.api_url)?;
+        writeln!(f, "app port        {}", self.app_port)?;
+        writeln!(f, "droplets")?;
+        for d in &self.droplets {
+            writeln!(
+                f,
+                "  {:<10} {:<14} {:<28} {:<8} {:<9} tags {}",
+                d.id,
+                d.name,
+                d.url,
+                d.version,
+                if d.ready { "ready" } else { "not ready" },
+                d.tags.join(",")
+            )?;
+        }
+        if !self.load_balancers.is_empty() {
+            writeln!(f, "load balancers")?;
+        }
+        for lb in &self.load_balancers {
+            writeln!(
+                f,
+                "  {:<10} {:<28} {} in rotation {}/{}",
+                lb.name,
+                lb.url,
+                lb.tag
+                    .as_deref()
+                    .map_or_else(|| "droplets".to_owned(), |t| format!("tag {t},")),
+                lb.in_rotation.len(),
+                lb.members.len()
+            )?;
+        }
+        if !self.reserved_ips.is_empty() {
+            writeln!(f, "reserved IPs")?;
+        }
+        for ip in &self.reserved_ips {
+            let holder = ip
+                .holder
+                .and_then(|h| self.droplets.iter().find(|d| d.id == h));
+            writeln!(
+                f,
+                "  {:<15} {:<28} -> {}",
+                ip.ip,
+                ip.url,
+                holder.map_or_else(|| "nobody".to_owned(), |d| format!("{} ({})", d.name, d.id))
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// A running simulator. Dropping it stops every server; [`Sim::shutdown`] also waits for the
@@ -243,6 +299,11 @@ pub(crate) fn view(sh: &Shared) -> SimView {
                 tag: lb.tag.clone(),
                 members: members.into_iter().map(DropletId).collect(),
                 in_rotation,
+                in_flight: lb
+                    .in_flight
+                    .iter()
+                    .map(|(d, n)| (DropletId(*d), *n))
+                    .collect(),
             }
         })
         .collect();

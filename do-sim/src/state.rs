@@ -62,6 +62,8 @@ pub(crate) struct LbRec {
     /// Other settings sent on create or update, echoed back as sent.
     pub settings: Map<String, Value>,
     pub health: BTreeMap<u64, Health>,
+    /// Requests sent on and not answered yet, by droplet.
+    pub in_flight: BTreeMap<u64, u64>,
     pub rr: usize,
     pub stats: LbStats,
     pub gone: watch::Sender<bool>,

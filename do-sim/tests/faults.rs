@@ -296,3 +296,19 @@ async fn fault_draws_follow_the_seed() {
     assert_eq!(a, outcomes(3).await);
     assert_ne!(a, outcomes(4).await);
 }
+
+#[tokio::test]
+async fn the_view_prints_every_address() {
+    let sim = Sim::start(SimConfig::blue_green_and_fleet()).await.unwrap();
+    let text = sim.view().to_string();
+    assert!(text.contains(&sim.api_url()), "{text}");
+    for d in sim.droplets() {
+        assert!(text.contains(&d.url), "{text}");
+    }
+    assert!(
+        text.contains(&sim.load_balancer("web-lb").unwrap().url),
+        "{text}"
+    );
+    assert!(text.contains("-> prod ("), "{text}");
+    sim.shutdown().await;
+}

@@ -76,19 +76,32 @@ async fn rolling_deploy_behind_the_load_balancer_loses_nothing() {
         let d = sim.droplet(name).unwrap();
         // Out of rotation at once; wait for its requests in flight to finish.
         c.tags().untag_droplets("web", &[d.id]).await.unwrap();
-        let before = sim.droplet(name).unwrap().requests_served;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(
-            sim.droplet(name).unwrap().requests_served,
-            before,
-            "{name} got a request after leaving rotation"
-        );
+        sim.wait_for("requests in flight to finish", DEADLINE, |s| {
+            !s.load_balancer("web-lb")
+                .unwrap()
+                .in_flight
+                .contains_key(&d.id)
+        })
+        .await
+        .unwrap();
+        let routed = |s: &Sim| {
+            s.stats().load_balancers["web-lb"]
+                .by_droplet
+                .get(&d.id.0)
+                .copied()
+        };
+        let before = routed(&sim);
         sim.deploy(d.id, "v2").unwrap();
         sim.wait_for("the droplet to boot", DEADLINE, |s| {
             s.droplet(name).unwrap().ready
         })
         .await
         .unwrap();
+        assert_eq!(
+            routed(&sim),
+            before,
+            "{name} got a request after leaving rotation"
+        );
         c.tags().tag_droplets("web", &[d.id]).await.unwrap();
         sim.wait_for("the droplet to enter rotation", DEADLINE, |s| {
             s.load_balancer("web-lb")
