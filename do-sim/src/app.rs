@@ -1,0 +1,320 @@
+//! A droplet's app: a real HTTP/1.1 server on the droplet's own loopback address.
+//!
+//! - `GET /health` (or `HEAD`): 200 `{"status":"ok",...}` when ready; 503 while booting is not
+//!   reachable (connections are reset), 503 `draining` after `POST /drain`, 503 `unhealthy` for
+//!   a never-healthy app.
+//! - `POST /drain`: health fails from now on, until the next deploy; requests are still served.
+//! - any other `GET`: 200 `{"droplet_id":N,"name":"..","version":".."}` with headers
+//!   `x-droplet-id` and `x-app-version`; `?sleep_ms=N` (at most 30 000) delays the answer, to
+//!   hold a request in flight.
+//!
+//! A deploy is a process restart: the old process finishes the requests it is serving
+//! (graceful), closes its idle connections, and until the new one has booted every new
+//! connection is reset (as when nothing listens). Powered-off droplets reset connections too.
+
+use std::convert::Infallible;
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// Where an app is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Powered off or not created yet: connections are reset.
+    Off,
+    /// Restarting; ready at the instant given.
+    Booting(Instant),
+    /// Serving.
+    Up,
+}
+
+#[derive(Debug)]
+struct Inner {
+    name: String,
+    version: String,
+    phase: Phase,
+    drained: bool,
+    never_healthy: bool,
+    /// This droplet is never healthy whatever runs on it (a fault).
+    broken_droplet: bool,
+    generation: u64,
+    served: u64,
+}
+
+/// One droplet's app.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub id: u64,
+    pub addr: Ipv4Addr,
+    inner: Mutex<Inner>,
+    /// Bumped on every restart or stop; connections of older generations close gracefully.
+    generation: watch::Sender<u64>,
+}
+
+/// What an app shows of itself.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AppView {
+    pub version: String,
+    pub ready: bool,
+    pub up: bool,
+    pub drained: bool,
+    pub served: u64,
+}
+
+impl App {
+    pub(crate) fn new(id: u64, addr: Ipv4Addr, name: &str, version: &str, up: bool) -> Arc<App> {
+        Arc::new(App {
+            id,
+            addr,
+            inner: Mutex::new(Inner {
+                name: name.to_owned(),
+                version: version.to_owned(),
+                phase: if up { Phase::Up } else { Phase::Off },
+                drained: false,
+                never_healthy: false,
+                broken_droplet: false,
+                generation: 0,
+                served: 0,
+            }),
+            generation: watch::channel(0).0,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn phase_now(inner: &mut Inner) -> Phase {
+        if let Phase::Booting(at) = inner.phase
+            && Instant::now() >= at
+        {
+            inner.phase = Phase::Up;
+        }
+        inner.phase
+    }
+
+    pub(crate) fn view(&self) -> AppView {
+        let mut g = self.lock();
+        let phase = Self::phase_now(&mut g);
+        AppView {
+            version: g.version.clone(),
+            ready: phase == Phase::Up && !g.drained && !g.never_healthy && !g.broken_droplet,
+            up: phase == Phase::Up,
+            drained: g.drained,
+            served: g.served,
+        }
+    }
+
+    pub(crate) fn set_name(&self, name: &str) {
+        self.lock().name = name.to_owned();
+    }
+
+    /// Mark the droplet itself as never healthy (or not).
+    pub(crate) fn set_broken(&self, on: bool) {
+        self.lock().broken_droplet = on;
+    }
+
+    fn bump(&self, g: &mut Inner) {
+        g.generation += 1;
+        let n = g.generation;
+        self.generation.send_replace(n);
+    }
+
+    /// Restart with `version`, ready after `boot`.
+    pub(crate) fn deploy(&self, version: &str, boot: Duration, never_healthy: bool) {
+        let mut g = self.lock();
+        g.version = version.to_owned();
+        g.drained = false;
+        g.never_healthy = never_healthy;
+        g.phase = Phase::Booting(Instant::now() + boot);
+        self.bump(&mut g);
+    }
+
+    /// Restart with the same version (reboot, power on).
+    pub(crate) fn restart(&self, boot: Duration) {
+        let mut g = self.lock();
+        g.drained = false;
+        g.phase = Phase::Booting(Instant::now() + boot);
+        self.bump(&mut g);
+    }
+
+    /// Stop: every connection is closed gracefully, new ones are reset.
+    pub(crate) fn power_off(&self) {
+        let mut g = self.lock();
+        g.phase = Phase::Off;
+        self.bump(&mut g);
+    }
+
+    pub(crate) fn drain(&self) {
+        self.lock().drained = true;
+    }
+
+    fn accepting(&self) -> bool {
+        Self::phase_now(&mut self.lock()) == Phase::Up
+    }
+}
+
+/// Serve `app` on `listener` until `stop` (the simulator's) or `gone` (the droplet's) turns true.
+pub(crate) async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    mut gone: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = stop.wait_for(|s| *s) => break,
+            _ = gone.wait_for(|s| *s) => break,
+        };
+        let Ok((stream, _)) = accepted else {
+            // Too many open files and the like: pause instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        if !app.accepting() {
+            reset(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_conn(app.clone(), stream, stop.clone()));
+    }
+    app.power_off();
+}
+
+/// Close with RST, as a host where nothing listens would answer.
+pub(crate) fn reset(stream: TcpStream) {
+    #[allow(deprecated)]
+    let _ = stream.set_linger(Some(Duration::ZERO));
+    drop(stream);
+}
+
+async fn serve_conn(app: Arc<App>, stream: TcpStream, mut stop: watch::Receiver<bool>) {
+    let mut gen_rx = app.generation.subscribe();
+    let started = *gen_rx.borrow_and_update();
+    let svc_app = app.clone();
+    let svc = hyper::service::service_fn(move |req| handle(svc_app.clone(), req));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = gen_rx.wait_for(|g| *g != started) => {}
+        _ = stop.wait_for(|s| *s) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn json_resp(status: StatusCode, app: &App, version: &str, body: serde_json::Value) -> Resp {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-droplet-id", app.id.to_string())
+        .header("x-app-version", version)
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn sleep_ms(req: &Request<Incoming>) -> Option<u64> {
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sleep_ms="))?
+        .parse::<u64>()
+        .ok()
+        .map(|ms| ms.min(30_000))
+}
+
+async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Infallible> {
+    let (name, version, phase, drained, unhealthy) = {
+        let mut g = app.lock();
+        let phase = App::phase_now(&mut g);
+        g.served += 1;
+        (
+            g.name.clone(),
+            g.version.clone(),
+            phase,
+            g.drained,
+            g.never_healthy || g.broken_droplet,
+        )
+    };
+    let id = app.id;
+    if phase != Phase::Up {
+        // A request on a connection accepted just before a restart.
+        return Ok(json_resp(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &app,
+            &version,
+            json!({"droplet_id": id, "name": name, "status": "starting"}),
+        ));
+    }
+    let path = req.uri().path();
+    let method = req.method();
+    let is_get = method == Method::GET || method == Method::HEAD;
+    Ok(match (is_get, method == Method::POST, path) {
+        (true, _, "/health") => {
+            let (status, word) = if unhealthy {
+                (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
+            } else if drained {
+                (StatusCode::SERVICE_UNAVAILABLE, "draining")
+            } else {
+                (StatusCode::OK, "ok")
+            };
+            json_resp(
+                status,
+                &app,
+                &version,
+                json!({"status": word, "droplet_id": id, "name": name, "version": version}),
+            )
+        }
+        (_, true, "/drain") => {
+            app.drain();
+            json_resp(
+                StatusCode::OK,
+                &app,
+                &version,
+                json!({"draining": true, "droplet_id": id}),
+            )
+        }
+        (true, _, _) => {
+            if let Some(ms) = sleep_ms(&req) {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            if unhealthy {
+                json_resp(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &app,
+                    &version,
+                    json!({"droplet_id": id, "name": name, "version": version, "error": "the app failed to start"}),
+                )
+            } else {
+                json_resp(
+                    StatusCode::OK,
+                    &app,
+                    &version,
+                    json!({"droplet_id": id, "name": name, "version": version}),
+                )
+            }
+        }
+        _ => json_resp(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &app,
+            &version,
+            json!({"error": "use GET /, GET /health or POST /drain"}),
+        ),
+    })
+}

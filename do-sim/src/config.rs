@@ -1,0 +1,400 @@
+//! What a simulator starts with: droplets, reserved IPs, load balancers, timings and faults.
+
+use std::time::Duration;
+
+use do_api::load_balancers::HealthCheck;
+use serde::{Deserialize, Serialize};
+
+/// The token [`crate::Sim::token`] hands out. Any non-empty bearer token is accepted, as long as
+/// one is sent (DigitalOcean answers 401 without one).
+pub const SIM_TOKEN: &str = "sim-token-not-a-secret";
+
+/// A droplet present when the simulator starts.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DropletSpec {
+    /// Its name (also what its app answers with).
+    pub name: String,
+    /// Its tags, in order.
+    pub tags: Vec<String>,
+    /// The app version it runs from the start (ready at once, no boot time).
+    pub version: String,
+    /// Its app never becomes healthy (see [`Faults`]).
+    pub never_healthy: bool,
+}
+
+impl DropletSpec {
+    /// A droplet named `name` running version `v1`, without tags.
+    pub fn new(name: impl Into<String>) -> Self {
+        DropletSpec {
+            name: name.into(),
+            tags: Vec::new(),
+            version: "v1".into(),
+            never_healthy: false,
+        }
+    }
+
+    /// Add a tag.
+    #[must_use]
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// The version it runs at start.
+    #[must_use]
+    pub fn version(mut self, v: impl Into<String>) -> Self {
+        self.version = v.into();
+        self
+    }
+
+    /// Make its app never healthy: `/health` and `/` answer 503, also after deploys.
+    #[must_use]
+    pub fn never_healthy(mut self) -> Self {
+        self.never_healthy = true;
+        self
+    }
+}
+
+/// A reserved IP present when the simulator starts.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ReservedIpSpec {
+    /// The droplet (by name) it is assigned to, if any.
+    pub holder: Option<String>,
+}
+
+impl ReservedIpSpec {
+    /// Assigned to the droplet named `droplet`.
+    pub fn held_by(droplet: impl Into<String>) -> Self {
+        ReservedIpSpec {
+            holder: Some(droplet.into()),
+        }
+    }
+
+    /// Reserved in the region, assigned to nobody.
+    pub fn unassigned() -> Self {
+        ReservedIpSpec { holder: None }
+    }
+}
+
+/// How a load balancer picks its droplets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LbTarget {
+    /// Every droplet carrying this tag.
+    Tag(String),
+    /// These droplets, by name.
+    Droplets(Vec<String>),
+}
+
+/// A load balancer present when the simulator starts. Its forwarding rule and health check
+/// port are the app port; droplets matching it at start are healthy from the start.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LbSpec {
+    /// Its name.
+    pub name: String,
+    /// Which droplets it balances over.
+    pub target: LbTarget,
+    /// Its health check (the port is replaced by the app port). Seconds are scaled by
+    /// [`SimConfig::time_scale`].
+    pub health_check: HealthCheck,
+}
+
+impl LbSpec {
+    /// A tag-based load balancer with DigitalOcean's default health check timings on
+    /// `GET /health` (interval 10 s, timeout 5 s, unhealthy after 5 failures, healthy after 3
+    /// passes).
+    pub fn tagged(name: impl Into<String>, tag: impl Into<String>) -> Self {
+        LbSpec {
+            name: name.into(),
+            target: LbTarget::Tag(tag.into()),
+            health_check: HealthCheck::http(80, "/health"),
+        }
+    }
+
+    /// A load balancer over droplets given by name.
+    pub fn droplets<I, S>(name: impl Into<String>, droplets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        LbSpec {
+            name: name.into(),
+            target: LbTarget::Droplets(droplets.into_iter().map(Into::into).collect()),
+            health_check: HealthCheck::http(80, "/health"),
+        }
+    }
+
+    /// Another health check.
+    #[must_use]
+    pub fn health_check(mut self, hc: HealthCheck) -> Self {
+        self.health_check = hc;
+        self
+    }
+}
+
+/// Faults to inject. Every share is a probability between 0 and 1, drawn from the seeded
+/// generator ([`SimConfig::seed`]). Settable at start and at run time
+/// ([`crate::Sim::set_faults`], `PUT /_sim/faults`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Faults {
+    /// Share of authenticated `/v2` requests answered `429 too_many_requests` with
+    /// `Retry-After`, before anything is done.
+    pub rate_limited_share: f64,
+    /// `Retry-After` on injected 429s, in seconds (fractions are sent as decimals, which
+    /// do-api honours; use whole seconds for other clients).
+    pub retry_after_secs: f64,
+    /// Share of requests answered `500 server_error` before anything is done. Only `GET`s
+    /// unless [`Faults::server_errors_on_writes`]: a client must not repeat a write after a
+    /// 5xx, so errors there fail runs rather than test retries.
+    pub server_error_share: f64,
+    /// Inject 5xx on `POST`, `PUT` and `DELETE` too (the request is then not carried out).
+    pub server_errors_on_writes: bool,
+    /// Latency added to every `/v2` answer, in milliseconds.
+    pub api_latency_ms: u64,
+    /// The next this-many actions end `errored` (with no effect) instead of `completed`.
+    pub errored_actions: u32,
+    /// Versions that never become healthy once deployed: `/health` and `/` answer 503.
+    pub never_healthy_versions: Vec<String>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            rate_limited_share: 0.0,
+            retry_after_secs: 1.0,
+            server_error_share: 0.0,
+            server_errors_on_writes: false,
+            api_latency_ms: 0,
+            errored_actions: 0,
+            never_healthy_versions: Vec::new(),
+        }
+    }
+}
+
+impl Faults {
+    /// No faults.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Answer `share` of requests 429 with `Retry-After: retry_after_secs`.
+    #[must_use]
+    pub fn rate_limited(mut self, share: f64, retry_after_secs: f64) -> Self {
+        self.rate_limited_share = share;
+        self.retry_after_secs = retry_after_secs;
+        self
+    }
+
+    /// Answer `share` of `GET`s 500.
+    #[must_use]
+    pub fn server_errors(mut self, share: f64) -> Self {
+        self.server_error_share = share;
+        self
+    }
+
+    /// Also answer writes 500 (see the field).
+    #[must_use]
+    pub fn server_errors_on_writes(mut self, on: bool) -> Self {
+        self.server_errors_on_writes = on;
+        self
+    }
+
+    /// Add latency to every answer.
+    #[must_use]
+    pub fn api_latency(mut self, d: Duration) -> Self {
+        self.api_latency_ms = d.as_millis() as u64;
+        self
+    }
+
+    /// The next `n` actions end `errored`.
+    #[must_use]
+    pub fn errored_actions(mut self, n: u32) -> Self {
+        self.errored_actions = n;
+        self
+    }
+
+    /// Deploying `version` gives an app that never becomes healthy.
+    #[must_use]
+    pub fn never_healthy_version(mut self, version: impl Into<String>) -> Self {
+        self.never_healthy_versions.push(version.into());
+        self
+    }
+}
+
+/// Everything a [`crate::Sim`] starts with. Build with the methods; [`SimConfig::default`] is
+/// an empty account in `nyc3`.
+///
+/// Time: durations DigitalOcean has (action latency, boot time, load balancer health checks,
+/// which are whole seconds in the API) are given in "DigitalOcean time" and multiplied by
+/// [`SimConfig::time_scale`] (1.0 = real time; 0.01 makes a 10 s health check interval 100 ms).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SimConfig {
+    /// Droplets at start.
+    pub droplets: Vec<DropletSpec>,
+    /// Reserved IPs at start.
+    pub reserved_ips: Vec<ReservedIpSpec>,
+    /// Load balancers at start.
+    pub load_balancers: Vec<LbSpec>,
+    /// Time from an action's creation to its end (scaled). Default 3 s.
+    pub action_latency: Duration,
+    /// Time an app takes to become ready after a deploy, a reboot or a power on (scaled).
+    /// Default 5 s.
+    pub boot_time: Duration,
+    /// Multiplier applied to every DigitalOcean duration. Default 1.0.
+    pub time_scale: f64,
+    /// Faults at start.
+    pub faults: Faults,
+    /// Seed of the generator that draws faults. Default 1.
+    pub seed: u64,
+    /// Region slug of everything. Default `nyc3`.
+    pub region: String,
+    /// Port of the API server on 127.0.0.1 (0 = any free port, the default).
+    pub api_port: u16,
+    /// Version that droplets created through the API run. Default `v1`.
+    pub new_droplet_version: String,
+    /// Requests allowed per rolling hour before real 429s (`ratelimit-limit`). Default 5000.
+    pub rate_limit: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            droplets: Vec::new(),
+            reserved_ips: Vec::new(),
+            load_balancers: Vec::new(),
+            action_latency: Duration::from_secs(3),
+            boot_time: Duration::from_secs(5),
+            time_scale: 1.0,
+            faults: Faults::default(),
+            seed: 1,
+            region: "nyc3".into(),
+            api_port: 0,
+            new_droplet_version: "v1".into(),
+            rate_limit: 5000,
+        }
+    }
+}
+
+impl SimConfig {
+    /// An empty account.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The demo scenario: a blue-green pair (`prod` tagged `PROD` holding a reserved IP,
+    /// `fallback` tagged `FALLBACK` on standby) and a fleet of three droplets `web-1..3`
+    /// tagged `web` behind a tag-based load balancer `web-lb` (health check `GET /health`
+    /// every 3 s, timeout 3 s, unhealthy after 3 failures, healthy after 3 passes). Everyone
+    /// runs `v1`.
+    pub fn blue_green_and_fleet() -> Self {
+        let hc = HealthCheck::http(80, "/health")
+            .check_interval_seconds(3)
+            .response_timeout_seconds(3)
+            .unhealthy_threshold(3)
+            .healthy_threshold(3);
+        SimConfig::new()
+            .droplet(DropletSpec::new("prod").tag("PROD"))
+            .droplet(DropletSpec::new("fallback").tag("FALLBACK"))
+            .reserved_ip(ReservedIpSpec::held_by("prod"))
+            .droplet(DropletSpec::new("web-1").tag("web"))
+            .droplet(DropletSpec::new("web-2").tag("web"))
+            .droplet(DropletSpec::new("web-3").tag("web"))
+            .load_balancer(LbSpec::tagged("web-lb", "web").health_check(hc))
+            .action_latency(Duration::from_secs(2))
+            .boot_time(Duration::from_secs(3))
+    }
+
+    /// Add a droplet.
+    #[must_use]
+    pub fn droplet(mut self, d: DropletSpec) -> Self {
+        self.droplets.push(d);
+        self
+    }
+
+    /// Add a reserved IP.
+    #[must_use]
+    pub fn reserved_ip(mut self, ip: ReservedIpSpec) -> Self {
+        self.reserved_ips.push(ip);
+        self
+    }
+
+    /// Add a load balancer.
+    #[must_use]
+    pub fn load_balancer(mut self, lb: LbSpec) -> Self {
+        self.load_balancers.push(lb);
+        self
+    }
+
+    /// Action latency (scaled).
+    #[must_use]
+    pub fn action_latency(mut self, d: Duration) -> Self {
+        self.action_latency = d;
+        self
+    }
+
+    /// Boot time after a deploy (scaled).
+    #[must_use]
+    pub fn boot_time(mut self, d: Duration) -> Self {
+        self.boot_time = d;
+        self
+    }
+
+    /// Time scale (clamped to at least 0.0001).
+    #[must_use]
+    pub fn time_scale(mut self, s: f64) -> Self {
+        self.time_scale = s;
+        self
+    }
+
+    /// Faults at start.
+    #[must_use]
+    pub fn faults(mut self, f: Faults) -> Self {
+        self.faults = f;
+        self
+    }
+
+    /// Seed for fault draws.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Region slug.
+    #[must_use]
+    pub fn region(mut self, slug: impl Into<String>) -> Self {
+        self.region = slug.into();
+        self
+    }
+
+    /// API port on 127.0.0.1 (0 = any).
+    #[must_use]
+    pub fn api_port(mut self, port: u16) -> Self {
+        self.api_port = port;
+        self
+    }
+
+    /// Version of droplets created through the API.
+    #[must_use]
+    pub fn new_droplet_version(mut self, v: impl Into<String>) -> Self {
+        self.new_droplet_version = v.into();
+        self
+    }
+
+    /// Hourly request quota.
+    #[must_use]
+    pub fn rate_limit(mut self, per_hour: u64) -> Self {
+        self.rate_limit = per_hour;
+        self
+    }
+
+    /// `d` in simulator wall time.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.time_scale.max(0.0001))
+    }
+}

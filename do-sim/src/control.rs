@@ -1,0 +1,138 @@
+//! Control endpoints under `/_sim` on the API server (no token needed; they are not part of
+//! DigitalOcean's API and are not counted in the API statistics):
+//!
+//! | method and path | body or query | what it does |
+//! |---|---|---|
+//! | `GET /_sim/state` | | droplets, load balancers, reserved IPs, addresses ([`crate::SimView`]) |
+//! | `GET /_sim/stats` | | counters ([`crate::SimStats`]) |
+//! | `POST /_sim/droplets/{d}/deploy` | `{"version":"v2"}` or `?version=v2` | restart droplet `d` with that version; 202 `{"droplet_id","version","ready_in_ms"}` |
+//! | `POST /_sim/droplets/{d}/drain` | | its health check fails from now on (until the next deploy) |
+//! | `POST /_sim/droplets/{d}/never_healthy` | `?on=false` to undo | its app answers 503 whatever runs on it |
+//! | `GET /_sim/faults`, `PUT /_sim/faults` | [`crate::Faults`] as JSON | read or replace the faults |
+//!
+//! `{d}` is a droplet's id, name, or address, so that a deploy hook can use whichever it has.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::config::Faults;
+use crate::state::Shared;
+
+type Sh = Arc<Shared>;
+
+fn answer(status: StatusCode, v: Value) -> Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+fn unknown(key: &str) -> Response {
+    answer(
+        StatusCode::NOT_FOUND,
+        json!({"error": format!("no droplet with id, name or address `{key}`")}),
+    )
+}
+
+pub(crate) fn router() -> Router<Sh> {
+    Router::new()
+        .route("/state", get(state))
+        .route("/stats", get(stats))
+        .route("/droplets/{d}/deploy", post(deploy))
+        .route("/droplets/{d}/drain", post(drain))
+        .route("/droplets/{d}/never_healthy", post(never_healthy))
+        .route("/faults", get(get_faults).put(put_faults))
+}
+
+async fn state(State(sh): State<Sh>) -> Response {
+    answer(StatusCode::OK, json!(crate::view(&sh)))
+}
+
+async fn stats(State(sh): State<Sh>) -> Response {
+    answer(StatusCode::OK, json!(crate::stats_of(&sh)))
+}
+
+async fn deploy(
+    State(sh): State<Sh>,
+    Path(d): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let from_body = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("version").and_then(Value::as_str).map(str::to_owned));
+    let Some(version) = from_body
+        .or_else(|| q.get("version").cloned())
+        .filter(|v| !v.is_empty())
+    else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "give the version as {\"version\":\"v2\"} or ?version=v2"}),
+        );
+    };
+    let Some(id) = sh.lock().find_droplet(&d) else {
+        return unknown(&d);
+    };
+    sh.deploy(id, &version);
+    answer(
+        StatusCode::ACCEPTED,
+        json!({"droplet_id": id, "version": version, "ready_in_ms": sh.boot().as_millis() as u64}),
+    )
+}
+
+async fn drain(State(sh): State<Sh>, Path(d): Path<String>) -> Response {
+    let st = sh.lock();
+    let Some(rec) = st.find_droplet(&d).and_then(|id| st.droplets.get(&id)) else {
+        return unknown(&d);
+    };
+    rec.app.drain();
+    answer(
+        StatusCode::OK,
+        json!({"droplet_id": rec.id, "draining": true}),
+    )
+}
+
+async fn never_healthy(
+    State(sh): State<Sh>,
+    Path(d): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let on = q.get("on").is_none_or(|v| v != "false");
+    let st = sh.lock();
+    let Some(rec) = st.find_droplet(&d).and_then(|id| st.droplets.get(&id)) else {
+        return unknown(&d);
+    };
+    rec.app.set_broken(on);
+    answer(
+        StatusCode::OK,
+        json!({"droplet_id": rec.id, "never_healthy": on}),
+    )
+}
+
+async fn get_faults(State(sh): State<Sh>) -> Response {
+    let f = sh.lock().faults.clone();
+    answer(StatusCode::OK, json!(f))
+}
+
+async fn put_faults(State(sh): State<Sh>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Faults>(&body) {
+        Ok(f) => {
+            crate::set_faults_in(&sh, f.clone());
+            answer(StatusCode::OK, json!(f))
+        }
+        Err(e) => answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("not a faults object: {e}")}),
+        ),
+    }
+}

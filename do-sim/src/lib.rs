@@ -1,0 +1,719 @@
+//! do-sim: a local DigitalOcean with real traffic.
+//!
+//! Mocked answers prove that a tool sends the right requests; they cannot prove that no
+//! request fails while it deploys. The simulator runs, in one process and on loopback only:
+//!
+//! - an **API server** on `127.0.0.1` with the subset of the API v2 that do-api covers
+//!   (droplets, droplet actions, tags, reserved and floating IPs, load balancers, actions),
+//!   stateful and in memory, with the official answer shapes (do-api's models decode every
+//!   answer), status codes, `ratelimit-*` headers, pagination with real `links.pages.next`,
+//!   and actions that go from `in-progress` to `completed` after a latency, in wall time;
+//! - **droplets** that are real HTTP servers, each on its own `127.S.x.y` address ([`app`
+//!   behaviour](crate#droplet-apps)); their public (and private) IPv4 in the API is that
+//!   address;
+//! - **load balancers** that are real reverse proxies on their own address, with DigitalOcean's
+//!   health check semantics;
+//! - **reserved IPs** that are real TCP forwarders on their own address to the droplet they are
+//!   assigned to; assignment happens when the action completes;
+//! - **fault injection** ([`Faults`]) and **control endpoints** under `/_sim` (see
+//!   [`control`](crate#control-endpoints));
+//! - a **traffic generator**, [`traffic::Load`].
+//!
+//! Droplets, load balancers and reserved IPs all listen on one port, [`Sim::app_port`], each on
+//! its own address, so `http://<ip>:<port>/health` works for any of them.
+//!
+//! ```no_run
+//! use do_sim::{Sim, SimConfig};
+//!
+//! # async fn run() -> Result<(), do_sim::SimError> {
+//! let sim = Sim::start(SimConfig::blue_green_and_fleet().time_scale(0.1)).await?;
+//! let client = sim.client();
+//! let prod = sim.droplet("prod").unwrap();
+//! sim.deploy(prod.id, "v2")?;
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Droplet apps
+//!
+//! `GET /` (any path but `/health`) answers 200 `{"droplet_id":N,"name":"..","version":".."}`
+//! with headers `x-droplet-id` and `x-app-version`; `?sleep_ms=N` holds the answer. `GET
+//! /health` answers 200 when ready, 503 after `POST /drain` or when never healthy. A deploy
+//! restarts the app: requests in flight finish, then for the boot time every connection is
+//! reset, then the new version answers. Droplets created through the API boot when their
+//! create action completes; powered-off droplets reset connections.
+//!
+//! # Control endpoints
+//!
+//! On the API server, without a token: `GET /_sim/state`, `GET /_sim/stats`,
+//! `POST /_sim/droplets/{id|name|ip}/deploy` (`{"version":"v2"}` or `?version=v2`),
+//! `POST /_sim/droplets/{d}/drain`, `POST /_sim/droplets/{d}/never_healthy[?on=false]`,
+//! `GET|PUT /_sim/faults`. A deploy hook can run
+//! `curl -fsS -X POST "$SIM/_sim/droplets/$DROPLET_IP/deploy?version=$VERSION"`.
+//!
+//! # Time
+//!
+//! DigitalOcean durations (action latency, boot time, health check seconds) are multiplied by
+//! [`SimConfig::time_scale`].
+
+mod api;
+mod app;
+mod config;
+mod control;
+mod forward;
+mod lb;
+mod state;
+mod stats;
+pub mod traffic;
+mod util;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use do_api::load_balancers::ForwardingRule;
+use do_api::load_balancers::{EntryProtocol, TargetProtocol};
+use do_api::{ActionId, DropletId, LoadBalancerId};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::{DropletSpec, Faults, LbSpec, LbTarget, ReservedIpSpec, SIM_TOKEN, SimConfig};
+pub use stats::{IpStats, LbStats, SimStats};
+
+use crate::app::App;
+use crate::state::{DropletRec, Health, IpRec, Shared};
+use crate::util::{AddrAlloc, HostKind};
+
+/// What can go wrong starting or driving a simulator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The configuration is inconsistent.
+    #[error("simulator configuration: {0}")]
+    Config(String),
+    /// A socket could not be bound.
+    #[error("simulator could not listen: {0}")]
+    Bind(#[from] std::io::Error),
+    /// No such droplet, load balancer or reserved IP.
+    #[error("{0}")]
+    NotFound(String),
+    /// A condition was not met in time.
+    #[error("timed out after {waited:?} waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long.
+        waited: Duration,
+    },
+}
+
+/// A droplet as the simulator sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct DropletInfo {
+    /// Its id.
+    pub id: DropletId,
+    /// Its name.
+    pub name: String,
+    /// Its loopback address (public and private IPv4 in the API).
+    pub addr: Ipv4Addr,
+    /// `http://addr:port/`.
+    pub url: String,
+    /// `new`, `active` or `off`.
+    pub status: String,
+    /// The version its app runs (or is booting).
+    pub version: String,
+    /// Whether `/health` passes now.
+    pub ready: bool,
+    /// Whether its app accepts connections (booted, powered on).
+    pub up: bool,
+    /// Whether it was drained.
+    pub drained: bool,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Requests its app has answered.
+    pub requests_served: u64,
+}
+
+/// A load balancer as the simulator sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct LbInfo {
+    /// Its id.
+    pub id: LoadBalancerId,
+    /// Its name.
+    pub name: String,
+    /// Its loopback address (`ip` in the API).
+    pub addr: Ipv4Addr,
+    /// `http://addr:port/`.
+    pub url: String,
+    /// `new` or `active`.
+    pub status: String,
+    /// The tag it selects droplets by, if any.
+    pub tag: Option<String>,
+    /// Droplets it covers.
+    pub members: Vec<DropletId>,
+    /// Droplets it sends traffic to (covered and healthy).
+    pub in_rotation: Vec<DropletId>,
+    /// Requests sent on to a droplet and not answered yet, by droplet (absent = none): wait
+    /// for zero after taking a droplet out, before restarting it.
+    pub in_flight: std::collections::BTreeMap<DropletId, u64>,
+}
+
+/// A reserved IP as the simulator sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ReservedIpInfo {
+    /// Its loopback address.
+    pub ip: Ipv4Addr,
+    /// `http://ip:port/`.
+    pub url: String,
+    /// The droplet it forwards to.
+    pub holder: Option<DropletId>,
+    /// The action in progress on it.
+    pub pending_action: Option<ActionId>,
+}
+
+/// Everything at once (`GET /_sim/state`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct SimView {
+    /// The API's base URL.
+    pub api_url: String,
+    /// The port every droplet, load balancer and reserved IP listens on.
+    pub app_port: u16,
+    /// Droplets by id.
+    pub droplets: Vec<DropletInfo>,
+    /// Load balancers.
+    pub load_balancers: Vec<LbInfo>,
+    /// Reserved IPs.
+    pub reserved_ips: Vec<ReservedIpInfo>,
+}
+
+impl std::fmt::Display for SimView {
+    /// What `zdd-do sim` can print: the API URL, then every host with its address.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "API             {} (any bearer token)", self.api_url)?;
+        writeln!(f, "app port        {}", self.app_port)?;
+        writeln!(f, "droplets")?;
+        for d in &self.droplets {
+            writeln!(
+                f,
+                "  {:<10} {:<14} {:<28} {:<8} {:<9} tags {}",
+                d.id,
+                d.name,
+                d.url,
+                d.version,
+                if d.ready { "ready" } else { "not ready" },
+                d.tags.join(",")
+            )?;
+        }
+        if !self.load_balancers.is_empty() {
+            writeln!(f, "load balancers")?;
+        }
+        for lb in &self.load_balancers {
+            writeln!(
+                f,
+                "  {:<10} {:<28} {} in rotation {}/{}",
+                lb.name,
+                lb.url,
+                lb.tag
+                    .as_deref()
+                    .map_or_else(|| "droplets".to_owned(), |t| format!("tag {t},")),
+                lb.in_rotation.len(),
+                lb.members.len()
+            )?;
+        }
+        if !self.reserved_ips.is_empty() {
+            writeln!(f, "reserved IPs")?;
+        }
+        for ip in &self.reserved_ips {
+            let holder = ip
+                .holder
+                .and_then(|h| self.droplets.iter().find(|d| d.id == h));
+            writeln!(
+                f,
+                "  {:<15} {:<28} -> {}",
+                ip.ip,
+                ip.url,
+                holder.map_or_else(|| "nobody".to_owned(), |d| format!("{} ({})", d.name, d.id))
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A running simulator. Dropping it stops every server; [`Sim::shutdown`] also waits for the
+/// API server to finish.
+#[derive(Debug)]
+pub struct Sim {
+    sh: Arc<Shared>,
+    api_addr: SocketAddr,
+    api_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn url(addr: Ipv4Addr, port: u16) -> String {
+    format!("http://{}/", SocketAddr::from((addr, port)))
+}
+
+pub(crate) fn view(sh: &Shared) -> SimView {
+    let st = sh.lock();
+    let port = sh.port;
+    let droplets = st
+        .droplets
+        .values()
+        .map(|d| {
+            let v = d.app.view();
+            DropletInfo {
+                id: DropletId(d.id),
+                name: d.name.clone(),
+                addr: d.app.addr,
+                url: url(d.app.addr, port),
+                status: d.status.to_owned(),
+                version: v.version,
+                ready: v.ready,
+                up: v.up,
+                drained: v.drained,
+                tags: d.tags.clone(),
+                requests_served: v.served,
+            }
+        })
+        .collect();
+    let load_balancers = st
+        .lbs
+        .values()
+        .map(|lb| {
+            let members = st.members(lb);
+            let in_rotation = members
+                .iter()
+                .filter(|d| lb.health.get(d).is_some_and(|h| h.healthy))
+                .map(|d| DropletId(*d))
+                .collect();
+            LbInfo {
+                id: LoadBalancerId(lb.id.clone()),
+                name: lb.name.clone(),
+                addr: lb.addr,
+                url: url(lb.addr, port),
+                status: lb.status.to_owned(),
+                tag: lb.tag.clone(),
+                members: members.into_iter().map(DropletId).collect(),
+                in_rotation,
+                in_flight: lb
+                    .in_flight
+                    .iter()
+                    .map(|(d, n)| (DropletId(*d), *n))
+                    .collect(),
+            }
+        })
+        .collect();
+    let reserved_ips = st
+        .ips
+        .values()
+        .map(|r| ReservedIpInfo {
+            ip: r.ip,
+            url: url(r.ip, port),
+            holder: r.holder.map(DropletId),
+            pending_action: r.pending.map(ActionId),
+        })
+        .collect();
+    SimView {
+        api_url: format!("{}/", sh.base()),
+        app_port: port,
+        droplets,
+        load_balancers,
+        reserved_ips,
+    }
+}
+
+pub(crate) fn stats_of(sh: &Shared) -> SimStats {
+    let st = sh.lock();
+    let s = &st.stats;
+    SimStats {
+        api_total: s.api_calls.values().sum(),
+        api_calls: s.api_calls.clone(),
+        unauthorized: s.unauthorized,
+        injected_429: s.injected_429,
+        injected_5xx: s.injected_5xx,
+        rate_limited: s.rate_limited,
+        actions_started: s.actions_started,
+        actions_errored: s.actions_errored,
+        deploys: s.deploys,
+        load_balancers: st
+            .lbs
+            .values()
+            .map(|lb| (lb.name.clone(), lb.stats.clone()))
+            .collect(),
+        reserved_ips: st
+            .ips
+            .values()
+            .map(|r| (r.ip.to_string(), r.stats.clone()))
+            .collect(),
+    }
+}
+
+pub(crate) fn set_faults_in(sh: &Shared, f: Faults) {
+    let mut st = sh.lock();
+    st.errored_left = f.errored_actions;
+    st.faults = f;
+}
+
+fn check_config(cfg: &SimConfig) -> Result<(), SimError> {
+    let names: Vec<&str> = cfg.droplets.iter().map(|d| d.name.as_str()).collect();
+    for (i, n) in names.iter().enumerate() {
+        if n.is_empty() {
+            return Err(SimError::Config("a droplet has an empty name".into()));
+        }
+        if names[..i].contains(n) {
+            return Err(SimError::Config(format!(
+                "two droplets are named `{n}`; names identify droplets here"
+            )));
+        }
+    }
+    for ip in &cfg.reserved_ips {
+        if let Some(h) = &ip.holder
+            && !names.contains(&h.as_str())
+        {
+            return Err(SimError::Config(format!(
+                "a reserved IP is held by `{h}`, which is not a droplet"
+            )));
+        }
+    }
+    for lb in &cfg.load_balancers {
+        if let LbTarget::Droplets(ds) = &lb.target
+            && let Some(d) = ds.iter().find(|d| !names.contains(&d.as_str()))
+        {
+            return Err(SimError::Config(format!(
+                "load balancer `{}` lists `{d}`, which is not a droplet",
+                lb.name
+            )));
+        }
+    }
+    if !(cfg.time_scale.is_finite() && cfg.time_scale > 0.0) {
+        return Err(SimError::Config(format!(
+            "time scale {} must be a positive number",
+            cfg.time_scale
+        )));
+    }
+    Ok(())
+}
+
+impl Sim {
+    /// Start every server of `cfg`: the API on 127.0.0.1, then droplets, reserved IPs and load
+    /// balancers on their own loopback addresses and one common port. Droplets configured here
+    /// run their version from the start, and load balancers consider the droplets they cover
+    /// healthy from the start.
+    pub async fn start(cfg: SimConfig) -> Result<Sim, SimError> {
+        check_config(&cfg)?;
+        let mut alloc = AddrAlloc::new(util::pick_block());
+        let mut addrs = Vec::new();
+        let next = |alloc: &mut AddrAlloc, kind| {
+            alloc
+                .next(kind)
+                .ok_or_else(|| SimError::Config("too many hosts for one simulator".into()))
+        };
+        for _ in &cfg.droplets {
+            addrs.push(next(&mut alloc, HostKind::Droplet)?);
+        }
+        let n_d = addrs.len();
+        for _ in &cfg.reserved_ips {
+            addrs.push(next(&mut alloc, HostKind::ReservedIp)?);
+        }
+        let n_ip = addrs.len();
+        for _ in &cfg.load_balancers {
+            addrs.push(next(&mut alloc, HostKind::LoadBalancer)?);
+        }
+        // Keep at least one address so that the common port exists even for an empty account.
+        let probe_addr = next(&mut alloc, HostKind::Droplet)?;
+        addrs.push(probe_addr);
+        let (port, mut listeners) = util::bind_common(&addrs).await?;
+        listeners.pop();
+        let api = TcpListener::bind((Ipv4Addr::LOCALHOST, cfg.api_port)).await?;
+        let api_addr = api.local_addr()?;
+        let cfg_copy = cfg.clone();
+        let sh = Arc::new(Shared::new(cfg, port, alloc));
+        let _ = sh.api_base.set(format!("http://{api_addr}"));
+        let mut listeners = listeners.into_iter();
+        {
+            let mut st = sh.lock();
+            let mut by_name = std::collections::HashMap::new();
+            for (spec, addr) in cfg_copy.droplets.iter().zip(&addrs[..n_d]) {
+                let listener = listeners.next().expect("one listener per address");
+                let id = st.next_droplet;
+                st.next_droplet += 1;
+                let app = App::new(id, *addr, &spec.name, &spec.version, true);
+                app.set_broken(spec.never_healthy);
+                let gone = watch::channel(false).0;
+                tokio::spawn(app::serve(
+                    app.clone(),
+                    listener,
+                    sh.stop.subscribe(),
+                    gone.subscribe(),
+                ));
+                for t in &spec.tags {
+                    st.ensure_tag(t);
+                }
+                st.droplets.insert(
+                    id,
+                    DropletRec {
+                        id,
+                        name: spec.name.clone(),
+                        tags: spec.tags.clone(),
+                        status: "active",
+                        created_at: util::now_iso(),
+                        region: cfg_copy.region.clone(),
+                        size: "s-1vcpu-1gb".into(),
+                        image: serde_json::Value::String("ubuntu-22-04-x64".into()),
+                        app,
+                        gone,
+                    },
+                );
+                by_name.insert(spec.name.clone(), id);
+            }
+            for (spec, addr) in cfg_copy.reserved_ips.iter().zip(&addrs[n_d..n_ip]) {
+                let listener = listeners.next().expect("one listener per address");
+                let gone = watch::channel(false).0;
+                tokio::spawn(forward::serve(
+                    sh.clone(),
+                    *addr,
+                    listener,
+                    sh.stop.subscribe(),
+                    gone.subscribe(),
+                ));
+                st.ips.insert(
+                    *addr,
+                    IpRec {
+                        ip: *addr,
+                        region: cfg_copy.region.clone(),
+                        holder: spec.holder.as_ref().map(|h| by_name[h]),
+                        pending: None,
+                        stats: IpStats::default(),
+                        gone,
+                    },
+                );
+            }
+            for (spec, addr) in cfg_copy.load_balancers.iter().zip(&addrs[n_ip..]) {
+                let listener = listeners.next().expect("one listener per address");
+                let mut hc = spec.health_check.clone();
+                hc.port = port;
+                let (tag, droplet_ids) = match &spec.target {
+                    LbTarget::Tag(t) => {
+                        st.ensure_tag(t);
+                        (Some(t.clone()), Vec::new())
+                    }
+                    LbTarget::Droplets(ds) => (None, ds.iter().map(|d| by_name[d]).collect()),
+                };
+                let parts = api::LbSpecParts {
+                    name: spec.name.clone(),
+                    region: cfg_copy.region.clone(),
+                    rules: vec![ForwardingRule::new(
+                        EntryProtocol::Http,
+                        port,
+                        TargetProtocol::Http,
+                        port,
+                    )],
+                    hc,
+                    sticky: None,
+                    tag,
+                    droplet_ids,
+                    settings: Default::default(),
+                };
+                let id = api::insert_lb(&sh, &mut st, *addr, listener, parts, "active");
+                let members = st.members(&st.lbs[&id]);
+                if let Some(lb) = st.lbs.get_mut(&id) {
+                    let passes = lb.hc.healthy_threshold;
+                    for m in members {
+                        lb.health.insert(
+                            m,
+                            Health {
+                                healthy: true,
+                                passes,
+                                fails: 0,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        let router = api::router(sh.clone());
+        let mut stop = sh.stop.subscribe();
+        let api_task = tokio::spawn(async move {
+            let _ = axum::serve(api, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+        Ok(Sim {
+            sh,
+            api_addr,
+            api_task: Some(api_task),
+        })
+    }
+
+    /// The API's base URL, `http://127.0.0.1:PORT/`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/", self.api_addr)
+    }
+
+    /// The API server's address.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// A token to send (any non-empty bearer token is accepted).
+    pub fn token(&self) -> &'static str {
+        SIM_TOKEN
+    }
+
+    /// A do-api client builder pointed at this simulator, with its token.
+    pub fn client_builder(&self) -> do_api::ClientBuilder {
+        do_api::Client::builder()
+            .base_url(self.api_url())
+            .token(do_api::Token::new(SIM_TOKEN).expect("constant token is valid"))
+    }
+
+    /// A do-api client for this simulator with default settings.
+    pub fn client(&self) -> do_api::Client {
+        self.client_builder()
+            .build()
+            .expect("a loopback base URL and a token make a client")
+    }
+
+    /// The port every droplet, load balancer and reserved IP listens on.
+    pub fn app_port(&self) -> u16 {
+        self.sh.port
+    }
+
+    /// `http://addr:app_port/`.
+    pub fn url_of(&self, addr: Ipv4Addr) -> String {
+        url(addr, self.sh.port)
+    }
+
+    /// The configuration it was started with.
+    pub fn config(&self) -> &SimConfig {
+        &self.sh.cfg
+    }
+
+    /// `d` in simulator wall time (multiplied by the time scale).
+    pub fn scaled(&self, d: Duration) -> Duration {
+        self.sh.scaled(d)
+    }
+
+    /// Everything at once.
+    pub fn view(&self) -> SimView {
+        view(&self.sh)
+    }
+
+    /// Every droplet.
+    pub fn droplets(&self) -> Vec<DropletInfo> {
+        self.view().droplets
+    }
+
+    /// The droplet named `name` (or with that id or address).
+    pub fn droplet(&self, name: &str) -> Option<DropletInfo> {
+        let id = self.sh.lock().find_droplet(name)?;
+        self.droplets().into_iter().find(|d| d.id.0 == id)
+    }
+
+    /// Droplet `id`.
+    pub fn droplet_by_id(&self, id: DropletId) -> Option<DropletInfo> {
+        self.droplets().into_iter().find(|d| d.id == id)
+    }
+
+    /// Every load balancer.
+    pub fn load_balancers(&self) -> Vec<LbInfo> {
+        self.view().load_balancers
+    }
+
+    /// The load balancer named `name`.
+    pub fn load_balancer(&self, name: &str) -> Option<LbInfo> {
+        self.load_balancers().into_iter().find(|l| l.name == name)
+    }
+
+    /// Every reserved IP.
+    pub fn reserved_ips(&self) -> Vec<ReservedIpInfo> {
+        self.view().reserved_ips
+    }
+
+    /// Deploy `version` to droplet `id`: its app restarts (requests in flight finish, new
+    /// connections are reset during the boot time) and then answers with `version`.
+    pub fn deploy(&self, id: DropletId, version: &str) -> Result<(), SimError> {
+        if self.sh.deploy(id.0, version) {
+            Ok(())
+        } else {
+            Err(SimError::NotFound(format!("no droplet {id}")))
+        }
+    }
+
+    fn with_app(&self, id: DropletId, f: impl FnOnce(&App)) -> Result<(), SimError> {
+        let st = self.sh.lock();
+        let rec = st
+            .droplets
+            .get(&id.0)
+            .ok_or_else(|| SimError::NotFound(format!("no droplet {id}")))?;
+        f(&rec.app);
+        Ok(())
+    }
+
+    /// Make droplet `id`'s health check fail from now on (until its next deploy).
+    pub fn drain(&self, id: DropletId) -> Result<(), SimError> {
+        self.with_app(id, App::drain)
+    }
+
+    /// Make droplet `id` never healthy (or healthy again).
+    pub fn set_never_healthy(&self, id: DropletId, on: bool) -> Result<(), SimError> {
+        self.with_app(id, |a| a.set_broken(on))
+    }
+
+    /// Replace the faults (this also resets the count of actions to end errored).
+    pub fn set_faults(&self, f: Faults) {
+        set_faults_in(&self.sh, f);
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.sh.lock().faults.clone()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> SimStats {
+        stats_of(&self.sh)
+    }
+
+    /// Poll `cond` every 5 ms until it holds, or fail after `timeout`.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut cond: impl FnMut(&Sim) -> bool,
+    ) -> Result<(), SimError> {
+        let start = tokio::time::Instant::now();
+        loop {
+            if cond(self) {
+                return Ok(());
+            }
+            if start.elapsed() >= timeout {
+                return Err(SimError::Timeout {
+                    what: what.to_owned(),
+                    waited: start.elapsed(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stop every server and wait for the API server to finish.
+    pub async fn shutdown(mut self) {
+        self.sh.stop.send_replace(true);
+        if let Some(t) = self.api_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.sh.stop.send_replace(true);
+    }
+}
