@@ -136,3 +136,39 @@ async fn put_faults(State(sh): State<Sh>, body: Bytes) -> Response {
         ),
     }
 }
+
+/// Ask a running simulator (its API base URL, as `zdd-do sim` prints it) to deploy `version` to
+/// droplet `droplet` (id, name or address): what a `--exec` hook calls to "deploy" in a
+/// rehearsal. Returns the simulator's answer.
+pub async fn remote_deploy(api_url: &str, droplet: &str, version: &str) -> Result<Value, String> {
+    if version.trim().is_empty() {
+        return Err("the version to deploy is empty".into());
+    }
+    let mut url = url::Url::parse(api_url).map_err(|e| format!("`{api_url}` is not a URL: {e}"))?;
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    url.path_segments_mut()
+        .map_err(|_| format!("`{api_url}` cannot take a path"))?
+        .pop_if_empty()
+        .extend(["_sim", "droplets", droplet, "deploy"]);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = http
+        .post(url.clone())
+        .json(&json!({ "version": version }))
+        .send()
+        .await
+        .map_err(|e| format!("could not reach the simulator at {url}: {e}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(format!("the simulator answered {status}: {body}"))
+    }
+}

@@ -79,6 +79,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use config::{DropletSpec, Faults, LbSpec, LbTarget, ReservedIpSpec, SIM_TOKEN, SimConfig};
+pub use control::remote_deploy;
 pub use stats::{IpStats, LbStats, SimStats};
 
 use crate::app::App;

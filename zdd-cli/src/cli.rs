@@ -69,6 +69,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Break a deploy lock left by a run that is gone.
     Unlock(UnlockArgs),
+    /// Run the local DigitalOcean simulator (API, droplets, a load balancer, a reserved IP)
+    /// until Ctrl-C, to rehearse a pipeline without an account; `sim deploy` is the hook that
+    /// "deploys" a version to a simulated droplet.
+    Sim(SimArgs),
     /// Update the droplets behind a load balancer a few at a time: take out, update,
     /// health-gate, put back, wait until the load balancer routes to them again.
     Roll(RollArgs),
@@ -362,4 +366,36 @@ mod tests {
         assert!(status_range("399-200").is_err());
         assert!(status_range("ok").is_err());
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    #[command(subcommand)]
+    pub action: Option<SimAction>,
+    /// Multiply DigitalOcean's times (action latency, boot time, health-check intervals) by this.
+    #[arg(long, env = "ZDD_SIM_TIME_SCALE", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Port of the simulated API on 127.0.0.1 (0: any free port).
+    #[arg(long, env = "ZDD_SIM_API_PORT", default_value_t = 0)]
+    pub api_port: u16,
+    /// Share of API requests answered 429 with `Retry-After: 1` (0 to 1).
+    #[arg(long, env = "ZDD_SIM_429", default_value_t = 0.0)]
+    pub fault_429: f64,
+    /// Share of API reads answered 500 (0 to 1).
+    #[arg(long, env = "ZDD_SIM_5XX", default_value_t = 0.0)]
+    pub fault_5xx: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimAction {
+    /// Deploy a version to a droplet of a running simulator (at --api-url / ZDD_DO_API_URL).
+    /// In a `--exec` hook the droplet and version come from the environment zdd-do sets.
+    Deploy {
+        /// The droplet: id, name or address.
+        #[arg(long, env = "ZDD_DROPLET_ID")]
+        droplet: String,
+        /// The version to deploy.
+        #[arg(long = "version", env = "ZDD_VERSION")]
+        app_version: String,
+    },
 }

@@ -17,6 +17,8 @@ use crate::render::{StderrSink, Style};
 
 #[path = "roll.rs"]
 mod roll;
+#[path = "sim.rs"]
+mod sim;
 
 /// A failure before anything ran: a one-line message and an exit code.
 struct Early(i32, String);
@@ -37,6 +39,7 @@ pub async fn run(args: Cli) -> i32 {
         Command::Rollback(r) => rollback(&args.global, r, &sink).await,
         Command::Status(s) => status(&args.global, s, &sink).await,
         Command::Unlock(u) => unlock(&args.global, u).await,
+        Command::Sim(s) => sim::run(&args.global, s).await,
         Command::Roll(r) => roll::roll(&args.global, r, &sink).await,
     };
     match result {
