@@ -73,6 +73,9 @@ pub enum Command {
     /// until Ctrl-C, to rehearse a pipeline without an account; `sim deploy` is the hook that
     /// "deploys" a version to a simulated droplet.
     Sim(SimArgs),
+    /// Deploy through a local simulator with traffic running (no account needed): a promote, a
+    /// rollback and a rolling deploy, then a report of requests, latency, versions and timings.
+    Demo(DemoArgs),
     /// Update the droplets behind a load balancer a few at a time: take out, update,
     /// health-gate, put back, wait until the load balancer routes to them again.
     Roll(RollArgs),
@@ -398,4 +401,14 @@ pub enum SimAction {
         #[arg(long = "version", env = "ZDD_VERSION")]
         app_version: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Multiply DigitalOcean's times (health-check intervals, action latency, boot time) by this.
+    #[arg(long, env = "ZDD_DEMO_TIME_SCALE", default_value_t = 0.1)]
+    pub time_scale: f64,
+    /// Requests per second sent through each entry point (the reserved IP, the load balancer).
+    #[arg(long, env = "ZDD_DEMO_RATE", default_value_t = 250.0)]
+    pub rate: f64,
 }

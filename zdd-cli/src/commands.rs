@@ -15,6 +15,8 @@ use crate::exit;
 use crate::hook::CommandHook;
 use crate::render::{StderrSink, Style};
 
+#[path = "demo.rs"]
+mod demo;
 #[path = "roll.rs"]
 mod roll;
 #[path = "sim.rs"]
@@ -40,6 +42,7 @@ pub async fn run(args: Cli) -> i32 {
         Command::Status(s) => status(&args.global, s, &sink).await,
         Command::Unlock(u) => unlock(&args.global, u).await,
         Command::Sim(s) => sim::run(&args.global, s).await,
+        Command::Demo(d) => demo::run(&args.global, d, &sink).await,
         Command::Roll(r) => roll::roll(&args.global, r, &sink).await,
     };
     match result {

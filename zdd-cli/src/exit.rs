@@ -5,6 +5,8 @@ use zdd_core::bluegreen::Outcome;
 
 /// Success, including a no-op, a finished resume and a dry run.
 pub const OK: i32 = 0;
+/// `demo` only: a deploy or a request failed (the report says which).
+pub const DEMO_FAILED: i32 = 1;
 /// Usage or configuration error (bad flag, missing token, unreadable file). Nothing changed.
 pub const USAGE: i32 = 2;
 /// Refused: the droplets, tags or IP are not as expected. Nothing changed.
@@ -30,6 +32,10 @@ pub const TABLE: &[(i32, &str)] = &[
     (
         OK,
         "success: switched or rolled, resumed an interrupted run, already live (no-op), or dry run",
+    ),
+    (
+        DEMO_FAILED,
+        "demo: a deploy or a request failed (the report says which)",
     ),
     (
         USAGE,
