@@ -172,3 +172,50 @@ async fn cli_exit_codes_and_json() {
     assert_eq!((code, v["outcome"].as_str()), (7, Some("locked")), "{v:#}");
     fake.assert_no_unexpected();
 }
+
+#[tokio::test]
+async fn unlock_by_load_balancer_name() {
+    let fake = pool(2, false).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let theirs = format!("zdd-lock:lb-{LB_ID}:{now}:other");
+    fake.state().tags.insert(theirs.clone());
+    let run = |args: &'static [&'static str]| {
+        let uri = fake.uri();
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_zdd-do"))
+                .args(args)
+                .env_clear()
+                .env("DIGITALOCEAN_ACCESS_TOKEN", TOKEN)
+                .env("ZDD_DO_API_URL", uri)
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let out = run(&["unlock", "--lb", "no-such-lb"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no load balancer is named `no-such-lb`")
+    );
+    assert_eq!(fake.lock_tags(), vec![theirs.clone()]);
+    let out = run(&["unlock", "--lb", "web-lb"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("removed deploy lock {theirs}"))
+    );
+    assert!(fake.lock_tags().is_empty());
+    fake.assert_no_unexpected();
+}
