@@ -63,6 +63,7 @@ fn config(fake: &FakeDo) -> BlueGreenConfig {
             ttl: Duration::from_secs(1800),
             wait: Duration::ZERO,
             poll: Duration::from_millis(50),
+            settle: Duration::from_millis(50),
         }),
         ..BlueGreenConfig::default()
     }
@@ -790,4 +791,47 @@ async fn status_reports_drift() {
     assert_eq!(s.state, "interrupted");
     assert!(s.drift[0].contains("run `zdd-do promote`"), "{:?}", s.drift);
     assert!(fake.mutations().is_empty());
+}
+
+/// A competitor that started at the same moment but whose tag shows in the list only after our
+/// first look: the settle re-check sees it, and the older one wins.
+#[tokio::test]
+async fn lock_settle_sees_a_competitor_listed_late() {
+    let fake = pair().await;
+    let mut cfg = config(&fake);
+    cfg.lock.as_mut().unwrap().settle = Duration::from_millis(400);
+    let state = fake.state.clone();
+    let competitor = tokio::spawn(async move {
+        // Wait for our first look at the tags, then make the competitor's (older) tag appear.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let listed = state
+                .lock()
+                .unwrap()
+                .log
+                .iter()
+                .any(|c| c.method == "GET" && c.path == "/v2/tags");
+            if listed {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the run never listed the tags"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let older = format!("zdd-lock:ip-127-0-0-20:{}:000000000000", unix_now() - 1);
+        state.lock().unwrap().tags.insert(older.clone());
+        older
+    });
+    let report = promote(&fake, &cfg).await;
+    let older = competitor.await.unwrap();
+    assert_eq!(report.outcome, Outcome::Locked, "{}", report.message);
+    assert!(report.message.contains(&older), "{}", report.message);
+    assert_eq!(
+        fake.state().ip_holder(RIP_S),
+        Some(1),
+        "the losing run must not switch"
+    );
+    assert_eq!(fake.lock_tags(), vec![older]);
 }

@@ -54,6 +54,7 @@ fn config() -> RollingConfig {
             ttl: Duration::from_secs(1800),
             wait: Duration::ZERO,
             poll: Duration::from_millis(50),
+            settle: Duration::from_millis(50),
         }),
         wait_scale: 0.01,
         ..RollingConfig::new(LbRef::Id(LB_ID.into()))

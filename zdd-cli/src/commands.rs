@@ -195,6 +195,7 @@ fn switch_config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
         lock: (!s.lock.no_lock).then_some(LockSettings {
             ttl: s.lock.lock_ttl,
             wait: s.lock.lock_wait,
+            settle: s.lock.lock_settle,
             ..LockSettings::default()
         }),
     })

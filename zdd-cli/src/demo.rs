@@ -15,6 +15,7 @@ use zdd_core::bluegreen::{self, BlueGreenConfig, Mode, Outcome as BgOutcome};
 use zdd_core::events::EventSink;
 use zdd_core::health::HealthCheck;
 use zdd_core::hook::{DropletHook, HookTarget};
+use zdd_core::lock::LockSettings;
 use zdd_core::rolling::{self, LbRef, Outcome as RollOutcome, RollingConfig};
 
 use super::{Early, print_json};
@@ -186,6 +187,12 @@ pub(super) async fn run(
     let lb_load = load(lb_url.clone());
     tokio::time::sleep(Duration::from_secs(1)).await;
 
+    // The lock's settle must outlast the API's create-to-list latency: milliseconds here, so it
+    // is scaled like DigitalOcean's other times.
+    let lock = LockSettings {
+        settle: sim.scaled(LockSettings::default().settle),
+        ..LockSettings::default()
+    };
     let check = |version: Option<&str>| HealthCheck {
         port: Some(port),
         path: "/health".into(),
@@ -202,6 +209,7 @@ pub(super) async fn run(
         assign_wait: do_api::WaitOptions::with_timeout(Duration::from_secs(30))
             .interval(Duration::from_millis(100), Duration::from_millis(500)),
         version: version.map(str::to_owned),
+        lock: Some(lock.clone()),
         ..BlueGreenConfig::default()
     };
     let mut deploys = Vec::new();
@@ -288,6 +296,7 @@ pub(super) async fn run(
         health: check(Some("v2")),
         version: Some("v2".into()),
         wait_scale: d.time_scale,
+        lock: Some(lock.clone()),
         ..RollingConfig::new(LbRef::Id(lb.id.clone()))
     };
     let r = rolling::run(

@@ -111,6 +111,7 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
         lock: (!r.lock.no_lock).then(|| LockSettings {
             ttl: r.lock.lock_ttl,
             wait: r.lock.lock_wait,
+            settle: r.lock.lock_settle,
             ..LockSettings::default()
         }),
         wait_scale: r.wait_scale,

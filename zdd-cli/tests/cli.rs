@@ -54,6 +54,7 @@ fn command(fake: &FakeDo, args: &[&str], env: &[(&str, &str)]) -> tokio::process
         .env("ZDD_HEALTH_INTERVAL", "20ms")
         .env("ZDD_HEALTH_DEADLINE", "1s")
         .env("ZDD_HEALTH_TIMEOUT", "500ms")
+        .env("ZDD_LOCK_SETTLE", "50ms")
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

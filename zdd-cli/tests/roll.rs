@@ -51,6 +51,7 @@ async fn cli_as(fake: &FakeDo, output: &str, args: &[&str]) -> (i32, String, Str
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DIGITALOCEAN_ACCESS_TOKEN", TOKEN)
         .env("ZDD_DO_API_URL", fake.uri())
+        .env("ZDD_LOCK_SETTLE", "50ms")
         .output()
         .await
         .unwrap();

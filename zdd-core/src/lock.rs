@@ -29,16 +29,22 @@ pub struct LockConfig {
     /// Pause between two looks while waiting.
     #[serde(with = "crate::report::secs")]
     pub poll: Duration,
+    /// A run that sees its tag as the oldest looks again after this long before it proceeds,
+    /// so that a competitor whose tag was created at the same moment but listed late is seen.
+    /// Sound while a created tag shows in the list within this time (API latency).
+    #[serde(with = "crate::report::secs")]
+    pub settle: Duration,
 }
 
 impl LockConfig {
-    /// A lock on `scope` with a 30-minute TTL, no waiting, 5 s polls.
+    /// A lock on `scope` with a 30-minute TTL, no waiting, 5 s polls, a 2 s settle.
     pub fn new(scope: String) -> Self {
         LockConfig {
             scope,
             ttl: Duration::from_secs(1800),
             wait: Duration::ZERO,
             poll: Duration::from_secs(5),
+            settle: Duration::from_secs(2),
         }
     }
 }
@@ -56,6 +62,9 @@ pub struct LockSettings {
     /// Pause between looks while waiting.
     #[serde(with = "crate::report::secs")]
     pub poll: Duration,
+    /// See [`LockConfig::settle`].
+    #[serde(with = "crate::report::secs")]
+    pub settle: Duration,
 }
 
 impl Default for LockSettings {
@@ -65,6 +74,20 @@ impl Default for LockSettings {
             ttl: d.ttl,
             wait: d.wait,
             poll: d.poll,
+            settle: d.settle,
+        }
+    }
+}
+
+impl LockSettings {
+    /// These settings on `scope`.
+    pub fn config(&self, scope: String) -> LockConfig {
+        LockConfig {
+            scope,
+            ttl: self.ttl,
+            wait: self.wait,
+            poll: self.poll,
+            settle: self.settle,
         }
     }
 }
@@ -232,12 +255,18 @@ impl DeployLock {
         let give_up_at = Instant::now() + cfg.wait;
         let mut announced = false;
         let mut unseen = 0;
+        // Whether our tag exists, and whether we already saw it oldest once and waited `settle`.
+        let mut created = false;
+        let mut settled = false;
         loop {
-            client
-                .tags()
-                .create(&ours.tag)
-                .await
-                .map_err(LockError::Api)?;
+            if !created {
+                client
+                    .tags()
+                    .create(&ours.tag)
+                    .await
+                    .map_err(LockError::Api)?;
+                created = true;
+            }
             let now = now_unix();
             let mut live = Vec::new();
             for l in list(client, &cfg.scope).await.map_err(LockError::Api)? {
@@ -260,6 +289,8 @@ impl DeployLock {
                     delete_tag(client, &ours.tag)
                         .await
                         .map_err(LockError::Api)?;
+                    created = false;
+                    settled = false;
                     let age = first.age(now);
                     if Instant::now() + cfg.poll > give_up_at {
                         return Err(LockError::Held { holder: first, age });
@@ -272,16 +303,22 @@ impl DeployLock {
                     }
                     tokio::time::sleep(cfg.poll).await;
                 }
-                // Ours is the oldest; or the list did not show it yet (eventual consistency):
-                // look again rather than assume.
+                // Ours is the oldest: look once more after `settle`, in case a competitor
+                // created its tag at the same moment and our list missed it.
+                Some(_) if !settled => {
+                    settled = true;
+                    tokio::time::sleep(cfg.settle).await;
+                }
                 Some(_) => {
                     return Ok(DeployLock {
                         client: client.clone(),
                         tag: ours,
                     });
                 }
+                // The list did not show ours yet (eventual consistency): look again.
                 None if unseen < 5 => {
                     unseen += 1;
+                    created = false;
                     tokio::time::sleep(cfg.poll.min(Duration::from_secs(1))).await;
                 }
                 None => return Err(LockError::NotVisible { tag: ours.tag }),

@@ -14,7 +14,7 @@ use super::plan::{Observation, Plan, Roles, TagMove, plan, tag_moves};
 use crate::events::{Event, EventSink, Step};
 use crate::health::{AddressKind, HealthCheck, HealthFailure};
 use crate::hook::{DropletHook, HookTarget};
-use crate::lock::{LockConfig, LockSettings, scope_for_ip};
+use crate::lock::{LockSettings, scope_for_ip};
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
 use crate::runner::{LockStop, Steps, release_lock, take_lock};
 
@@ -851,12 +851,7 @@ impl Run<'_> {
         let unlock = format!("zdd-do unlock --reserved-ip {ip}");
         let lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
-                let cfg = LockConfig {
-                    scope: scope_for_ip(ip),
-                    ttl: l.ttl,
-                    wait: l.wait,
-                    poll: l.poll,
-                };
+                let cfg = l.config(scope_for_ip(ip));
                 match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
                     Ok(lock) => Some(lock),
                     Err(LockStop::Locked(m)) => return Err(Stop(Outcome::Locked, m)),

@@ -21,7 +21,7 @@ use super::waits::{self, Drain, Wait};
 use crate::events::{Event, EventSink, Step};
 use crate::health::{AddressKind, HealthCheck};
 use crate::hook::{DropletHook, HookTarget};
-use crate::lock::{LockConfig, LockSettings, scope_for_lb};
+use crate::lock::{LockSettings, scope_for_lb};
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
 use crate::runner::{LockStop, Steps, release_lock, take_lock};
 
@@ -1589,12 +1589,7 @@ impl Run<'_> {
         let unlock = format!("zdd-do unlock --lb {}", lb.id);
         let held = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
-                let cfg = LockConfig {
-                    scope,
-                    ttl: l.ttl,
-                    wait: l.wait,
-                    poll: l.poll,
-                };
+                let cfg = l.config(scope);
                 match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
                     Ok(lock) => Some(lock),
                     Err(LockStop::Locked(m)) => return Err(Stop(Outcome::Locked, m)),
