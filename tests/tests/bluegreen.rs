@@ -793,8 +793,8 @@ async fn status_reports_drift() {
     assert!(fake.mutations().is_empty());
 }
 
-/// A competitor that started at the same moment but whose tag shows in the list only after our
-/// first look: the settle re-check sees it, and the older one wins.
+/// A competitor that started at the same moment but whose tag shows only after ours was
+/// created: the settle before the deciding look sees it, and the older one wins.
 #[tokio::test]
 async fn lock_settle_sees_a_competitor_listed_late() {
     let fake = pair().await;
@@ -802,21 +802,21 @@ async fn lock_settle_sees_a_competitor_listed_late() {
     cfg.lock.as_mut().unwrap().settle = Duration::from_millis(400);
     let state = fake.state.clone();
     let competitor = tokio::spawn(async move {
-        // Wait for our first look at the tags, then make the competitor's (older) tag appear.
+        // Wait until our lock tag exists, then make the competitor's (older) tag appear.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         loop {
-            let listed = state
+            let created = state
                 .lock()
                 .unwrap()
-                .log
+                .tags
                 .iter()
-                .any(|c| c.method == "GET" && c.path == "/v2/tags");
-            if listed {
+                .any(|t| t.starts_with("zdd-lock:"));
+            if created {
                 break;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the run never listed the tags"
+                "the run never created its lock tag"
             );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -826,7 +826,13 @@ async fn lock_settle_sees_a_competitor_listed_late() {
     });
     let report = promote(&fake, &cfg).await;
     let older = competitor.await.unwrap();
-    assert_eq!(report.outcome, Outcome::Locked, "{}", report.message);
+    assert_eq!(
+        report.outcome,
+        Outcome::Locked,
+        "{}\n{:#?}",
+        report.message,
+        fake.calls()
+    );
     assert!(report.message.contains(&older), "{}", report.message);
     assert_eq!(
         fake.state().ip_holder(RIP_S),

@@ -146,8 +146,8 @@ pub struct Lock {
     /// Locks older than this belong to crashed runs and are removed.
     #[arg(long, env = "ZDD_LOCK_TTL", value_parser = dur, default_value = "30m")]
     pub lock_ttl: Duration,
-    /// After seeing its lock as the oldest, look again this much later before proceeding
-    /// (catches a competitor that started at the same moment).
+    /// Pause between creating the lock tag and the look that decides (catches a competitor
+    /// that started at the same moment).
     #[arg(long, env = "ZDD_LOCK_SETTLE", value_parser = dur, default_value = "2s")]
     pub lock_settle: Duration,
     /// Run without the deploy lock (only when something else serialises deploys).

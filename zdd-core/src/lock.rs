@@ -29,9 +29,9 @@ pub struct LockConfig {
     /// Pause between two looks while waiting.
     #[serde(with = "crate::report::secs")]
     pub poll: Duration,
-    /// A run that sees its tag as the oldest looks again after this long before it proceeds,
-    /// so that a competitor whose tag was created at the same moment but listed late is seen.
-    /// Sound while a created tag shows in the list within this time (API latency).
+    /// Pause between creating our tag and the list that decides, so that a competitor whose
+    /// tag was created at the same moment is seen. Sound while a tag shows in the list within
+    /// this time of its name being chosen (API latency, retries included).
     #[serde(with = "crate::report::secs")]
     pub settle: Duration,
 }
@@ -255,18 +255,16 @@ impl DeployLock {
         let give_up_at = Instant::now() + cfg.wait;
         let mut announced = false;
         let mut unseen = 0;
-        // Whether our tag exists, and whether we already saw it oldest once and waited `settle`.
-        let mut created = false;
-        let mut settled = false;
         loop {
-            if !created {
-                client
-                    .tags()
-                    .create(&ours.tag)
-                    .await
-                    .map_err(LockError::Api)?;
-                created = true;
-            }
+            // Create (again, after backing off: creating is idempotent) and wait `settle` before
+            // the one list that decides: a competitor that created its tag at the same moment
+            // shows by then.
+            client
+                .tags()
+                .create(&ours.tag)
+                .await
+                .map_err(LockError::Api)?;
+            tokio::time::sleep(cfg.settle).await;
             let now = now_unix();
             let mut live = Vec::new();
             for l in list(client, &cfg.scope).await.map_err(LockError::Api)? {
@@ -289,8 +287,6 @@ impl DeployLock {
                     delete_tag(client, &ours.tag)
                         .await
                         .map_err(LockError::Api)?;
-                    created = false;
-                    settled = false;
                     let age = first.age(now);
                     if Instant::now() + cfg.poll > give_up_at {
                         return Err(LockError::Held { holder: first, age });
@@ -303,12 +299,6 @@ impl DeployLock {
                     }
                     tokio::time::sleep(cfg.poll).await;
                 }
-                // Ours is the oldest: look once more after `settle`, in case a competitor
-                // created its tag at the same moment and our list missed it.
-                Some(_) if !settled => {
-                    settled = true;
-                    tokio::time::sleep(cfg.settle).await;
-                }
                 Some(_) => {
                     return Ok(DeployLock {
                         client: client.clone(),
@@ -318,7 +308,6 @@ impl DeployLock {
                 // The list did not show ours yet (eventual consistency): look again.
                 None if unseen < 5 => {
                     unseen += 1;
-                    created = false;
                     tokio::time::sleep(cfg.poll.min(Duration::from_secs(1))).await;
                 }
                 None => return Err(LockError::NotVisible { tag: ours.tag }),
