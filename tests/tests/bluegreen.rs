@@ -154,6 +154,9 @@ async fn happy_path_switches_verifies_and_swaps_tags() {
     assert_promoted(&fake);
     assert_eq!(report.live.as_ref().unwrap().id.0, 2);
     assert_eq!(report.standby.as_ref().unwrap().id.0, 1);
+    // The report shows the tags as they are now.
+    assert_eq!(report.live.as_ref().unwrap().tags, vec!["PROD"]);
+    assert_eq!(report.standby.as_ref().unwrap().tags, vec!["FALLBACK"]);
     assert!(
         report.api_calls <= 15,
         "{} API calls: {:#?}",

@@ -500,6 +500,21 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Keep the report's droplet summaries true to the tags after a move that went through.
+    fn note_tag_move(&mut self, m: &TagMove) {
+        for d in [self.live.as_mut(), self.standby.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if d.id == m.droplet {
+                d.tags.retain(|t| t != &m.tag);
+                if m.add {
+                    d.tags.push(m.tag.clone());
+                }
+            }
+        }
+    }
+
     async fn move_tags(&mut self, moves: &[TagMove]) -> Result<(), Stop> {
         if moves.is_empty() {
             return Ok(());
@@ -531,6 +546,7 @@ impl<'a> Run<'a> {
                     ),
                 ));
             }
+            self.note_tag_move(m);
         }
         self.steps
             .finish(s, true, format!("{} tag changes", moves.len()));
