@@ -208,14 +208,7 @@ fn actionlint() -> PathBuf {
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")
         .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=zdd test",
-            "-c",
-            "user.email=zdd@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-        ])
+        .args(["-c", "init.defaultBranch=main"])
         .args(args)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("HOME", dir)
@@ -368,7 +361,7 @@ fn plain(raw: &str) -> String {
             '\u{1b}' => {
                 if chars.peek() == Some(&'[') {
                     chars.next();
-                    while let Some(n) = chars.next() {
+                    for n in chars.by_ref() {
                         if n.is_ascii_alphabetic() {
                             break;
                         }
@@ -448,7 +441,7 @@ async fn pipeline(project: &Project, vars: &[(&str, String)], args: &[&str]) -> 
         took: start.elapsed(),
     };
     eprintln!(
-        "--- {} in {} (exit {}, {:.1}s) ---\n{}",
+        "\n--- {} in {} (exit {}, {:.1}s) ---\n{}",
         run.what,
         project.dir.display(),
         run.code,
@@ -746,7 +739,7 @@ async fn gitlab_rolling_updates_every_droplet_behind_the_load_balancer() {
     );
     assert_eq!(
         last_versions(&traffic),
-        [project.sha.clone()],
+        std::slice::from_ref(&project.sha),
         "only the commit at the end"
     );
     sim.shutdown().await;
@@ -788,7 +781,7 @@ fn lint_workflow(name: &str, text: &str) -> (bool, String) {
 fn github_actions_example_passes_actionlint() {
     let example = read(&workspace().join("examples/github/deploy.yml"));
     let (ok, log) = lint_workflow("actionlint", &example);
-    eprintln!("--- actionlint examples/github/deploy.yml ---\n{log}");
+    eprintln!("\n--- actionlint examples/github/deploy.yml ---\n{log}");
     assert!(
         ok,
         "actionlint finds problems in examples/github/deploy.yml:\n{log}"
