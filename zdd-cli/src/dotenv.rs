@@ -2,14 +2,15 @@
 
 use std::path::Path;
 
-/// Write `pairs` to `path`. Values are reduced to characters dotenv reads unquoted.
+/// Write `pairs` to `path`. Values are reduced to characters dotenv reads unquoted (`,` kept
+/// so that lists such as `ZDD_UPDATED_DROPLETS=1,2,3` can be split by a later job).
 pub fn write(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
     let mut out = String::new();
     for (k, v) in pairs {
         let clean: String = v
             .chars()
             .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-:/@".contains(c) {
+                if c.is_ascii_alphanumeric() || "._-:/@,".contains(c) {
                     c
                 } else {
                     '_'
@@ -26,10 +27,18 @@ mod tests {
     #[test]
     fn values_are_sanitised() {
         let dir = std::env::temp_dir().join(format!("zdd-dotenv-{}", std::process::id()));
-        super::write(&dir, &[("A", "web 1;$(x)".into()), ("B", "1.2.3.4".into())]).unwrap();
+        super::write(
+            &dir,
+            &[
+                ("A", "web 1;$(x)".into()),
+                ("B", "1.2.3.4".into()),
+                ("C", "1,2,3".into()),
+            ],
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read_to_string(&dir).unwrap(),
-            "A=web_1___x_\nB=1.2.3.4\n"
+            "A=web_1___x_\nB=1.2.3.4\nC=1,2,3\n"
         );
         std::fs::remove_file(dir).unwrap();
     }
