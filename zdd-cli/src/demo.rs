@@ -118,6 +118,16 @@ fn timeline(r: &LoadReport) -> String {
         .collect()
 }
 
+/// Until each load has had its number of successful answers, or 10 s (the report then shows
+/// why).
+async fn answered(targets: &[(&Load, u64)]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while targets.iter().any(|(l, n)| l.report().ok < *n) && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn gate_min(successes: u32) -> Duration {
     PROBE_INTERVAL * successes.saturating_sub(1)
 }
@@ -185,7 +195,9 @@ pub(super) async fn run(
     let lb_url = lb.url.clone();
     let rip_load = load(rip_url.clone());
     let lb_load = load(lb_url.clone());
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Deploy once both entry points have answered a quarter second's worth of requests.
+    let warm = (d.rate / 4.0).ceil() as u64;
+    answered(&[(&rip_load, warm), (&lb_load, warm)]).await;
 
     // The lock's settle must outlast the API's create-to-list latency: milliseconds here, so it
     // is scaled like DigitalOcean's other times.
@@ -344,7 +356,9 @@ pub(super) async fn run(
         boot.as_secs_f64()
     );
 
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A little traffic after the last deploy, so the report shows what answers now.
+    let (rip_after, lb_after) = (rip_load.report().ok + warm, lb_load.report().ok + warm);
+    answered(&[(&rip_load, rip_after), (&lb_load, lb_after)]).await;
     rip_load.stop();
     lb_load.stop();
     let traffic = vec![
