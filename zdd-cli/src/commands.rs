@@ -69,6 +69,13 @@ fn outcome_name(code: i32) -> &'static str {
     }
 }
 
+/// A strategy's report as the JSON document on stdout, with the exit code added.
+fn print_result_json(report: &impl serde::Serialize, code: i32) {
+    let mut v = serde_json::to_value(report).unwrap_or_default();
+    v["exit_code"] = code.into();
+    print_json(&v);
+}
+
 fn print_json(v: &impl serde::Serialize) {
     let mut out = std::io::stdout().lock();
     let _ = serde_json::to_writer_pretty(&mut out, v);
@@ -300,18 +307,11 @@ fn finish(
             ("ZDD_STANDBY_DROPLET_ID", id(&report.standby)),
             ("ZDD_STANDBY_DROPLET_NAME", name(&report.standby)),
         ];
-        if let Err(e) = crate::dotenv::write(path, &pairs) {
-            eprintln!(
-                "warning: could not write the dotenv file {}: {e}",
-                path.display()
-            );
-        }
+        crate::dotenv::write_or_warn(path, &pairs);
     }
     match g.output {
         Output::Json => {
-            let mut v = serde_json::to_value(report).unwrap_or_default();
-            v["exit_code"] = code.into();
-            print_json(&v);
+            print_result_json(report, code);
         }
         Output::Human => print_human(report, code),
     }

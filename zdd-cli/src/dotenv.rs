@@ -22,6 +22,16 @@ pub fn write(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
     std::fs::write(path, out)
 }
 
+/// [`write`], with a warning on stderr when it fails: the deploy's outcome stands either way.
+pub fn write_or_warn(path: &Path, pairs: &[(&str, String)]) {
+    if let Err(e) = write(path, pairs) {
+        eprintln!(
+            "warning: could not write the dotenv file {}: {e}",
+            path.display()
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

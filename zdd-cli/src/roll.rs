@@ -10,7 +10,7 @@ use zdd_core::rolling::{
     RollingReport,
 };
 
-use super::{Early, client, interrupted, print_json};
+use super::{Early, client, interrupted, print_result_json};
 use crate::cli::{self, Output};
 use crate::exit;
 use crate::hook::CommandHook;
@@ -170,18 +170,11 @@ pub(super) async fn roll(
             ),
             ("ZDD_OUT_OF_ROTATION", ids(|d| d.out_of_rotation)),
         ];
-        if let Err(e) = crate::dotenv::write(path, &pairs) {
-            eprintln!(
-                "warning: could not write the dotenv file {}: {e}",
-                path.display()
-            );
-        }
+        crate::dotenv::write_or_warn(path, &pairs);
     }
     match g.output {
         Output::Json => {
-            let mut v = serde_json::to_value(&report).unwrap_or_default();
-            v["exit_code"] = code.into();
-            print_json(&v);
+            print_result_json(&report, code);
         }
         Output::Human => print_human(&report, code),
     }
