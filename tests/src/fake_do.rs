@@ -91,6 +91,10 @@ pub struct Fault {
     pub status: u16,
     /// Body to answer.
     pub body: Value,
+    /// A `Retry-After` header (seconds) on the answer.
+    pub retry_after: Option<u64>,
+    /// Carry the call out first, then answer with the fault: an answer lost after the fact.
+    pub after_effect: bool,
 }
 
 /// The fake's state; tests read and change it through [`FakeDo::state`].
@@ -115,8 +119,9 @@ pub struct State {
     /// Requests to a droplet app whose path is [`State::drain_path`] make that app answer 503
     /// `draining` from then on (and are answered 200 themselves).
     pub drain_path: Option<String>,
-    /// Every request the droplet and load-balancer apps received, as
-    /// `droplet <id> <METHOD> <path>` or `lb <id> <METHOD> <path> -> <droplet id or none>`.
+    /// Every request the droplet, reserved-IP and load-balancer apps received, as
+    /// `droplet <id> <METHOD> <path>`, `ip <ip> <METHOD> <path> -> <droplet id or none>` or
+    /// `lb <id> <METHOD> <path> -> <droplet id or none>`.
     pub app_log: Vec<String>,
     /// Round-robin position of each LB app.
     lb_next: BTreeMap<String, usize>,
@@ -128,6 +133,10 @@ pub struct State {
     pub action_polls: u32,
     /// How the next actions end: `completed` or `errored`.
     pub action_end: Vec<&'static str>,
+    /// Slow actions: reading a reserved IP does not finish the actions running on it (only
+    /// polling them does), and a second assign while one runs is refused with 422, as
+    /// DigitalOcean refuses an action on a resource locked by another.
+    pub slow_actions: bool,
     actions: BTreeMap<u64, FakeAction>,
     next_action: u64,
     /// Notified after the n-th mutating call is applied (see [`FakeDo::crash_after`]).
@@ -275,14 +284,23 @@ impl Respond for Api {
         if !authorized {
             return err(401, "unauthorized", "Unable to authenticate you.");
         }
+        let mut fault = None;
         if let Some(i) = st.faults.iter().position(|f| {
             f.times > 0 && f.method == call.method && call.path.starts_with(&f.path_prefix)
         }) {
             st.faults[i].times -= 1;
             let f = st.faults[i].clone();
-            return ResponseTemplate::new(f.status).set_body_json(f.body);
+            let mut t = ResponseTemplate::new(f.status).set_body_json(f.body.clone());
+            if let Some(s) = f.retry_after {
+                t = t.insert_header("retry-after", s.to_string().as_str());
+            }
+            if !f.after_effect {
+                return t;
+            }
+            fault = Some(t);
         }
         let resp = route(&mut st, &call, req);
+        let resp = fault.unwrap_or(resp);
         if call.is_mutating()
             && let Some((n, notify)) = &st.crash_after
             && st.mutating_count() == *n
@@ -340,10 +358,43 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
                 .collect();
             ok(200, page("reserved_ips", items))
         }
+        ("GET", ["v2", "reserved_ips", ip, "actions"]) => {
+            let ip_num = ip.parse::<Ipv4Addr>().map(u32::from).unwrap_or(0) as u64;
+            // Actions whose polls ran out have ended: apply what they did before listing.
+            let due: Vec<(String, Option<u64>)> = st
+                .actions
+                .values_mut()
+                .filter(|a| a.resource_id == ip_num && a.polls_left == 0 && a.end == "completed")
+                .filter_map(|a| a.effect.take())
+                .collect();
+            for (ip, target) in due {
+                if let Some(r) = st.reserved_ips.get_mut(&ip) {
+                    r.1 = target;
+                }
+            }
+            let items = st
+                .actions
+                .values()
+                .filter(|a| a.resource_id == ip_num)
+                .map(|a| {
+                    action_json(
+                        a,
+                        if a.polls_left > 0 {
+                            "in-progress"
+                        } else {
+                            a.end
+                        },
+                    )
+                })
+                .collect();
+            ok(200, page("actions", items))
+        }
         ("GET", ["v2", "reserved_ips", ip]) => {
             // Time has passed: actions DigitalOcean was running on this IP have finished,
-            // whether or not anybody polled them.
-            complete_pending(st, ip);
+            // whether or not anybody polled them (unless actions are slow).
+            if !st.slow_actions {
+                complete_pending(st, ip);
+            }
             if st.reserved_ips.contains_key(*ip) {
                 ok(200, json!({"reserved_ip": st.reserved_ip_json(ip)}))
             } else {
@@ -370,6 +421,19 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
                     (Some("unassign"), None) => ("unassign_ip", None),
                     _ => return err(422, "unprocessable_entity", "invalid action"),
                 };
+            let ip_num_busy = ip.parse::<Ipv4Addr>().map(u32::from).unwrap_or(0) as u64;
+            if st.slow_actions
+                && st
+                    .actions
+                    .values()
+                    .any(|a| a.resource_id == ip_num_busy && a.polls_left > 0)
+            {
+                return err(
+                    422,
+                    "unprocessable_entity",
+                    "Reserved IP is locked by another action. Please try again later.",
+                );
+            }
             st.next_action += 1;
             let id = 90_000_000 + st.next_action;
             let end = if st.action_end.is_empty() {
@@ -633,7 +697,14 @@ impl Respond for AppResponder {
                 }
                 Some(*id)
             }
-            Target::ReservedIp(ip) => st.ip_holder(ip),
+            Target::ReservedIp(ip) => {
+                let holder = st.ip_holder(ip);
+                st.app_log.push(format!(
+                    "ip {ip} {line} -> {}",
+                    holder.map_or("none".into(), |h| h.to_string())
+                ));
+                holder
+            }
             Target::LoadBalancer(lb) => {
                 let pool = st.lb_rotation(lb);
                 let next = st.lb_next.entry(lb.clone()).or_default();
@@ -829,6 +900,36 @@ impl FakeDo {
             times,
             status,
             body: json!({"id": "injected", "message": format!("injected {status}")}),
+            retry_after: None,
+            after_effect: false,
+        });
+    }
+
+    /// Answer the next call matching `method` and `path_prefix` with a 429 and
+    /// `Retry-After: secs`, without carrying it out.
+    pub fn fault_retry_after(&self, method: &str, path_prefix: &str, secs: u64) {
+        self.state().faults.push(Fault {
+            method: method.into(),
+            path_prefix: path_prefix.into(),
+            times: 1,
+            status: 429,
+            body: json!({"id": "too_many_requests", "message": "API Rate limit exceeded."}),
+            retry_after: Some(secs),
+            after_effect: false,
+        });
+    }
+
+    /// Carry out the next `times` calls matching `method` and `path_prefix`, then answer them
+    /// with `status` as if the answer was lost on the way back.
+    pub fn fault_after_effect(&self, method: &str, path_prefix: &str, times: u32, status: u16) {
+        self.state().faults.push(Fault {
+            method: method.into(),
+            path_prefix: path_prefix.into(),
+            times,
+            status,
+            body: json!({"id": "server_error", "message": "Server Error"}),
+            retry_after: None,
+            after_effect: true,
         });
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use do_api::{Client, RetryPolicy, Token, WaitOptions};
 use zdd_core::bluegreen::{self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome};
-use zdd_core::events::CollectingSink;
+use zdd_core::events::{CollectingSink, Event};
 use zdd_core::health::HealthCheck;
 use zdd_core::hook::{DropletHook, HookTarget, NoHook};
 use zdd_tests::fake_do::{App, FakeDo, TOKEN};
@@ -64,6 +64,9 @@ fn config(fake: &FakeDo) -> BlueGreenConfig {
             wait: Duration::ZERO,
             poll: Duration::from_millis(50),
             settle: Duration::from_millis(50),
+            // Long enough that no renewal lands inside a scenario's exact call list; the lock
+            // tests below shorten it.
+            lease: Duration::from_secs(60),
         }),
         ..BlueGreenConfig::default()
     }
@@ -223,7 +226,7 @@ async fn errored_assign_leaves_the_ip_on_the_live_droplet() {
     assert!(
         report
             .message
-            .contains("still points at droplet 1, nothing changed"),
+            .contains("still points at droplet 1: nothing changed"),
         "{}",
         report.message
     );
@@ -703,10 +706,13 @@ async fn two_concurrent_promotes_switch_once() {
     let (a, b) = tokio::join!(promote(&fake, &cfg), promote(&fake, &cfg));
     let mut outcomes = [a.outcome, b.outcome];
     outcomes.sort_by_key(|o| format!("{o:?}"));
-    assert_eq!(
-        outcomes,
-        [Outcome::Locked, Outcome::Switched],
-        "{} / {}",
+    // Both see each other and step back; one claims first and switches. The other is refused
+    // (the winner still holds the lock) or, when the winner was already done, finds the new
+    // version live. Never a second switch.
+    assert!(
+        outcomes == [Outcome::Locked, Outcome::Switched]
+            || outcomes == [Outcome::AlreadyLive, Outcome::Switched],
+        "{outcomes:?}: {} / {}",
         a.message,
         b.message
     );
@@ -843,4 +849,347 @@ async fn lock_settle_sees_a_competitor_listed_late() {
         "the losing run must not switch"
     );
     assert_eq!(fake.lock_tags(), vec![older]);
+}
+
+/// Issue 13, item 1: run A names its lock tag first, but its create is answered late (a 429
+/// with `Retry-After`); run B starts after A, finds itself alone and goes ahead. When A's tag
+/// finally exists, A must not overtake B because its name is older: one switch, one winner.
+#[tokio::test]
+async fn a_late_lock_create_cannot_overtake_the_run_that_decided() {
+    let fake = pair().await;
+    fake.fault_retry_after("POST", "/v2/tags", 2);
+    let mut cfg = config(&fake);
+    // A lease long enough that A's own fence (its claim took 2 s to land) does not decide
+    // this; the decision rule must.
+    cfg.lock.as_mut().unwrap().lease = Duration::from_secs(8);
+    // B is still health-gating when A's late create lands (about 2 s in).
+    let mut slow = cfg.clone();
+    slow.health.successes = 40;
+    slow.health.interval = Duration::from_millis(60);
+    slow.health.deadline = Duration::from_secs(10);
+    let a = promote(&fake, &cfg);
+    let b = async {
+        tokio::time::sleep(Duration::from_millis(1050)).await;
+        promote(&fake, &slow).await
+    };
+    let (a, b) = tokio::join!(a, b);
+    assert_eq!(b.outcome, Outcome::Switched, "B: {}", b.message);
+    assert!(
+        matches!(a.outcome, Outcome::Locked | Outcome::AlreadyLive),
+        "A must not switch: {:?} {}",
+        a.outcome,
+        a.message
+    );
+    let assigns: Vec<String> = mutations(&fake)
+        .into_iter()
+        .filter(|m| m.contains("/actions"))
+        .collect();
+    assert_eq!(
+        assigns,
+        vec![ASSIGN_GREEN.to_string()],
+        "{:#?}",
+        fake.calls()
+    );
+    assert_promoted(&fake);
+}
+
+/// Issue 13, item 4: a run killed while holding the lock (its tag no longer renewed) blocks
+/// the next run for one lease, not for the TTL; a live holder, which renews, is never taken
+/// over.
+#[tokio::test]
+async fn a_dead_holder_is_taken_over_after_its_lease_and_a_live_one_never() {
+    let fake = pair().await;
+    // A run killed a moment ago: a fresh tag with a 1 s lease that nobody renews.
+    let dead = format!("zdd-lock:ip-127-0-0-20:{}:deadrun:1", unix_now());
+    fake.state().tags.insert(dead.clone());
+    let mut cfg = config(&fake);
+    cfg.lock.as_mut().unwrap().lease = zdd_core::lock::MIN_LEASE;
+    let sink = CollectingSink::default();
+    let started = tokio::time::Instant::now();
+    let report = tokio::time::timeout(
+        Duration::from_secs(20),
+        bluegreen::run(
+            &client(&fake),
+            &cfg,
+            Mode::Promote,
+            None::<&NoHook>,
+            &sink,
+            std::future::pending(),
+        ),
+    )
+    .await
+    .expect("the dead run's lock was not taken over within 20 s");
+    assert_eq!(report.outcome, Outcome::Switched, "{}", report.message);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "taken over before the dead run's own 1 s lease had passed"
+    );
+    assert!(
+        sink.events()
+            .iter()
+            .any(|e| matches!(e, Event::Warning { message }
+            if message.contains(&dead) && message.contains("stopped renewing"))),
+        "{:#?}",
+        sink.events()
+    );
+    assert!(
+        fake.mutations()
+            .contains(&format!("DELETE /v2/tags/{dead}")),
+        "{:#?}",
+        fake.mutations()
+    );
+    assert_promoted(&fake);
+
+    // A live holder renews every quarter lease (1 s here): a newcomer that waits 2.5 s sees
+    // it renew, gives up (exit 7) and never takes it over.
+    let fake = pair().await;
+    let lock_cfg = zdd_core::lock::LockSettings {
+        settle: Duration::from_millis(50),
+        poll: Duration::from_millis(50),
+        lease: zdd_core::lock::MIN_LEASE,
+        ..Default::default()
+    }
+    .config("ip-127-0-0-20".into());
+    let held =
+        zdd_core::lock::DeployLock::acquire(&client(&fake), &lock_cfg, &CollectingSink::default())
+            .await
+            .unwrap();
+    let mut cfg = config(&fake);
+    cfg.lock.as_mut().unwrap().wait = Duration::from_millis(2500);
+    let report = promote(&fake, &cfg).await;
+    assert_eq!(report.outcome, Outcome::Locked, "{}", report.message);
+    assert!(report.message.contains("is alive"), "{}", report.message);
+    held.check().expect("the live holder kept its lock");
+    let creates = fake
+        .mutations()
+        .iter()
+        .filter(|m| m.contains(held.run_id()) && m.starts_with("POST /v2/tags"))
+        .count();
+    assert!(
+        creates >= 3,
+        "the holder renewed twice: {:#?}",
+        fake.mutations()
+    );
+    held.release().await.unwrap();
+    assert!(fake.lock_tags().is_empty(), "{:?}", fake.lock_tags());
+    assert_untouched(&fake);
+}
+
+/// A holder whose renewals fail for half its lease stops before its next change: another run
+/// may take over once the lease has passed, so this one must not switch.
+#[tokio::test]
+async fn a_holder_that_cannot_renew_stops_before_switching() {
+    let fake = pair().await;
+    let lock_cfg = zdd_core::lock::LockSettings {
+        settle: Duration::from_millis(20),
+        lease: zdd_core::lock::MIN_LEASE,
+        ..Default::default()
+    }
+    .config("ip-127-0-0-20".into());
+    let held =
+        zdd_core::lock::DeployLock::acquire(&client(&fake), &lock_cfg, &CollectingSink::default())
+            .await
+            .unwrap();
+    held.check().unwrap();
+    // Every renewal is refused from now on.
+    fake.fault("POST", "/v2/tags", 1000, 503);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let lost = held.check().unwrap_err();
+    assert!(
+        lost.reason.contains("could not be renewed"),
+        "{}",
+        lost.reason
+    );
+    held.release().await.unwrap();
+
+    // The same through a promote: its gate outlasts half the lease while renewals fail.
+    let fake = pair().await;
+    let mut cfg = config(&fake);
+    cfg.lock.as_mut().unwrap().lease = zdd_core::lock::MIN_LEASE;
+    cfg.health.successes = 50;
+    cfg.health.interval = Duration::from_millis(50);
+    cfg.health.deadline = Duration::from_secs(10);
+    let state = fake.state.clone();
+    tokio::spawn(async move {
+        // Once the lock is taken, renewals start failing.
+        loop {
+            let taken = state
+                .lock()
+                .unwrap()
+                .tags
+                .iter()
+                .any(|t| t.starts_with("zdd-lock:"));
+            if taken {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        state
+            .lock()
+            .unwrap()
+            .faults
+            .push(zdd_tests::fake_do::Fault {
+                method: "POST".into(),
+                path_prefix: "/v2/tags".into(),
+                times: 1000,
+                status: 503,
+                body: serde_json::json!({"id": "service_unavailable", "message": "injected"}),
+                retry_after: None,
+                after_effect: false,
+            });
+    });
+    let report = promote(&fake, &cfg).await;
+    assert_eq!(report.outcome, Outcome::Locked, "{}", report.message);
+    assert!(
+        report.message.contains("nothing was switched"),
+        "{}",
+        report.message
+    );
+    assert_eq!(fake.state().ip_holder(RIP_S), Some(1));
+    assert!(
+        !fake.mutations().iter().any(|m| m.contains("/actions")),
+        "{:#?}",
+        fake.mutations()
+    );
+}
+
+/// Issue 13, item 2: the assign is carried out but its answer is lost (a 500 after the fact);
+/// the retried assign meets DigitalOcean's 422 for an IP locked by the running action, which
+/// takes a while. That is not "nothing changed": wait for the action, see where the IP went,
+/// and finish.
+#[tokio::test]
+async fn a_lost_assign_answer_on_a_slow_action_is_followed_to_the_end() {
+    let fake = pair().await;
+    {
+        let mut st = fake.state();
+        st.slow_actions = true;
+        st.action_polls = 20;
+    }
+    fake.fault_after_effect("POST", "/v2/reserved_ips/127.0.0.20/actions", 1, 500);
+    let report = promote(&fake, &config(&fake)).await;
+    assert_eq!(report.outcome, Outcome::Switched, "{}", report.message);
+    let calls = fake.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("GET /v2/reserved_ips/127.0.0.20/actions?")),
+        "the IP's running actions were looked at: {calls:#?}"
+    );
+    let mut expected = vec![LOCK_TAKE, ASSIGN_GREEN, ASSIGN_GREEN];
+    expected.extend(TAG_MOVES_TO_GREEN);
+    expected.push(LOCK_FREE);
+    assert_eq!(mutations(&fake), expected);
+    assert_promoted(&fake);
+}
+
+/// The same lost answer, with an action that never finishes within the assign timeout: the
+/// outcome is uncertain (exit 6), never "nothing changed".
+#[tokio::test]
+async fn a_lost_assign_answer_on_a_stuck_action_is_uncertain() {
+    let fake = pair().await;
+    {
+        let mut st = fake.state();
+        st.slow_actions = true;
+        st.action_polls = 100_000;
+    }
+    fake.fault_after_effect("POST", "/v2/reserved_ips/127.0.0.20/actions", 1, 500);
+    let mut cfg = config(&fake);
+    cfg.assign_wait = WaitOptions::with_timeout(Duration::from_millis(300))
+        .interval(Duration::from_millis(5), Duration::from_millis(20));
+    let report = promote(&fake, &cfg).await;
+    assert_eq!(report.outcome, Outcome::Uncertain, "{}", report.message);
+    assert!(
+        report.message.contains("still running"),
+        "{}",
+        report.message
+    );
+    assert!(
+        !report.message.contains("nothing changed"),
+        "{}",
+        report.message
+    );
+}
+
+/// An errored assign, with nothing running on the IP any more and the IP where it was: that
+/// one *is* "nothing changed" (exit 8).
+#[tokio::test]
+async fn an_errored_assign_with_nothing_running_changed_nothing() {
+    let fake = pair().await;
+    {
+        let mut st = fake.state();
+        st.slow_actions = true;
+        st.action_polls = 2;
+        st.action_end = vec!["errored"];
+    }
+    let report = promote(&fake, &config(&fake)).await;
+    assert_eq!(report.outcome, Outcome::ApiError, "{}", report.message);
+    assert!(
+        report.message.contains("no action is running on the IP"),
+        "{}",
+        report.message
+    );
+    assert_untouched(&fake);
+}
+
+/// Issue 13, item 3: a release that passes the gate and breaks right after the switch is
+/// switched back at the first failing answer through the reserved IP, not after the health
+/// deadline: exactly one request reaches the broken release through the IP.
+#[tokio::test]
+async fn a_release_broken_after_the_switch_is_switched_back_at_the_first_failure() {
+    let fake = pair().await;
+    fake.state().through_ip.insert(
+        2,
+        App {
+            status: 500,
+            body: "internal error".into(),
+        },
+    );
+    let mut cfg = config(&fake);
+    cfg.health.deadline = Duration::from_secs(30);
+    cfg.health.interval = Duration::from_millis(50);
+    let report = promote(&fake, &cfg).await;
+    assert_eq!(report.outcome, Outcome::SwitchedBack, "{}", report.message);
+    assert!(report.message.contains("status 500"), "{}", report.message);
+    let to_broken: Vec<String> = fake
+        .app_log()
+        .into_iter()
+        .filter(|l| l.starts_with("ip 127.0.0.20 ") && l.ends_with("-> 2"))
+        .collect();
+    assert_eq!(to_broken.len(), 1, "{to_broken:#?}");
+    assert_untouched(&fake);
+}
+
+/// An answer through the IP that is not the new version yet (an old page, as while a move
+/// settles) is not a verdict: verification retries it within its own deadline, and fails at
+/// that deadline (not the gate's) when it persists.
+#[tokio::test]
+async fn verification_has_its_own_deadline() {
+    let fake = pair().await;
+    fake.state().through_ip.insert(
+        2,
+        App {
+            status: 200,
+            body: "old page".into(),
+        },
+    );
+    let mut cfg = config(&fake);
+    cfg.health.deadline = Duration::from_secs(30);
+    cfg.health.interval = Duration::from_millis(50);
+    cfg.verify_deadline = Duration::from_millis(400);
+    let report = promote(&fake, &cfg).await;
+    assert_eq!(report.outcome, Outcome::SwitchedBack, "{}", report.message);
+    assert!(
+        report.message.contains("body does not contain `v2`"),
+        "{}",
+        report.message
+    );
+    let to_green = fake
+        .app_log()
+        .into_iter()
+        .filter(|l| l.starts_with("ip 127.0.0.20 ") && l.ends_with("-> 2"))
+        .count();
+    assert!(
+        (2..=12).contains(&to_green),
+        "retried within 0.4 s at 50 ms: {to_green}"
+    );
 }

@@ -55,6 +55,8 @@ fn config() -> RollingConfig {
             wait: Duration::ZERO,
             poll: Duration::from_millis(50),
             settle: Duration::from_millis(50),
+            // No renewal inside a scenario's exact call list.
+            lease: Duration::from_secs(60),
         }),
         wait_scale: 0.01,
         ..RollingConfig::new(LbRef::Id(LB_ID.into()))

@@ -143,9 +143,14 @@ pub struct Lock {
     /// Wait this long for another run's deploy lock before giving up (exit 7).
     #[arg(long, env = "ZDD_LOCK_WAIT", value_parser = dur, default_value = "0s")]
     pub lock_wait: Duration,
-    /// Locks older than this belong to crashed runs and are removed.
+    /// Lock tags older than this are removed whatever else is known (a backstop; runners'
+    /// clocks must agree within it).
     #[arg(long, env = "ZDD_LOCK_TTL", value_parser = dur, default_value = "30m")]
     pub lock_ttl: Duration,
+    /// A running deploy renews its lock every quarter of this; a lock left unrenewed for a
+    /// whole lease (its run was killed) is taken over by the next run.
+    #[arg(long, env = "ZDD_LOCK_LEASE", value_parser = dur, default_value = "60s")]
+    pub lock_lease: Duration,
     /// Pause between creating the lock tag and the look that decides (catches a competitor
     /// that started at the same moment).
     #[arg(long, env = "ZDD_LOCK_SETTLE", value_parser = dur, default_value = "2s")]
@@ -166,6 +171,10 @@ pub struct Switch {
     /// Give up waiting for the reserved IP assign action after this long.
     #[arg(long, env = "ZDD_ASSIGN_TIMEOUT", value_parser = dur, default_value = "2m")]
     pub assign_timeout: Duration,
+    /// After the switch, verification through the reserved IP must pass within this; an
+    /// answer with a failing status switches back at once.
+    #[arg(long, env = "ZDD_VERIFY_DEADLINE", value_parser = dur, default_value = "10s")]
+    pub verify_deadline: Duration,
     /// Print the plan and change nothing.
     #[arg(long, env = "ZDD_DRY_RUN")]
     pub dry_run: bool,

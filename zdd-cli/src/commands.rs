@@ -196,6 +196,7 @@ fn switch_config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
         reserved_ip: s.pair.reserved_ip,
         health: health(&s.health)?,
         assign_wait: WaitOptions::with_timeout(s.assign_timeout),
+        verify_deadline: s.verify_deadline,
         version: None,
         dry_run: s.dry_run,
         force: false,
@@ -203,6 +204,7 @@ fn switch_config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
             ttl: s.lock.lock_ttl,
             wait: s.lock.lock_wait,
             settle: s.lock.lock_settle,
+            lease: s.lock.lock_lease,
             ..LockSettings::default()
         }),
     })

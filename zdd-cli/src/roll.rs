@@ -112,6 +112,7 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
             ttl: r.lock.lock_ttl,
             wait: r.lock.lock_wait,
             settle: r.lock.lock_settle,
+            lease: r.lock.lock_lease,
             ..LockSettings::default()
         }),
         wait_scale: r.wait_scale,

@@ -91,19 +91,22 @@ pub(crate) async fn take_lock<C: Future<Output = ()>>(
     unlock: &str,
     cancel: &mut Pin<&mut C>,
 ) -> Result<DeployLock, LockStop> {
-    let tag = lock::new_tag(&cfg.scope);
-    let s = steps.start(Step::Lock, tag.clone());
+    let run_id = lock::new_run_id();
+    let s = steps.start(
+        Step::Lock,
+        format!("zdd-lock:{}: as run {run_id}", cfg.scope),
+    );
     let acquired = tokio::select! {
         biased;
         _ = cancel.as_mut() => {
             // Our tag may exist already: remove it so it blocks nobody.
-            if let Err(e) = lock::abandon(client, &tag).await {
-                steps.warn(format!("could not remove the lock tag `{tag}` ({}); run `{unlock}`", e.chain()));
+            if let Err(e) = lock::abandon(client, &cfg.scope, &run_id).await {
+                steps.warn(format!("could not remove the lock tags of run {run_id} ({}); run `{unlock}`", e.chain()));
             }
             steps.finish(s, false, "interrupted");
             return Err(LockStop::Interrupted("interrupted while taking the deploy lock; nothing changed".into()));
         }
-        r = DeployLock::acquire_as(client, cfg, &tag, steps.sink) => r,
+        r = DeployLock::acquire_as(client, cfg, &run_id, steps.sink) => r,
     };
     match acquired {
         Ok(lock) => {
@@ -128,8 +131,22 @@ pub(crate) async fn take_lock<C: Future<Output = ()>>(
     }
 }
 
-/// Release the lock as a timed step; a failure is a warning (the lock expires after its TTL).
+/// Before a change: `Err(message)` when the lock was lost while held (the run must stop
+/// before the change); renewal warnings are passed on either way.
+pub(crate) fn check_lock(steps: &Steps<'_>, lock: Option<&DeployLock>) -> Result<(), String> {
+    let Some(lock) = lock else { return Ok(()) };
+    for w in lock.take_warnings() {
+        steps.warn(w);
+    }
+    lock.check().map_err(|e| e.reason)
+}
+
+/// Release the lock as a timed step; a failure is a warning (another run takes a lock that
+/// is no longer renewed over after its lease).
 pub(crate) async fn release_lock(steps: &mut Steps<'_>, lock: DeployLock, unlock: &str) {
+    for w in lock.take_warnings() {
+        steps.warn(w);
+    }
     let tag = lock.tag().to_owned();
     let s = steps.start(Step::Unlock, tag.clone());
     match lock.release().await {
@@ -139,7 +156,7 @@ pub(crate) async fn release_lock(steps: &mut Steps<'_>, lock: DeployLock, unlock
         Err(e) => {
             steps.finish(s, false, e.chain());
             steps.warn(format!(
-                "could not release the deploy lock `{tag}` ({}); it expires after its TTL, or run `{unlock}`",
+                "could not release the deploy lock `{tag}` ({}); another run takes it over once its lease has passed unrenewed, or run `{unlock}`",
                 e.chain()
             ));
         }

@@ -21,9 +21,9 @@ use super::waits::{self, Drain, Wait};
 use crate::events::{Event, EventSink, Step};
 use crate::health::{AddressKind, HealthCheck};
 use crate::hook::{DropletHook, HookTarget};
-use crate::lock::{LockSettings, scope_for_lb};
+use crate::lock::{DeployLock, LockSettings, scope_for_lb};
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
-use crate::runner::{LockStop, Steps, release_lock, take_lock};
+use crate::runner::{LockStop, Steps, check_lock, release_lock, take_lock};
 
 /// Which load balancer: its id, or its name (looked up; two with that name is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -325,6 +325,7 @@ struct Run<'a> {
     /// Whether anything changed yet (decides refused vs paused).
     changed: bool,
     marker_created: bool,
+    lock: Option<DeployLock>,
 }
 
 impl<'a> Run<'a> {
@@ -701,6 +702,22 @@ impl<'a> Run<'a> {
         for (i, batch) in p.batches.iter().enumerate() {
             if i > 0 {
                 self.batch_delay().await;
+            }
+            if let Err(why) = check_lock(&self.steps, self.lock.as_ref()) {
+                return Err(if self.changed {
+                    Stop(
+                        Outcome::Interrupted,
+                        format!(
+                            "{why}; stopped before batch {}: the droplets updated so far are back in rotation; run the same command again to finish",
+                            batch.index
+                        ),
+                    )
+                } else {
+                    Stop(
+                        Outcome::Locked,
+                        format!("{why}; stopped before the first batch: nothing changed"),
+                    )
+                });
             }
             let failures = self
                 .cycle(batch.index, batch, Purpose::Update, update, batch.resume)
@@ -1496,6 +1513,7 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         droplets: Vec::new(),
         changed: false,
         marker_created: false,
+        lock: None,
     };
     let (outcome, message) = match run.go(update, rollback, cancel).await {
         Ok(done) => done,
@@ -1587,7 +1605,7 @@ impl Run<'_> {
         self.lb = Some(lb.clone());
         let scope = scope_for_lb(&lb.id);
         let unlock = format!("zdd-do unlock --lb {}", lb.id);
-        let held = match (&self.cfg.lock, self.cfg.dry_run) {
+        self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = l.config(scope);
                 match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
@@ -1608,7 +1626,7 @@ impl Run<'_> {
             )),
             r = self.body(lb, update, rollback) => r,
         };
-        if let Some(lock) = held {
+        if let Some(lock) = self.lock.take() {
             release_lock(&mut self.steps, lock, &unlock).await;
         }
         result
