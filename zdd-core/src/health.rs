@@ -239,9 +239,24 @@ impl HealthCheck {
         url: &str,
         sink: &dyn EventSink,
     ) -> Result<HealthReport, HealthFailure> {
+        self.wait_url_within(url, sink, self.deadline, false).await
+    }
+
+    /// Like [`Self::wait_url`], with its own `deadline`; with `fail_on_status`, the first
+    /// answer whose status is outside the range fails at once (a clear failure: something
+    /// answered, and said no), while refused connections, timeouts and unexpected bodies are
+    /// retried until the deadline. For verifying through a reserved IP after a switch, where
+    /// every second spent on a broken release is served to users.
+    pub async fn wait_url_within(
+        &self,
+        url: &str,
+        sink: &dyn EventSink,
+        deadline: Duration,
+        fail_on_status: bool,
+    ) -> Result<HealthReport, HealthFailure> {
         let http = self.http();
         let start = Instant::now();
-        let deadline = start + self.deadline;
+        let deadline = start + deadline;
         let mut attempts = 0;
         let mut consecutive = 0;
         let mut first_success = None;
@@ -281,8 +296,9 @@ impl HealthCheck {
                     duration: start.elapsed(),
                 });
             }
+            let clear = fail_on_status && matches!(result, Err(ProbeFailure::Status { .. }));
             let now = Instant::now();
-            if now + self.interval > deadline {
+            if clear || now + self.interval > deadline {
                 let last = match result {
                     Err(f) => f,
                     // Passing, but not enough in a row before the deadline.

@@ -14,9 +14,9 @@ use super::plan::{Observation, Plan, Roles, TagMove, plan, tag_moves};
 use crate::events::{Event, EventSink, Step};
 use crate::health::{AddressKind, HealthCheck, HealthFailure};
 use crate::hook::{DropletHook, HookTarget};
-use crate::lock::{LockSettings, scope_for_ip};
+use crate::lock::{DeployLock, LockSettings, scope_for_ip};
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
-use crate::runner::{LockStop, Steps, release_lock, take_lock};
+use crate::runner::{LockStop, Steps, check_lock, release_lock, take_lock};
 
 /// Promote (the standby gets the new version and the traffic) or roll back (traffic goes back
 /// to the standby, which holds the previous version). The protocol is the same.
@@ -41,6 +41,11 @@ pub struct BlueGreenConfig {
     /// How long to wait for the assign action.
     #[serde(skip)]
     pub assign_wait: WaitOptions,
+    /// Verification through the reserved IP after a switch has its own short budget, and fails
+    /// at the first answer with a failing status: traffic is already on the new droplet, so
+    /// every second spent on a broken release is served to users.
+    #[serde(with = "crate::report::secs")]
+    pub verify_deadline: Duration,
     /// The version being deployed, passed to the update hook.
     pub version: Option<String>,
     /// Print the plan, change nothing.
@@ -58,6 +63,7 @@ impl Default for BlueGreenConfig {
             reserved_ip: None,
             health: HealthCheck::default(),
             assign_wait: WaitOptions::with_timeout(Duration::from_secs(120)),
+            verify_deadline: Duration::from_secs(10),
             version: None,
             dry_run: false,
             force: false,
@@ -157,6 +163,19 @@ fn api_stop(context: &str, e: &do_api::Error) -> Stop {
     Stop(Outcome::ApiError, format!("{context}: {}", e.chain()))
 }
 
+fn unknown_ip(ip: Ipv4Addr) -> String {
+    format!(
+        "reserved IP {ip} does not exist in this account (check --reserved-ip and the token's team)"
+    )
+}
+
+fn lock_lost(why: String) -> Stop {
+    Stop(
+        Outcome::Locked,
+        format!("{why}; stopped before switching: nothing was switched"),
+    )
+}
+
 struct Run<'a> {
     client: &'a Client,
     cfg: &'a BlueGreenConfig,
@@ -168,13 +187,19 @@ struct Run<'a> {
     ip: Option<Ipv4Addr>,
     assign: Option<AssignTiming>,
     time_to_new_answer: Option<Duration>,
+    lock: Option<DeployLock>,
 }
 
 impl<'a> Run<'a> {
     /// Find the reserved IP: the one given, or the one IP held by a droplet with either tag.
     async fn resolve_ip(&mut self) -> Result<Ipv4Addr, Stop> {
         if let Some(ip) = self.cfg.reserved_ip {
-            return Ok(ip);
+            // One read before the lock: an unknown IP is refused without touching anything.
+            return match self.client.reserved_ips().get(&ip.to_string()).await {
+                Ok(_) => Ok(ip),
+                Err(e) if e.is_not_found() => Err(Stop(Outcome::Refused, unknown_ip(ip))),
+                Err(e) => Err(api_stop("reading the reserved IP", &e)),
+            };
         }
         let s = self
             .steps
@@ -268,9 +293,7 @@ impl<'a> Run<'a> {
                 Ok(obs)
             }
             Err(e) if e.is_not_found() => {
-                let msg = format!(
-                    "reserved IP {ip} does not exist in this account (check --reserved-ip and the token's team)"
-                );
+                let msg = unknown_ip(ip);
                 self.steps.finish(s, false, msg.clone());
                 Err(Stop(Outcome::Refused, msg))
             }
@@ -359,7 +382,10 @@ impl<'a> Run<'a> {
             Step::Verify,
             format!("droplet {} ({}) through {url}", who.id, who.name),
         );
-        match check.wait_url(&url, self.steps.sink).await {
+        match check
+            .wait_url_within(&url, self.steps.sink, self.cfg.verify_deadline, true)
+            .await
+        {
             Ok(r) => {
                 self.steps.finish(
                     s,
@@ -430,44 +456,95 @@ impl<'a> Run<'a> {
                     .finish(s, true, format!("action {} completed", action.id));
             }
             Err(e) => {
-                // Where is the IP now? That decides whether anything changed.
-                let holder = self.ip_holder(ip).await;
+                // Where is the IP now, once DigitalOcean has finished what it was doing with
+                // it? That decides whether anything changed. An error proves little: a lost
+                // answer to an assign that was carried out, retried into a 422 "locked by
+                // another action", looks like a refusal while the IP is moving.
                 let msg = e.chain();
                 self.steps.finish(s, false, msg.clone());
-                return match holder {
+                return match self.settle_ip(ip).await {
                     Ok(Some(id)) if id == to.id => {
-                        self.steps.warn(format!("assign reported `{msg}`, but the IP already points at droplet {id}; continuing"));
+                        self.steps.warn(format!("assign reported `{msg}`, but the IP now points at droplet {id}; continuing"));
                         self.confirm(ip, to).await
                     }
-                    Ok(Some(id)) if id == from.id && !e.is_timeout() => Err(Stop(
+                    Ok(Some(id)) if id == from.id => Err(Stop(
                         Outcome::ApiError,
                         format!(
-                            "assigning {ip} to droplet {} failed ({msg}); the IP still points at droplet {id}, nothing changed",
+                            "assigning {ip} to droplet {} failed ({msg}); no action is running on the IP and it still points at droplet {id}: nothing changed",
                             to.id
                         ),
                     )),
                     Ok(holder) => Err(Stop(
                         Outcome::Uncertain,
                         format!(
-                            "assigning {ip} to droplet {} did not finish ({msg}); the IP now points at {}; the action may still move it. Check with `zdd-do status`",
+                            "assigning {ip} to droplet {} failed ({msg}); the IP now points at {}. Check with `zdd-do status`",
                             to.id,
                             holder
                                 .map(|h| format!("droplet {h}"))
                                 .unwrap_or_else(|| "no droplet".into())
                         ),
                     )),
-                    Err(e2) => Err(Stop(
+                    Err(why) => Err(Stop(
                         Outcome::Uncertain,
                         format!(
-                            "assigning {ip} to droplet {} failed ({msg}), and reading where it points failed too ({})",
-                            to.id,
-                            e2.chain()
+                            "assigning {ip} to droplet {} failed ({msg}), and where it ends up is unknown: {why}. Check with `zdd-do status`",
+                            to.id
                         ),
                     )),
                 };
             }
         }
         self.confirm(ip, to).await
+    }
+
+    /// After a failed assign: wait (within the assign timeout) for every action DigitalOcean
+    /// still runs on `ip`, then read where it points. `Err` says why that is unknown.
+    async fn settle_ip(&mut self, ip: Ipv4Addr) -> Result<Option<DropletId>, String> {
+        let ip_s = ip.to_string();
+        let running: Vec<do_api::actions::Action> = self
+            .client
+            .reserved_ips()
+            .list_actions(&ip_s)
+            .await
+            .map_err(|e| format!("listing the IP's actions failed ({})", e.chain()))?
+            .into_iter()
+            .filter(|a| !a.is_completed() && !a.is_errored())
+            .collect();
+        for a in running {
+            self.steps.note(format!(
+                "action {} ({}) is still running on {ip}; waiting for it",
+                a.id, a.kind
+            ));
+            let sink = self.steps.sink;
+            match self
+                .client
+                .actions()
+                .wait_with(a.id, &self.cfg.assign_wait, |a| {
+                    sink.emit(Event::ActionProgress {
+                        action_id: a.id.0,
+                        status: a.status.to_string(),
+                    })
+                })
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if e.is_timeout() => {
+                    return Err(format!("action {} is still running ({})", a.id, e.chain()));
+                }
+                // Errored: it ended; where the IP points says the rest.
+                Err(e) if matches!(e, do_api::Error::ActionErrored(_)) => {}
+                Err(e) => {
+                    return Err(format!(
+                        "waiting for action {} failed ({})",
+                        a.id,
+                        e.chain()
+                    ));
+                }
+            }
+        }
+        self.ip_holder(ip)
+            .await
+            .map_err(|e| format!("reading where it points failed ({})", e.chain()))
     }
 
     async fn confirm(&mut self, ip: Ipv4Addr, to: &Droplet) -> Result<(), Stop> {
@@ -705,6 +782,7 @@ impl<'a> Run<'a> {
                 ));
             }
         }
+        check_lock(&self.steps, self.lock.as_ref()).map_err(lock_lost)?;
         if let (Mode::Promote, Some(hook)) = (self.mode, hook) {
             let target = HookTarget::new(&to, self.cfg.version.as_deref(), "update");
             let s = self
@@ -733,6 +811,7 @@ impl<'a> Run<'a> {
                 ),
             ));
         }
+        check_lock(&self.steps, self.lock.as_ref()).map_err(lock_lost)?;
         let assign_started = Instant::now();
         self.assign(Step::Assign, ip, &from, &to).await?;
         self.live = Some((&to).into());
@@ -826,6 +905,7 @@ pub async fn run<H: DropletHook>(
         ip: cfg.reserved_ip,
         assign: None,
         time_to_new_answer: None,
+        lock: None,
     };
     let (outcome, message) = match run.go(hook, cancel).await {
         Ok(done) => done,
@@ -865,7 +945,7 @@ impl Run<'_> {
         };
         self.ip = Some(ip);
         let unlock = format!("zdd-do unlock --reserved-ip {ip}");
-        let lock = match (&self.cfg.lock, self.cfg.dry_run) {
+        self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = l.config(scope_for_ip(ip));
                 match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
@@ -885,7 +965,7 @@ impl Run<'_> {
             )),
             r = self.body(ip, hook) => r,
         };
-        if let Some(lock) = lock {
+        if let Some(lock) = self.lock.take() {
             release_lock(&mut self.steps, lock, &unlock).await;
         }
         result
@@ -942,6 +1022,7 @@ pub async fn status(
         ip: cfg.reserved_ip,
         assign: None,
         time_to_new_answer: None,
+        lock: None,
     };
     let ip = run.resolve_ip().await.map_err(|Stop(o, m)| (o, m))?;
     let obs = run.observe(ip).await.map_err(|Stop(o, m)| (o, m))?;
