@@ -4,9 +4,9 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::duration::parse as dur;
+use crate::duration::{RANGES, flag as dur};
 
 /// Zero-downtime deploys on DigitalOcean, made for CI.
 ///
@@ -20,6 +20,40 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The command line as `main` parses it: [`Cli`], with each duration flag's valid range in its
+/// help, and the exit codes after the long help.
+pub fn command() -> clap::Command {
+    with_ranges(Cli::command()).after_long_help(crate::exit::help_text())
+}
+
+fn with_ranges(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| {
+        let Some(range) = a
+            .get_long()
+            .and_then(|l| RANGES.iter().find(|r| r.flag == l))
+        else {
+            return a;
+        };
+        let text = |h: Option<&clap::builder::StyledStr>| {
+            format!(
+                "{} [range: {}]",
+                h.map(|h| h.to_string()).unwrap_or_default(),
+                range.describe()
+            )
+        };
+        let help = text(a.get_help());
+        let a = match a.get_long_help() {
+            Some(_) => {
+                let long = text(a.get_long_help());
+                a.long_help(long)
+            }
+            None => a,
+        };
+        a.value_name("DURATION").help(help)
+    })
+    .mut_subcommands(with_ranges)
 }
 
 #[derive(Debug, Args)]
@@ -37,7 +71,7 @@ pub struct Global {
     #[arg(long, env = "ZDD_EVENTS", value_enum, default_value_t = Events::Human, global = true)]
     pub events: Events,
     /// Timeout of one API request.
-    #[arg(long, env = "ZDD_API_TIMEOUT", value_parser = dur, default_value = "30s", global = true)]
+    #[arg(long, env = "ZDD_API_TIMEOUT", value_parser = dur("api-timeout"), default_value = "30s", global = true)]
     pub api_timeout: Duration,
 }
 
@@ -122,16 +156,16 @@ pub struct Probe {
     #[arg(long, env = "ZDD_EXPECT_BODY")]
     pub expect_body: Option<String>,
     /// Timeout of one probe.
-    #[arg(long, env = "ZDD_HEALTH_TIMEOUT", value_parser = dur, default_value = "2s")]
+    #[arg(long, env = "ZDD_HEALTH_TIMEOUT", value_parser = dur("health-timeout"), default_value = "2s")]
     pub health_timeout: Duration,
     /// Passing probes in a row required.
     #[arg(long, env = "ZDD_HEALTH_SUCCESSES", default_value_t = 3)]
     pub health_successes: u32,
     /// Pause between probes.
-    #[arg(long, env = "ZDD_HEALTH_INTERVAL", value_parser = dur, default_value = "1s")]
+    #[arg(long, env = "ZDD_HEALTH_INTERVAL", value_parser = dur("health-interval"), default_value = "1s")]
     pub health_interval: Duration,
     /// Give up on health after this long.
-    #[arg(long, env = "ZDD_HEALTH_DEADLINE", value_parser = dur, default_value = "60s")]
+    #[arg(long, env = "ZDD_HEALTH_DEADLINE", value_parser = dur("health-deadline"), default_value = "60s")]
     pub health_deadline: Duration,
     /// Accept any TLS certificate when probing over https (droplets are probed by IP).
     #[arg(long, env = "ZDD_HEALTH_INSECURE")]
@@ -141,14 +175,14 @@ pub struct Probe {
 #[derive(Debug, Args)]
 pub struct Lock {
     /// Wait this long for another run's deploy lock before giving up (exit 7).
-    #[arg(long, env = "ZDD_LOCK_WAIT", value_parser = dur, default_value = "0s")]
+    #[arg(long, env = "ZDD_LOCK_WAIT", value_parser = dur("lock-wait"), default_value = "0s")]
     pub lock_wait: Duration,
     /// Locks older than this belong to crashed runs and are removed.
-    #[arg(long, env = "ZDD_LOCK_TTL", value_parser = dur, default_value = "30m")]
+    #[arg(long, env = "ZDD_LOCK_TTL", value_parser = dur("lock-ttl"), default_value = "30m")]
     pub lock_ttl: Duration,
     /// Pause between creating the lock tag and the look that decides (catches a competitor
     /// that started at the same moment).
-    #[arg(long, env = "ZDD_LOCK_SETTLE", value_parser = dur, default_value = "2s")]
+    #[arg(long, env = "ZDD_LOCK_SETTLE", value_parser = dur("lock-settle"), default_value = "2s")]
     pub lock_settle: Duration,
     /// Run without the deploy lock (only when something else serialises deploys).
     #[arg(long, env = "ZDD_NO_LOCK")]
@@ -164,7 +198,7 @@ pub struct Switch {
     #[command(flatten)]
     pub lock: Lock,
     /// Give up waiting for the reserved IP assign action after this long.
-    #[arg(long, env = "ZDD_ASSIGN_TIMEOUT", value_parser = dur, default_value = "2m")]
+    #[arg(long, env = "ZDD_ASSIGN_TIMEOUT", value_parser = dur("assign-timeout"), default_value = "2m")]
     pub assign_timeout: Duration,
     /// Print the plan and change nothing.
     #[arg(long, env = "ZDD_DRY_RUN")]
@@ -183,7 +217,7 @@ pub struct PromoteArgs {
     #[arg(long, env = "ZDD_EXEC")]
     pub exec: Option<String>,
     /// Kill the update command after this long.
-    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur, default_value = "10m")]
+    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur("exec-timeout"), default_value = "10m")]
     pub exec_timeout: Duration,
     /// The version being deployed (passed to the update command as ZDD_VERSION).
     #[arg(long = "version", env = "ZDD_VERSION")]
@@ -236,7 +270,7 @@ pub struct RollArgs {
     #[arg(long, env = "ZDD_EXEC")]
     pub exec: Option<String>,
     /// Kill the update (or rollback) command after this long.
-    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur, default_value = "10m")]
+    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur("exec-timeout"), default_value = "10m")]
     pub exec_timeout: Duration,
     /// The version being deployed (passed to the commands as ZDD_VERSION).
     #[arg(long = "version", env = "ZDD_VERSION")]
@@ -253,10 +287,10 @@ pub struct RollArgs {
     #[arg(long, env = "ZDD_DRAIN_METHOD", default_value = "POST")]
     pub drain_method: String,
     /// Wait for in-flight requests after a droplet leaves rotation.
-    #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur, default_value = "10s")]
+    #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur("drain-wait"), default_value = "10s")]
     pub drain_wait: Duration,
     /// Slack for the load balancer to notice a tag change (DigitalOcean documents no delay).
-    #[arg(long, env = "ZDD_LB_SYNC_WAIT", value_parser = dur, default_value = "5s")]
+    #[arg(long, env = "ZDD_LB_SYNC_WAIT", value_parser = dur("lb-sync-wait"), default_value = "5s")]
     pub lb_sync_wait: Duration,
     /// A URL served through the load balancer: watch it until each put-back droplet answers,
     /// instead of waiting the computed window.
@@ -267,10 +301,10 @@ pub struct RollArgs {
     #[arg(long, env = "ZDD_LB_PROBE_MATCH")]
     pub lb_probe_match: Option<String>,
     /// Give up watching --lb-probe after this long (default: 3 × the computed window).
-    #[arg(long, env = "ZDD_LB_PROBE_TIMEOUT", value_parser = dur)]
+    #[arg(long, env = "ZDD_LB_PROBE_TIMEOUT", value_parser = dur("lb-probe-timeout"))]
     pub lb_probe_timeout: Option<Duration>,
     /// Pause between batches.
-    #[arg(long, env = "ZDD_BATCH_DELAY", value_parser = dur, default_value = "0s")]
+    #[arg(long, env = "ZDD_BATCH_DELAY", value_parser = dur("batch-delay"), default_value = "0s")]
     pub batch_delay: Duration,
     /// On failure: `pause` (leave the failed droplet out of rotation, exit 9) or `rollback`
     /// (run --rollback-exec on the updated droplets, newest first, exit 5).
@@ -359,11 +393,73 @@ fn status_range(s: &str) -> Result<(u16, u16), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_valid() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    /// Every duration flag of every command has a range, its value parser enforces that range,
+    /// and its help shows it.
+    #[test]
+    fn every_duration_flag_checks_its_range() {
+        use crate::duration::{range_of, show};
+        use clap::builder::ValueParser;
+        let duration = ValueParser::new(crate::duration::parse).type_id();
+        let root = command();
+        let mut checked = Vec::new();
+        let mut subs: Vec<(Option<&str>, &clap::Command)> = vec![(None, &root)];
+        subs.extend(root.get_subcommands().map(|c| (Some(c.get_name()), c)));
+        for (sub, cmd) in subs {
+            for arg in cmd.get_arguments() {
+                if arg.get_value_parser().type_id() != duration {
+                    continue;
+                }
+                let long = arg.get_long().expect("duration flags are long flags");
+                let range = range_of(long);
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(
+                    help.ends_with(&format!("[range: {}]", range.describe())),
+                    "--{long}: {help}"
+                );
+                let parse = |value: String| {
+                    let mut argv = vec!["zdd-do".to_owned(), sub.unwrap_or("status").to_owned()];
+                    if sub == Some("roll") {
+                        argv.extend(["--lb".into(), "web".into()]);
+                    }
+                    argv.extend([format!("--{long}"), value]);
+                    command().try_get_matches_from(argv)
+                };
+                assert!(
+                    parse(show(range.min)).is_ok(),
+                    "--{long} {}",
+                    show(range.min)
+                );
+                assert!(
+                    parse(show(range.max)).is_ok(),
+                    "--{long} {}",
+                    show(range.max)
+                );
+                let over = parse(show(range.max + Duration::from_millis(1))).unwrap_err();
+                assert_eq!(
+                    over.kind(),
+                    clap::error::ErrorKind::ValueValidation,
+                    "--{long}"
+                );
+                if !range.min.is_zero() {
+                    let under = parse(show(range.min - Duration::from_millis(1))).unwrap_err();
+                    assert_eq!(under.kind(), clap::error::ErrorKind::ValueValidation);
+                }
+                checked.push(long.to_owned());
+            }
+        }
+        for r in RANGES {
+            assert!(
+                checked.iter().any(|c| c == r.flag),
+                "--{} is not a flag",
+                r.flag
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use do_api::{Client, Token, WaitOptions};
 use zdd_core::bluegreen::{
     self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome, Roles,
 };
-use zdd_core::health::{AddressKind, HealthCheck, Scheme};
+use zdd_core::health::{AddressKind, HealthCheck, HealthField, Scheme};
 use zdd_core::hook::NoHook;
 
 use crate::cli::{self, Cli, Command, Output};
@@ -143,8 +143,24 @@ fn health_check(
         deadline: p.health_deadline,
         insecure_tls: p.health_insecure,
     };
-    check.validate()?;
+    check.check().map_err(|e| {
+        let flags: Vec<&str> = e.fields.iter().map(|f| health_flag(*f)).collect();
+        format!("{}: {}", flags.join(", "), e.message)
+    })?;
     Ok(check)
+}
+
+/// The flag that sets a health check setting.
+fn health_flag(f: HealthField) -> &'static str {
+    match f {
+        HealthField::StatusRange => "--health-status",
+        HealthField::Successes => "--health-successes",
+        HealthField::RequestTimeout => "--health-timeout",
+        HealthField::Interval => "--health-interval",
+        HealthField::Deadline => "--health-deadline",
+        HealthField::ExpectBody => "--expect-body",
+        _ => "a health flag",
+    }
 }
 
 fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
@@ -155,6 +171,30 @@ fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
         &h.probe,
     )
     .map_err(|m| Early(exit::USAGE, m))
+}
+
+/// The deploy lock's settings, or none with `--no-lock`.
+fn lock_settings(l: &cli::Lock) -> Result<Option<LockSettings>, Early> {
+    if l.no_lock {
+        return Ok(None);
+    }
+    if l.lock_wait >= l.lock_ttl {
+        // A run still waiting after the TTL would have its own lock tag removed as stale.
+        return Err(Early(
+            exit::USAGE,
+            format!(
+                "--lock-wait {} must be shorter than --lock-ttl {} (a run still waiting after the TTL would find its own lock removed as stale)",
+                crate::duration::show(l.lock_wait),
+                crate::duration::show(l.lock_ttl)
+            ),
+        ));
+    }
+    Ok(Some(LockSettings {
+        ttl: l.lock_ttl,
+        wait: l.lock_wait,
+        settle: l.lock_settle,
+        ..LockSettings::default()
+    }))
 }
 
 fn roles(p: &cli::Pair) -> Result<Roles, Early> {
@@ -180,17 +220,6 @@ fn roles(p: &cli::Pair) -> Result<Roles, Early> {
 }
 
 fn switch_config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
-    if !s.lock.no_lock && s.lock.lock_wait >= s.lock.lock_ttl {
-        // A run still waiting after the TTL would have its own lock tag removed as stale.
-        return Err(Early(
-            exit::USAGE,
-            format!(
-                "--lock-wait ({}s) must be shorter than --lock-ttl ({}s)",
-                s.lock.lock_wait.as_secs(),
-                s.lock.lock_ttl.as_secs()
-            ),
-        ));
-    }
     Ok(BlueGreenConfig {
         roles: roles(&s.pair)?,
         reserved_ip: s.pair.reserved_ip,
@@ -199,12 +228,7 @@ fn switch_config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
         version: None,
         dry_run: s.dry_run,
         force: false,
-        lock: (!s.lock.no_lock).then_some(LockSettings {
-            ttl: s.lock.lock_ttl,
-            wait: s.lock.lock_wait,
-            settle: s.lock.lock_settle,
-            ..LockSettings::default()
-        }),
+        lock: lock_settings(&s.lock)?,
     })
 }
 

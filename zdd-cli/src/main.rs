@@ -9,12 +9,10 @@ mod exit;
 mod hook;
 mod render;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 fn main() {
-    let matches = cli::Cli::command()
-        .after_long_help(exit::help_text())
-        .get_matches();
+    let matches = cli::command().get_matches();
     let args = match cli::Cli::from_arg_matches(&matches) {
         Ok(args) => args,
         Err(e) => e.exit(),

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 
-use zdd_core::bluegreen::LockSettings;
 use zdd_core::rolling::{
     self, Drain, DropletState, HealthOverrides, Identify, LbProbe, LbRef, OnFailure, RollingConfig,
     RollingReport,
@@ -108,12 +107,7 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
         on_failure,
         version: r.app_version.clone(),
         dry_run: r.dry_run,
-        lock: (!r.lock.no_lock).then(|| LockSettings {
-            ttl: r.lock.lock_ttl,
-            wait: r.lock.lock_wait,
-            settle: r.lock.lock_settle,
-            ..LockSettings::default()
-        }),
+        lock: super::lock_settings(&r.lock)?,
         wait_scale: r.wait_scale,
     })
 }

@@ -51,7 +51,7 @@ fn command(fake: &FakeDo, args: &[&str], env: &[(&str, &str)]) -> tokio::process
         .env("ZDD_DO_API_URL", fake.uri())
         .env("ZDD_HEALTH_PORT", fake.app_port.to_string())
         .env("ZDD_HEALTH_SUCCESSES", "2")
-        .env("ZDD_HEALTH_INTERVAL", "20ms")
+        .env("ZDD_HEALTH_INTERVAL", "50ms")
         .env("ZDD_HEALTH_DEADLINE", "1s")
         .env("ZDD_HEALTH_TIMEOUT", "500ms")
         .env("ZDD_LOCK_SETTLE", "50ms")
@@ -273,6 +273,156 @@ async fn usage_errors_are_exit_2_and_send_nothing() {
         "a usage error sent requests: {:#?}",
         fake.calls()
     );
+}
+
+/// Every duration has a stated range, checked before anything is sent: exit 2, one line that
+/// names the flag, the value and the range, and not one request.
+#[tokio::test]
+async fn durations_out_of_range_are_exit_2_and_send_nothing() {
+    let fake = pair().await;
+    let roll = |extra: &[&'static str]| {
+        let mut a = vec!["roll", "--lb", "web-lb"];
+        a.extend_from_slice(extra);
+        a
+    };
+    let flag = |f: &str, v: &str, range: &str| {
+        format!("error: invalid value '{v}' for '--{f} <DURATION>': must be {range}")
+    };
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, String);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["promote", "--assign-timeout", "0s"],
+            vec![],
+            flag("assign-timeout", "0s", "between 10s and 1h"),
+        ),
+        (
+            vec!["promote", "--api-timeout", "0s"],
+            vec![],
+            flag("api-timeout", "0s", "between 1s and 10m"),
+        ),
+        (
+            vec!["promote", "--health-deadline", "0s"],
+            vec![],
+            flag("health-deadline", "0s", "between 100ms and 1h"),
+        ),
+        (
+            vec!["promote", "--health-interval", "0s"],
+            vec![],
+            flag("health-interval", "0s", "between 50ms and 10m"),
+        ),
+        (
+            vec!["rollback", "--lock-ttl", "10s"],
+            vec![],
+            flag("lock-ttl", "10s", "between 1m and 24h"),
+        ),
+        (
+            vec!["promote", "--exec", "true", "--exec-timeout", "0s"],
+            vec![],
+            flag("exec-timeout", "0s", "between 1s and 24h"),
+        ),
+        // From the environment, the message names the flag all the same.
+        (
+            vec!["status"],
+            vec![("ZDD_HEALTH_TIMEOUT", "0s")],
+            flag("health-timeout", "0s", "between 100ms and 5m"),
+        ),
+        (
+            vec!["promote"],
+            vec![("ZDD_LOCK_SETTLE", "0s")],
+            flag("lock-settle", "0s", "between 10ms and 1m"),
+        ),
+        (
+            roll(&["--lb-probe-timeout", "0s"]),
+            vec![],
+            flag("lb-probe-timeout", "0s", "between 1s and 1h"),
+        ),
+        (
+            roll(&["--drain-wait", "2h"]),
+            vec![],
+            flag("drain-wait", "2h", "at most 1h"),
+        ),
+        (
+            roll(&["--batch-delay", "90m"]),
+            vec![],
+            flag("batch-delay", "90m", "at most 1h"),
+        ),
+        (
+            roll(&["--lb-sync-wait", "1h"]),
+            vec![],
+            flag("lb-sync-wait", "1h", "at most 10m"),
+        ),
+        (
+            roll(&["--lock-wait", "2d"]),
+            vec![],
+            "error: invalid value '2d' for '--lock-wait <DURATION>': `2d` has unknown unit `d`; use ms, s, m or h".into(),
+        ),
+        // Relations between flags that cannot both hold.
+        (
+            vec!["promote", "--health-timeout", "2s", "--health-deadline", "1s"],
+            vec![],
+            "error: --health-deadline, --health-timeout: health deadline 1s is shorter than the health request timeout 2s: not even one probe fits".into(),
+        ),
+        (
+            vec!["status", "--health-successes", "5", "--health-interval", "1s", "--health-deadline", "3s"],
+            vec![],
+            "error: --health-deadline, --health-successes, --health-interval: health deadline 3s cannot fit 5 passing probes 1s apart".into(),
+        ),
+        (
+            roll(&["--lock-wait", "30m"]),
+            vec![],
+            "error: --lock-wait 30m must be shorter than --lock-ttl 30m (a run still waiting after the TTL would find its own lock removed as stale)".into(),
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let mut env = env;
+        env.push(TOKEN_ENV);
+        let out = zdd(&fake, &args, &env).await;
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.lines().next(),
+            Some(expected.as_str()),
+            "{args:?}: {}",
+            out.stderr
+        );
+        // One line says it all (clap adds a pointer to --help).
+        let rest: Vec<&str> = out
+            .stderr
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(
+            rest.is_empty() || rest == ["For more information, try '--help'."],
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    assert!(
+        fake.calls().is_empty(),
+        "a bad duration sent requests: {:#?}",
+        fake.calls()
+    );
+    fake.assert_no_unexpected();
+}
+
+/// `--help` states each duration's range.
+#[tokio::test]
+async fn help_shows_duration_ranges() {
+    let fake = pair().await;
+    let out = zdd(&fake, &["promote", "--help"], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for line in [
+        "--health-interval <DURATION>",
+        "Pause between probes [range: 50ms to 10m]",
+        "--assign-timeout <DURATION>",
+        "Give up waiting for the reserved IP assign action after this long [range: 10s to 1h]",
+        "--lock-wait <DURATION>",
+        "[range: 0 to 24h]",
+    ] {
+        assert!(out.stdout.contains(line), "{line}: {}", out.stdout);
+    }
+    assert!(fake.calls().is_empty());
 }
 
 #[tokio::test]
