@@ -28,6 +28,35 @@ pub fn command() -> clap::Command {
     with_ranges(Cli::command()).after_long_help(crate::exit::help_text())
 }
 
+/// The value of a global flag read from the raw command line (the last `--flag value` or
+/// `--flag=value` before `--`), else from its environment variable: for a command line clap
+/// refused, to answer in the format that was asked for.
+pub fn raw_global(flag: &str, env: &str) -> Option<String> {
+    raw_flag(
+        std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned()),
+        flag,
+    )
+    .or_else(|| std::env::var(env).ok())
+}
+
+fn raw_flag(args: impl Iterator<Item = String>, flag: &str) -> Option<String> {
+    let mut found = None;
+    let mut args = args;
+    while let Some(a) = args.next() {
+        if a == "--" {
+            break;
+        }
+        if a == flag {
+            found = args.next();
+        } else if let Some(v) = a.strip_prefix(flag).and_then(|v| v.strip_prefix('=')) {
+            found = Some(v.to_owned());
+        }
+    }
+    found
+}
+
 fn with_ranges(cmd: clap::Command) -> clap::Command {
     cmd.mut_args(|a| {
         let Some(range) = a
@@ -460,6 +489,22 @@ mod tests {
                 r.flag
             );
         }
+    }
+
+    #[test]
+    fn raw_flags() {
+        let raw = |args: &[&str]| raw_flag(args.iter().map(|a| a.to_string()), "--events");
+        assert_eq!(
+            raw(&["status", "--events", "json"]).as_deref(),
+            Some("json")
+        );
+        assert_eq!(raw(&["--events=json", "status"]).as_deref(), Some("json"));
+        assert_eq!(
+            raw(&["--events=json", "--events", "none"]).as_deref(),
+            Some("none")
+        );
+        assert_eq!(raw(&["promote", "--", "--events", "json"]), None);
+        assert_eq!(raw(&["--eventsjson"]), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use zdd_core::hook::NoHook;
 
 use crate::cli::{self, Cli, Command, Output};
 use crate::exit;
-use crate::hook::CommandHook;
+use crate::hook::{CommandHook, HookOutput};
 use crate::render::{StderrSink, Style};
 
 #[path = "demo.rs"]
@@ -27,13 +27,7 @@ struct Early(i32, String);
 
 /// Run the parsed command; returns the exit code.
 pub async fn run(args: Cli) -> i32 {
-    let style = match args.global.events {
-        cli::Events::Human => Style::Human {
-            gitlab: std::env::var("GITLAB_CI").is_ok_and(|v| v == "true"),
-        },
-        cli::Events::Json => Style::JsonLines,
-        cli::Events::None => Style::Quiet,
-    };
+    let style = style(args.global.events);
     let sink = StderrSink::new(style);
     let output = args.global.output;
     let result = match &args.command {
@@ -48,15 +42,32 @@ pub async fn run(args: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(Early(code, message)) => {
-            if output == Output::Json {
-                print_json(
-                    &serde_json::json!({"outcome": outcome_name(code), "message": message, "exit_code": code}),
-                );
-            }
-            eprintln!("error: {message}");
+            report_early(output, style, code, &message);
             code
         }
     }
+}
+
+/// The events' style `--events` asks for.
+pub fn style(events: cli::Events) -> Style {
+    match events {
+        cli::Events::Human => Style::Human {
+            gitlab: std::env::var("GITLAB_CI").is_ok_and(|v| v == "true"),
+        },
+        cli::Events::Json => Style::JsonLines,
+        cli::Events::None => Style::Quiet,
+    }
+}
+
+/// A failure before anything ran: the JSON document on stdout with `--output json`, and one
+/// line on stderr in the events' style.
+pub fn report_early(output: Output, style: Style, code: i32, message: &str) {
+    if output == Output::Json {
+        print_json(
+            &serde_json::json!({"outcome": outcome_name(code), "message": message, "exit_code": code}),
+        );
+    }
+    crate::render::error(style, code, message);
 }
 
 fn outcome_name(code: i32) -> &'static str {
@@ -268,6 +279,7 @@ async fn promote(g: &cli::Global, p: &cli::PromoteArgs, sink: &StderrSink) -> Re
     let hook = p.exec.as_ref().map(|c| CommandHook {
         command: c.clone(),
         timeout: p.exec_timeout,
+        output: HookOutput::for_style(sink.style()),
     });
     let report = bluegreen::run(
         &client,
@@ -278,7 +290,7 @@ async fn promote(g: &cli::Global, p: &cli::PromoteArgs, sink: &StderrSink) -> Re
         interrupted(),
     )
     .await;
-    finish(g, &report, p.switch.dotenv.as_ref())
+    finish(g, &report, p.switch.dotenv.as_ref(), sink)
 }
 
 async fn rollback(g: &cli::Global, r: &cli::RollbackArgs, sink: &StderrSink) -> Result<i32, Early> {
@@ -294,13 +306,14 @@ async fn rollback(g: &cli::Global, r: &cli::RollbackArgs, sink: &StderrSink) -> 
         interrupted(),
     )
     .await;
-    finish(g, &report, r.switch.dotenv.as_ref())
+    finish(g, &report, r.switch.dotenv.as_ref(), sink)
 }
 
 fn finish(
     g: &cli::Global,
     report: &BlueGreenReport,
     dotenv: Option<&PathBuf>,
+    sink: &StderrSink,
 ) -> Result<i32, Early> {
     let code = exit::for_outcome(report.outcome);
     if let Some(path) = dotenv {
@@ -331,7 +344,7 @@ fn finish(
             ("ZDD_STANDBY_DROPLET_ID", id(&report.standby)),
             ("ZDD_STANDBY_DROPLET_NAME", name(&report.standby)),
         ];
-        crate::dotenv::write_or_warn(path, &pairs);
+        crate::dotenv::write_or_warn(path, &pairs, sink.style());
     }
     match g.output {
         Output::Json => {

@@ -12,7 +12,7 @@ use zdd_core::rolling::{
 use super::{Early, client, interrupted, print_result_json};
 use crate::cli::{self, Output};
 use crate::exit;
-use crate::hook::CommandHook;
+use crate::hook::{CommandHook, HookOutput};
 use crate::render::StderrSink;
 
 fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
@@ -124,6 +124,7 @@ pub(super) async fn roll(
         c.as_ref().map(|c| CommandHook {
             command: c.clone(),
             timeout: r.exec_timeout,
+            output: HookOutput::for_style(sink.style()),
         })
     };
     let (update, rollback) = (hook(&r.exec), hook(&r.rollback_exec));
@@ -164,7 +165,7 @@ pub(super) async fn roll(
             ),
             ("ZDD_OUT_OF_ROTATION", ids(|d| d.out_of_rotation)),
         ];
-        crate::dotenv::write_or_warn(path, &pairs);
+        crate::dotenv::write_or_warn(path, &pairs, sink.style());
     }
     match g.output {
         Output::Json => {

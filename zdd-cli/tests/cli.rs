@@ -6,6 +6,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
 use zdd_tests::fake_do::{App, FakeDo, TOKEN};
 
 const BLUE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
@@ -691,4 +693,176 @@ async fn help_lists_the_exit_codes() {
         "{}",
         out.stdout
     );
+}
+
+/// The fake answers the first droplet list 429 with `Retry-After: 1` (then as usual), so the
+/// API client logs a retry warning. The fake's own catch-all still records anything unknown.
+async fn rate_limited_once(fake: &FakeDo) {
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(serde_json::json!({
+                    "id": "too_many_requests",
+                    "message": "API Rate limit exceeded."
+                })),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&fake.server)
+        .await;
+}
+
+/// Each non-empty stderr line as a JSON object, failing on the first that is not one.
+fn json_lines(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let v: Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {l:?}\n{stderr}"));
+            assert!(v.is_object(), "not an object: {l}");
+            v
+        })
+        .collect()
+}
+
+/// With `--events json`, every stderr line is one JSON object: the events, the API client's
+/// retry warning, and the update command's output; no ANSI escape anywhere.
+#[tokio::test]
+async fn json_events_make_every_stderr_line_json() {
+    let fake = pair().await;
+    rate_limited_once(&fake).await;
+    let mut args = promote_args();
+    args.extend([
+        "--events",
+        "json",
+        "--exec",
+        "echo to stdout; echo to stderr >&2",
+    ]);
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+    let lines = json_lines(&out.stderr);
+    let retry = lines
+        .iter()
+        .find(|l| l["event"] == "log")
+        .unwrap_or_else(|| panic!("no log record: {}", out.stderr));
+    assert_eq!(retry["level"], "warn");
+    assert!(
+        retry["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("retrying after: DigitalOcean API GET /v2/droplets answered 429"),
+        "{retry}"
+    );
+    assert_eq!(retry["fields"]["path"], "/v2/droplets");
+    assert_eq!(retry["fields"]["wait_ms"], 1000);
+    let output: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|l| l["event"] == "command_output")
+        .map(|l| (l["stream"].as_str().unwrap(), l["line"].as_str().unwrap()))
+        .collect();
+    assert_eq!(output.len(), 2, "{}", out.stderr);
+    assert!(output.contains(&("stdout", "to stdout")), "{output:?}");
+    assert!(output.contains(&("stderr", "to stderr")), "{output:?}");
+    assert!(lines.iter().any(|l| l["event"] == "step_finished"));
+    fake.assert_no_unexpected();
+}
+
+/// Usage errors with `--events json` are JSON lines too, whether clap or zdd-do finds them.
+#[tokio::test]
+async fn usage_errors_with_json_events_are_json_lines() {
+    let fake = pair().await;
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 3] = [
+        (
+            &["promote", "--events", "json"],
+            &[],
+            "no API token: set DIGITALOCEAN_ACCESS_TOKEN (or DIGITALOCEAN_TOKEN) or pass --token-file",
+        ),
+        (
+            &["promote", "--events=json", "--health-interval", "0s"],
+            &[TOKEN_ENV],
+            "invalid value '0s' for '--health-interval <DURATION>': must be between 50ms and 10m",
+        ),
+        (
+            &["roll"],
+            &[TOKEN_ENV, ("ZDD_EVENTS", "json")],
+            "the following required arguments were not provided: --lb <LB>",
+        ),
+    ];
+    for (args, env, message) in cases {
+        let out = zdd(&fake, args, env).await;
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        let lines = json_lines(&out.stderr);
+        assert_eq!(
+            lines,
+            [serde_json::json!({"event": "error", "message": message, "exit_code": 2})],
+            "{args:?}"
+        );
+    }
+    // A flag clap refuses still gets the JSON document `--output json` promises.
+    let out = zdd(
+        &fake,
+        &["promote", "--output", "json", "--api-timeout", "0s"],
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.json(),
+        serde_json::json!({
+            "outcome": "config_error",
+            "message": "invalid value '0s' for '--api-timeout <DURATION>': must be between 1s and 10m",
+            "exit_code": 2
+        })
+    );
+    assert_eq!(
+        out.stderr,
+        "error: invalid value '0s' for '--api-timeout <DURATION>': must be between 1s and 10m\n"
+    );
+    assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
+}
+
+/// `--events none` means a silent stderr: no retry warning unless ZDD_LOG asks for logs.
+#[tokio::test]
+async fn no_events_means_no_log_lines_unless_zdd_log_asks() {
+    let fake = pair().await;
+    rate_limited_once(&fake).await;
+    let mut args = promote_args();
+    args.extend(["--events", "none"]);
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    // Asked for explicitly, log lines come (as text).
+    let fake = pair().await;
+    rate_limited_once(&fake).await;
+    let out = zdd(&fake, &args, &[TOKEN_ENV, ("ZDD_LOG", "warn")]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("WARN retrying after: DigitalOcean API GET /v2/droplets answered 429"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Stderr is not a terminal here: human lines, the retry warning included, carry no colour.
+#[tokio::test]
+async fn human_events_have_no_colour_without_a_terminal() {
+    let fake = pair().await;
+    rate_limited_once(&fake).await;
+    let out = zdd(&fake, &promote_args(), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("WARN retrying after: DigitalOcean API GET /v2/droplets answered 429"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("==> health gate"), "{}", out.stderr);
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
 }
