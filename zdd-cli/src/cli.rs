@@ -11,8 +11,9 @@ use crate::duration::{RANGES, flag as dur};
 /// Zero-downtime deploys on DigitalOcean, made for CI.
 ///
 /// The API token comes from DIGITALOCEAN_ACCESS_TOKEN or DIGITALOCEAN_TOKEN, or --token-file.
-/// Exit codes: 0 ok, 2 usage, 3 refused, 4 not ready, 5 switched back, 6 uncertain, 7 locked,
-/// 8 API failure, 9 roll paused, 130 interrupted (see the README and --help).
+/// Exit codes: 0 ok, 1 demo failed, 2 usage, 3 refused, 4 not ready, 5 switched back,
+/// 6 uncertain, 7 locked, 8 API failure, 9 roll paused; status: 10 interrupted run,
+/// 11 inconsistent, 12 live droplet unhealthy; 130 interrupted (see the README and --help).
 #[derive(Debug, Parser)]
 #[command(name = "zdd-do", version, about, long_about = None)]
 pub struct Cli {
@@ -128,7 +129,9 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Send traffic back to the standby (the previous version), health-gated unless --force.
     Rollback(RollbackArgs),
-    /// Show both droplets, where the reserved IP points, and drift between tags and the IP.
+    /// Show both droplets, where the reserved IP points, and drift between tags and the IP;
+    /// exit 0 only when they agree (10: interrupted run, 11: inconsistent, 12: live droplet
+    /// unhealthy with --check-health).
     Status(StatusArgs),
     /// Break a deploy lock left by a run that is gone.
     Unlock(UnlockArgs),
@@ -268,7 +271,8 @@ pub struct StatusArgs {
     pub pair: Pair,
     #[command(flatten)]
     pub health: Health,
-    /// Also probe each droplet's health once.
+    /// Also probe each droplet's health once; exit 12 when the droplet holding the reserved IP
+    /// does not answer.
     #[arg(long = "check-health", env = "ZDD_CHECK_HEALTH")]
     pub check_health: bool,
 }

@@ -430,8 +430,17 @@ async fn status(g: &cli::Global, s: &cli::StatusArgs, sink: &StderrSink) -> Resu
     let report = bluegreen::status(&client, &cfg, s.check_health, sink)
         .await
         .map_err(|(o, m)| Early(exit::for_outcome(o), m))?;
+    // Whether the droplet holding the reserved IP answered; one that was not probed (the IP
+    // on nobody, or on an untagged droplet) did not.
+    let live_healthy = s.check_health.then(|| {
+        report
+            .ip_droplet
+            .as_ref()
+            .is_some_and(|d| report.health.iter().any(|h| h.id == d.id && h.healthy))
+    });
+    let code = exit::for_status(&report.state, live_healthy);
     match g.output {
-        Output::Json => print_json(&report),
+        Output::Json => print_result_json(&report, code),
         Output::Human => {
             let mut out = std::io::stdout().lock();
             let show = |d: &bluegreen::DropletSummary| {
@@ -475,14 +484,24 @@ async fn status(g: &cli::Global, s: &cli::StatusArgs, sink: &StderrSink) -> Resu
                     h.detail
                 );
             }
-            let _ = writeln!(out, "state: {}", report.state);
+            let _ = writeln!(out, "state: {} (exit {code})", report.state);
             for d in &report.drift {
                 let _ = writeln!(out, "  drift: {d}");
             }
+            if code == exit::STATUS_UNHEALTHY
+                && let Some(d) = &report.ip_droplet
+            {
+                let _ = writeln!(
+                    out,
+                    "  the live droplet {} ({}) does not answer its health check",
+                    d.id, d.name
+                );
+            }
         }
     }
-    // Status reports; it does not judge. Drift is shown, and is an exit 0.
-    Ok(exit::OK)
+    // The exit code tells a pipeline or a monitor what status found: 0 only when the IP and
+    // the tags agree (and, with --check-health, the live droplet answers).
+    Ok(code)
 }
 
 async fn unlock(g: &cli::Global, u: &cli::UnlockArgs) -> Result<i32, Early> {

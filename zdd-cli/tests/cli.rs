@@ -866,3 +866,130 @@ async fn human_events_have_no_colour_without_a_terminal() {
     assert!(out.stderr.contains("==> health gate"), "{}", out.stderr);
     assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
 }
+
+fn status_args(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut a = vec!["status", "--reserved-ip", RIP_S];
+    a.extend_from_slice(extra);
+    a
+}
+
+/// `status` exits 0 only when the reserved IP and the tags agree (and, with --check-health,
+/// the live droplet answers); an unhealthy standby is shown but is not an error.
+#[tokio::test]
+async fn status_is_0_when_consistent_even_with_an_unhealthy_standby() {
+    let fake = pair().await;
+    fake.set_app(2, 503, "booting");
+    let out = zdd(&fake, &status_args(&["--check-health"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("state: consistent (exit 0)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  health of 2: UNHEALTHY (http://127.0.0.12:"),
+        "{}",
+        out.stdout
+    );
+    let out = zdd(&fake, &status_args(&["--output", "json"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["state"], "consistent");
+    assert_eq!(doc["exit_code"], 0);
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
+    fake.assert_no_unexpected();
+}
+
+/// The IP already moved to the standby-tagged droplet, the tags did not: exit 10, and the
+/// drift says to finish with promote.
+#[tokio::test]
+async fn status_of_an_interrupted_run_is_10() {
+    let fake = pair().await;
+    fake.state().reserved_ips.get_mut(RIP_S).unwrap().1 = Some(2);
+    let out = zdd(&fake, &status_args(&[]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 10, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("state: interrupted (exit 10)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  drift: 127.0.0.20 points at droplet 2 but the tags were not fully moved"),
+        "{}",
+        out.stdout
+    );
+    let out = zdd(&fake, &status_args(&["--output", "json"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 10);
+    assert_eq!(out.json()["state"], "interrupted");
+    assert_eq!(out.json()["exit_code"], 10);
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
+}
+
+/// The reserved IP on nobody is a total outage: exit 11, needs a human.
+#[tokio::test]
+async fn status_with_the_ip_on_nobody_is_11() {
+    let fake = pair().await;
+    fake.state().reserved_ips.get_mut(RIP_S).unwrap().1 = None;
+    let out = zdd(&fake, &status_args(&["--output", "json"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 11, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["state"], "inconsistent");
+    assert_eq!(doc["exit_code"], 11);
+    assert_eq!(doc["ip_droplet"], Value::Null);
+    assert_eq!(
+        doc["drift"][0],
+        "reserved IP 127.0.0.20 is not assigned to any droplet"
+    );
+    let out = zdd(&fake, &status_args(&[]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 11);
+    assert!(
+        out.stdout.contains("reserved IP 127.0.0.20: unassigned"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("state: inconsistent (exit 11)"),
+        "{}",
+        out.stdout
+    );
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
+}
+
+/// With --check-health, a live droplet that does not answer is exit 12; without it, status
+/// does not probe and says 0.
+#[tokio::test]
+async fn status_with_a_dead_live_droplet_is_12() {
+    let fake = pair().await;
+    fake.set_app(1, 503, "down");
+    let out = zdd(&fake, &status_args(&["--check-health"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 12, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("  health of 1: UNHEALTHY"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("state: consistent (exit 12)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  the live droplet 1 (blue) does not answer its health check"),
+        "{}",
+        out.stdout
+    );
+    let out = zdd(
+        &fake,
+        &status_args(&["--check-health", "--output", "json"]),
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 12);
+    assert_eq!(out.json()["exit_code"], 12);
+    let out = zdd(&fake, &status_args(&[]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
+}
