@@ -4,15 +4,16 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::duration::parse as dur;
+use crate::duration::{RANGES, flag as dur};
 
 /// Zero-downtime deploys on DigitalOcean, made for CI.
 ///
 /// The API token comes from DIGITALOCEAN_ACCESS_TOKEN or DIGITALOCEAN_TOKEN, or --token-file.
-/// Exit codes: 0 ok, 2 usage, 3 refused, 4 not ready, 5 switched back, 6 uncertain, 7 locked,
-/// 8 API failure, 9 roll paused, 130 interrupted (see the README and --help).
+/// Exit codes: 0 ok, 1 demo failed, 2 usage, 3 refused, 4 not ready, 5 switched back,
+/// 6 uncertain, 7 locked, 8 API failure, 9 roll paused; status: 10 interrupted run,
+/// 11 inconsistent, 12 live droplet unhealthy; 130 interrupted (see the README and --help).
 #[derive(Debug, Parser)]
 #[command(name = "zdd-do", version, about, long_about = None)]
 pub struct Cli {
@@ -20,6 +21,69 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The command line as `main` parses it: [`Cli`], with each duration flag's valid range in its
+/// help, and the exit codes after the long help.
+pub fn command() -> clap::Command {
+    with_ranges(Cli::command()).after_long_help(crate::exit::help_text())
+}
+
+/// The value of a global flag read from the raw command line (the last `--flag value` or
+/// `--flag=value` before `--`), else from its environment variable: for a command line clap
+/// refused, to answer in the format that was asked for.
+pub fn raw_global(flag: &str, env: &str) -> Option<String> {
+    raw_flag(
+        std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned()),
+        flag,
+    )
+    .or_else(|| std::env::var(env).ok())
+}
+
+fn raw_flag(args: impl Iterator<Item = String>, flag: &str) -> Option<String> {
+    let mut found = None;
+    let mut args = args;
+    while let Some(a) = args.next() {
+        if a == "--" {
+            break;
+        }
+        if a == flag {
+            found = args.next();
+        } else if let Some(v) = a.strip_prefix(flag).and_then(|v| v.strip_prefix('=')) {
+            found = Some(v.to_owned());
+        }
+    }
+    found
+}
+
+fn with_ranges(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| {
+        let Some(range) = a
+            .get_long()
+            .and_then(|l| RANGES.iter().find(|r| r.flag == l))
+        else {
+            return a;
+        };
+        let text = |h: Option<&clap::builder::StyledStr>| {
+            format!(
+                "{} [range: {}]",
+                h.map(|h| h.to_string()).unwrap_or_default(),
+                range.describe()
+            )
+        };
+        let help = text(a.get_help());
+        let a = match a.get_long_help() {
+            Some(_) => {
+                let long = text(a.get_long_help());
+                a.long_help(long)
+            }
+            None => a,
+        };
+        a.value_name("DURATION").help(help)
+    })
+    .mut_subcommands(with_ranges)
 }
 
 #[derive(Debug, Args)]
@@ -37,7 +101,7 @@ pub struct Global {
     #[arg(long, env = "ZDD_EVENTS", value_enum, default_value_t = Events::Human, global = true)]
     pub events: Events,
     /// Timeout of one API request.
-    #[arg(long, env = "ZDD_API_TIMEOUT", value_parser = dur, default_value = "30s", global = true)]
+    #[arg(long, env = "ZDD_API_TIMEOUT", value_parser = dur("api-timeout"), default_value = "30s", global = true)]
     pub api_timeout: Duration,
 }
 
@@ -65,7 +129,9 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Send traffic back to the standby (the previous version), health-gated unless --force.
     Rollback(RollbackArgs),
-    /// Show both droplets, where the reserved IP points, and drift between tags and the IP.
+    /// Show both droplets, where the reserved IP points, and drift between tags and the IP;
+    /// exit 0 only when they agree (10: interrupted run, 11: inconsistent, 12: live droplet
+    /// unhealthy with --check-health).
     Status(StatusArgs),
     /// Break a deploy lock left by a run that is gone.
     Unlock(UnlockArgs),
@@ -122,16 +188,16 @@ pub struct Probe {
     #[arg(long, env = "ZDD_EXPECT_BODY")]
     pub expect_body: Option<String>,
     /// Timeout of one probe.
-    #[arg(long, env = "ZDD_HEALTH_TIMEOUT", value_parser = dur, default_value = "2s")]
+    #[arg(long, env = "ZDD_HEALTH_TIMEOUT", value_parser = dur("health-timeout"), default_value = "2s")]
     pub health_timeout: Duration,
     /// Passing probes in a row required.
     #[arg(long, env = "ZDD_HEALTH_SUCCESSES", default_value_t = 3)]
     pub health_successes: u32,
     /// Pause between probes.
-    #[arg(long, env = "ZDD_HEALTH_INTERVAL", value_parser = dur, default_value = "1s")]
+    #[arg(long, env = "ZDD_HEALTH_INTERVAL", value_parser = dur("health-interval"), default_value = "1s")]
     pub health_interval: Duration,
     /// Give up on health after this long.
-    #[arg(long, env = "ZDD_HEALTH_DEADLINE", value_parser = dur, default_value = "60s")]
+    #[arg(long, env = "ZDD_HEALTH_DEADLINE", value_parser = dur("health-deadline"), default_value = "60s")]
     pub health_deadline: Duration,
     /// Accept any TLS certificate when probing over https (droplets are probed by IP).
     #[arg(long, env = "ZDD_HEALTH_INSECURE")]
@@ -141,19 +207,19 @@ pub struct Probe {
 #[derive(Debug, Args)]
 pub struct Lock {
     /// Wait this long for another run's deploy lock before giving up (exit 7).
-    #[arg(long, env = "ZDD_LOCK_WAIT", value_parser = dur, default_value = "0s")]
+    #[arg(long, env = "ZDD_LOCK_WAIT", value_parser = dur("lock-wait"), default_value = "0s")]
     pub lock_wait: Duration,
     /// Lock tags older than this are removed whatever else is known (a backstop; runners'
     /// clocks must agree within it).
-    #[arg(long, env = "ZDD_LOCK_TTL", value_parser = dur, default_value = "30m")]
+    #[arg(long, env = "ZDD_LOCK_TTL", value_parser = dur("lock-ttl"), default_value = "30m")]
     pub lock_ttl: Duration,
     /// A running deploy renews its lock every quarter of this; a lock left unrenewed for a
     /// whole lease (its run was killed) is taken over by the next run.
-    #[arg(long, env = "ZDD_LOCK_LEASE", value_parser = dur, default_value = "60s")]
+    #[arg(long, env = "ZDD_LOCK_LEASE", value_parser = dur("lock-lease"), default_value = "60s")]
     pub lock_lease: Duration,
     /// Pause between creating the lock tag and the look that decides (catches a competitor
     /// that started at the same moment).
-    #[arg(long, env = "ZDD_LOCK_SETTLE", value_parser = dur, default_value = "2s")]
+    #[arg(long, env = "ZDD_LOCK_SETTLE", value_parser = dur("lock-settle"), default_value = "2s")]
     pub lock_settle: Duration,
     /// Run without the deploy lock (only when something else serialises deploys).
     #[arg(long, env = "ZDD_NO_LOCK")]
@@ -169,11 +235,11 @@ pub struct Switch {
     #[command(flatten)]
     pub lock: Lock,
     /// Give up waiting for the reserved IP assign action after this long.
-    #[arg(long, env = "ZDD_ASSIGN_TIMEOUT", value_parser = dur, default_value = "2m")]
+    #[arg(long, env = "ZDD_ASSIGN_TIMEOUT", value_parser = dur("assign-timeout"), default_value = "2m")]
     pub assign_timeout: Duration,
     /// After the switch, verification through the reserved IP must pass within this; an
     /// answer with a failing status switches back at once.
-    #[arg(long, env = "ZDD_VERIFY_DEADLINE", value_parser = dur, default_value = "10s")]
+    #[arg(long, env = "ZDD_VERIFY_DEADLINE", value_parser = dur("verify-deadline"), default_value = "10s")]
     pub verify_deadline: Duration,
     /// Print the plan and change nothing.
     #[arg(long, env = "ZDD_DRY_RUN")]
@@ -192,7 +258,7 @@ pub struct PromoteArgs {
     #[arg(long, env = "ZDD_EXEC")]
     pub exec: Option<String>,
     /// Kill the update command after this long.
-    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur, default_value = "10m")]
+    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur("exec-timeout"), default_value = "10m")]
     pub exec_timeout: Duration,
     /// The version being deployed (passed to the update command as ZDD_VERSION).
     #[arg(long = "version", env = "ZDD_VERSION")]
@@ -214,7 +280,8 @@ pub struct StatusArgs {
     pub pair: Pair,
     #[command(flatten)]
     pub health: Health,
-    /// Also probe each droplet's health once.
+    /// Also probe each droplet's health once; exit 12 when the droplet holding the reserved IP
+    /// does not answer.
     #[arg(long = "check-health", env = "ZDD_CHECK_HEALTH")]
     pub check_health: bool,
 }
@@ -245,7 +312,7 @@ pub struct RollArgs {
     #[arg(long, env = "ZDD_EXEC")]
     pub exec: Option<String>,
     /// Kill the update (or rollback) command after this long.
-    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur, default_value = "10m")]
+    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur("exec-timeout"), default_value = "10m")]
     pub exec_timeout: Duration,
     /// The version being deployed (passed to the commands as ZDD_VERSION).
     #[arg(long = "version", env = "ZDD_VERSION")]
@@ -262,10 +329,10 @@ pub struct RollArgs {
     #[arg(long, env = "ZDD_DRAIN_METHOD", default_value = "POST")]
     pub drain_method: String,
     /// Wait for in-flight requests after a droplet leaves rotation.
-    #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur, default_value = "10s")]
+    #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur("drain-wait"), default_value = "10s")]
     pub drain_wait: Duration,
     /// Slack for the load balancer to notice a tag change (DigitalOcean documents no delay).
-    #[arg(long, env = "ZDD_LB_SYNC_WAIT", value_parser = dur, default_value = "5s")]
+    #[arg(long, env = "ZDD_LB_SYNC_WAIT", value_parser = dur("lb-sync-wait"), default_value = "5s")]
     pub lb_sync_wait: Duration,
     /// A URL served through the load balancer: watch it until each put-back droplet answers,
     /// instead of waiting the computed window.
@@ -276,10 +343,10 @@ pub struct RollArgs {
     #[arg(long, env = "ZDD_LB_PROBE_MATCH")]
     pub lb_probe_match: Option<String>,
     /// Give up watching --lb-probe after this long (default: 3 × the computed window).
-    #[arg(long, env = "ZDD_LB_PROBE_TIMEOUT", value_parser = dur)]
+    #[arg(long, env = "ZDD_LB_PROBE_TIMEOUT", value_parser = dur("lb-probe-timeout"))]
     pub lb_probe_timeout: Option<Duration>,
     /// Pause between batches.
-    #[arg(long, env = "ZDD_BATCH_DELAY", value_parser = dur, default_value = "0s")]
+    #[arg(long, env = "ZDD_BATCH_DELAY", value_parser = dur("batch-delay"), default_value = "0s")]
     pub batch_delay: Duration,
     /// On failure: `pause` (leave the failed droplet out of rotation, exit 9) or `rollback`
     /// (run --rollback-exec on the updated droplets, newest first, exit 5).
@@ -368,11 +435,89 @@ fn status_range(s: &str) -> Result<(u16, u16), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_valid() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    /// Every duration flag of every command has a range, its value parser enforces that range,
+    /// and its help shows it.
+    #[test]
+    fn every_duration_flag_checks_its_range() {
+        use crate::duration::{range_of, show};
+        use clap::builder::ValueParser;
+        let duration = ValueParser::new(crate::duration::parse).type_id();
+        let root = command();
+        let mut checked = Vec::new();
+        let mut subs: Vec<(Option<&str>, &clap::Command)> = vec![(None, &root)];
+        subs.extend(root.get_subcommands().map(|c| (Some(c.get_name()), c)));
+        for (sub, cmd) in subs {
+            for arg in cmd.get_arguments() {
+                if arg.get_value_parser().type_id() != duration {
+                    continue;
+                }
+                let long = arg.get_long().expect("duration flags are long flags");
+                let range = range_of(long);
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(
+                    help.ends_with(&format!("[range: {}]", range.describe())),
+                    "--{long}: {help}"
+                );
+                let parse = |value: String| {
+                    let mut argv = vec!["zdd-do".to_owned(), sub.unwrap_or("status").to_owned()];
+                    if sub == Some("roll") {
+                        argv.extend(["--lb".into(), "web".into()]);
+                    }
+                    argv.extend([format!("--{long}"), value]);
+                    command().try_get_matches_from(argv)
+                };
+                assert!(
+                    parse(show(range.min)).is_ok(),
+                    "--{long} {}",
+                    show(range.min)
+                );
+                assert!(
+                    parse(show(range.max)).is_ok(),
+                    "--{long} {}",
+                    show(range.max)
+                );
+                let over = parse(show(range.max + Duration::from_millis(1))).unwrap_err();
+                assert_eq!(
+                    over.kind(),
+                    clap::error::ErrorKind::ValueValidation,
+                    "--{long}"
+                );
+                if !range.min.is_zero() {
+                    let under = parse(show(range.min - Duration::from_millis(1))).unwrap_err();
+                    assert_eq!(under.kind(), clap::error::ErrorKind::ValueValidation);
+                }
+                checked.push(long.to_owned());
+            }
+        }
+        for r in RANGES {
+            assert!(
+                checked.iter().any(|c| c == r.flag),
+                "--{} is not a flag",
+                r.flag
+            );
+        }
+    }
+
+    #[test]
+    fn raw_flags() {
+        let raw = |args: &[&str]| raw_flag(args.iter().map(|a| a.to_string()), "--events");
+        assert_eq!(
+            raw(&["status", "--events", "json"]).as_deref(),
+            Some("json")
+        );
+        assert_eq!(raw(&["--events=json", "status"]).as_deref(), Some("json"));
+        assert_eq!(
+            raw(&["--events=json", "--events", "none"]).as_deref(),
+            Some("none")
+        );
+        assert_eq!(raw(&["promote", "--", "--events", "json"]), None);
+        assert_eq!(raw(&["--eventsjson"]), None);
     }
 
     #[test]

@@ -7,12 +7,12 @@ use do_api::{Client, Token, WaitOptions};
 use zdd_core::bluegreen::{
     self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome, Roles,
 };
-use zdd_core::health::{AddressKind, HealthCheck, Scheme};
+use zdd_core::health::{AddressKind, HealthCheck, HealthField, Scheme};
 use zdd_core::hook::NoHook;
 
 use crate::cli::{self, Cli, Command, Output};
 use crate::exit;
-use crate::hook::CommandHook;
+use crate::hook::{CommandHook, HookOutput};
 use crate::render::{StderrSink, Style};
 
 #[path = "demo.rs"]
@@ -27,13 +27,7 @@ struct Early(i32, String);
 
 /// Run the parsed command; returns the exit code.
 pub async fn run(args: Cli) -> i32 {
-    let style = match args.global.events {
-        cli::Events::Human => Style::Human {
-            gitlab: std::env::var("GITLAB_CI").is_ok_and(|v| v == "true"),
-        },
-        cli::Events::Json => Style::JsonLines,
-        cli::Events::None => Style::Quiet,
-    };
+    let style = style(args.global.events);
     let sink = StderrSink::new(style);
     let output = args.global.output;
     let result = match &args.command {
@@ -48,15 +42,32 @@ pub async fn run(args: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(Early(code, message)) => {
-            if output == Output::Json {
-                print_json(
-                    &serde_json::json!({"outcome": outcome_name(code), "message": message, "exit_code": code}),
-                );
-            }
-            eprintln!("error: {message}");
+            report_early(output, style, code, &message);
             code
         }
     }
+}
+
+/// The events' style `--events` asks for.
+pub fn style(events: cli::Events) -> Style {
+    match events {
+        cli::Events::Human => Style::Human {
+            gitlab: std::env::var("GITLAB_CI").is_ok_and(|v| v == "true"),
+        },
+        cli::Events::Json => Style::JsonLines,
+        cli::Events::None => Style::Quiet,
+    }
+}
+
+/// A failure before anything ran: the JSON document on stdout with `--output json`, and one
+/// line on stderr in the events' style.
+pub fn report_early(output: Output, style: Style, code: i32, message: &str) {
+    if output == Output::Json {
+        print_json(
+            &serde_json::json!({"outcome": outcome_name(code), "message": message, "exit_code": code}),
+        );
+    }
+    crate::render::error(style, code, message);
 }
 
 fn outcome_name(code: i32) -> &'static str {
@@ -143,8 +154,24 @@ fn health_check(
         deadline: p.health_deadline,
         insecure_tls: p.health_insecure,
     };
-    check.validate()?;
+    check.check().map_err(|e| {
+        let flags: Vec<&str> = e.fields.iter().map(|f| health_flag(*f)).collect();
+        format!("{}: {}", flags.join(", "), e.message)
+    })?;
     Ok(check)
+}
+
+/// The flag that sets a health check setting.
+fn health_flag(f: HealthField) -> &'static str {
+    match f {
+        HealthField::StatusRange => "--health-status",
+        HealthField::Successes => "--health-successes",
+        HealthField::RequestTimeout => "--health-timeout",
+        HealthField::Interval => "--health-interval",
+        HealthField::Deadline => "--health-deadline",
+        HealthField::ExpectBody => "--expect-body",
+        _ => "a health flag",
+    }
 }
 
 fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
@@ -155,6 +182,31 @@ fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
         &h.probe,
     )
     .map_err(|m| Early(exit::USAGE, m))
+}
+
+/// The deploy lock's settings, or none with `--no-lock`.
+fn lock_settings(l: &cli::Lock) -> Result<Option<LockSettings>, Early> {
+    if l.no_lock {
+        return Ok(None);
+    }
+    if l.lock_wait >= l.lock_ttl {
+        // A run still waiting after the TTL would have its own lock tag removed as stale.
+        return Err(Early(
+            exit::USAGE,
+            format!(
+                "--lock-wait {} must be shorter than --lock-ttl {}",
+                crate::duration::show(l.lock_wait),
+                crate::duration::show(l.lock_ttl)
+            ),
+        ));
+    }
+    Ok(Some(LockSettings {
+        ttl: l.lock_ttl,
+        wait: l.lock_wait,
+        settle: l.lock_settle,
+        lease: l.lock_lease,
+        ..LockSettings::default()
+    }))
 }
 
 fn roles(p: &cli::Pair) -> Result<Roles, Early> {
@@ -180,17 +232,6 @@ fn roles(p: &cli::Pair) -> Result<Roles, Early> {
 }
 
 fn switch_config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
-    if !s.lock.no_lock && s.lock.lock_wait >= s.lock.lock_ttl {
-        // A run still waiting after the TTL would have its own lock tag removed as stale.
-        return Err(Early(
-            exit::USAGE,
-            format!(
-                "--lock-wait ({}s) must be shorter than --lock-ttl ({}s)",
-                s.lock.lock_wait.as_secs(),
-                s.lock.lock_ttl.as_secs()
-            ),
-        ));
-    }
     Ok(BlueGreenConfig {
         roles: roles(&s.pair)?,
         reserved_ip: s.pair.reserved_ip,
@@ -200,13 +241,7 @@ fn switch_config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
         version: None,
         dry_run: s.dry_run,
         force: false,
-        lock: (!s.lock.no_lock).then_some(LockSettings {
-            ttl: s.lock.lock_ttl,
-            wait: s.lock.lock_wait,
-            settle: s.lock.lock_settle,
-            lease: s.lock.lock_lease,
-            ..LockSettings::default()
-        }),
+        lock: lock_settings(&s.lock)?,
     })
 }
 
@@ -246,6 +281,7 @@ async fn promote(g: &cli::Global, p: &cli::PromoteArgs, sink: &StderrSink) -> Re
     let hook = p.exec.as_ref().map(|c| CommandHook {
         command: c.clone(),
         timeout: p.exec_timeout,
+        output: HookOutput::for_style(sink.style()),
     });
     let report = bluegreen::run(
         &client,
@@ -256,7 +292,7 @@ async fn promote(g: &cli::Global, p: &cli::PromoteArgs, sink: &StderrSink) -> Re
         interrupted(),
     )
     .await;
-    finish(g, &report, p.switch.dotenv.as_ref())
+    finish(g, &report, p.switch.dotenv.as_ref(), sink)
 }
 
 async fn rollback(g: &cli::Global, r: &cli::RollbackArgs, sink: &StderrSink) -> Result<i32, Early> {
@@ -272,13 +308,14 @@ async fn rollback(g: &cli::Global, r: &cli::RollbackArgs, sink: &StderrSink) -> 
         interrupted(),
     )
     .await;
-    finish(g, &report, r.switch.dotenv.as_ref())
+    finish(g, &report, r.switch.dotenv.as_ref(), sink)
 }
 
 fn finish(
     g: &cli::Global,
     report: &BlueGreenReport,
     dotenv: Option<&PathBuf>,
+    sink: &StderrSink,
 ) -> Result<i32, Early> {
     let code = exit::for_outcome(report.outcome);
     if let Some(path) = dotenv {
@@ -309,7 +346,7 @@ fn finish(
             ("ZDD_STANDBY_DROPLET_ID", id(&report.standby)),
             ("ZDD_STANDBY_DROPLET_NAME", name(&report.standby)),
         ];
-        crate::dotenv::write_or_warn(path, &pairs);
+        crate::dotenv::write_or_warn(path, &pairs, sink.style());
     }
     match g.output {
         Output::Json => {
@@ -395,8 +432,17 @@ async fn status(g: &cli::Global, s: &cli::StatusArgs, sink: &StderrSink) -> Resu
     let report = bluegreen::status(&client, &cfg, s.check_health, sink)
         .await
         .map_err(|(o, m)| Early(exit::for_outcome(o), m))?;
+    // Whether the droplet holding the reserved IP answered; one that was not probed (the IP
+    // on nobody, or on an untagged droplet) did not.
+    let live_healthy = s.check_health.then(|| {
+        report
+            .ip_droplet
+            .as_ref()
+            .is_some_and(|d| report.health.iter().any(|h| h.id == d.id && h.healthy))
+    });
+    let code = exit::for_status(&report.state, live_healthy);
     match g.output {
-        Output::Json => print_json(&report),
+        Output::Json => print_result_json(&report, code),
         Output::Human => {
             let mut out = std::io::stdout().lock();
             let show = |d: &bluegreen::DropletSummary| {
@@ -440,14 +486,24 @@ async fn status(g: &cli::Global, s: &cli::StatusArgs, sink: &StderrSink) -> Resu
                     h.detail
                 );
             }
-            let _ = writeln!(out, "state: {}", report.state);
+            let _ = writeln!(out, "state: {} (exit {code})", report.state);
             for d in &report.drift {
                 let _ = writeln!(out, "  drift: {d}");
             }
+            if code == exit::STATUS_UNHEALTHY
+                && let Some(d) = &report.ip_droplet
+            {
+                let _ = writeln!(
+                    out,
+                    "  the live droplet {} ({}) does not answer its health check",
+                    d.id, d.name
+                );
+            }
         }
     }
-    // Status reports; it does not judge. Drift is shown, and is an exit 0.
-    Ok(exit::OK)
+    // The exit code tells a pipeline or a monitor what status found: 0 only when the IP and
+    // the tags agree (and, with --check-health, the live droplet answers).
+    Ok(code)
 }
 
 async fn unlock(g: &cli::Global, u: &cli::UnlockArgs) -> Result<i32, Early> {

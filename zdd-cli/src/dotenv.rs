@@ -22,12 +22,13 @@ pub fn write(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
     std::fs::write(path, out)
 }
 
-/// [`write`], with a warning on stderr when it fails: the deploy's outcome stands either way.
-pub fn write_or_warn(path: &Path, pairs: &[(&str, String)]) {
+/// [`write`], with a warning on stderr (in the events' style) when it fails: the deploy's
+/// outcome stands either way.
+pub fn write_or_warn(path: &Path, pairs: &[(&str, String)], style: crate::render::Style) {
     if let Err(e) = write(path, pairs) {
-        eprintln!(
-            "warning: could not write the dotenv file {}: {e}",
-            path.display()
+        crate::render::warning(
+            style,
+            &format!("could not write the dotenv file {}: {e}", path.display()),
         );
     }
 }

@@ -3,7 +3,8 @@
 
 use zdd_core::bluegreen::Outcome;
 
-/// Success, including a no-op, a finished resume and a dry run.
+/// Success, including a no-op, a finished resume and a dry run; for `status`, the reserved IP
+/// and the tags agree (and with `--check-health` the live droplet answers).
 pub const OK: i32 = 0;
 /// `demo` only: a deploy or a request failed (the report says which).
 pub const DEMO_FAILED: i32 = 1;
@@ -24,6 +25,15 @@ pub const LOCKED: i32 = 7;
 pub const API: i32 = 8;
 /// Roll: a droplet failed; it is out of rotation, the rest still serve; re-run to resume.
 pub const PAUSED: i32 = 9;
+/// Status: a run was interrupted after the switch; the reserved IP is on the standby-tagged
+/// droplet and the tags are behind. `promote` (or `rollback`) again finishes it.
+pub const STATUS_INTERRUPTED: i32 = 10;
+/// Status: inconsistent (the reserved IP on nobody or on a droplet without either tag,
+/// ambiguous tags, a droplet not active): needs a human.
+pub const STATUS_INCONSISTENT: i32 = 11;
+/// Status with `--check-health`: the droplet holding the reserved IP does not answer its health
+/// check (an unhealthy standby is shown, but is not an error).
+pub const STATUS_UNHEALTHY: i32 = 12;
 /// Interrupted (SIGINT/SIGTERM). Run the same command again to finish or undo.
 pub const INTERRUPTED: i32 = 130;
 
@@ -31,7 +41,7 @@ pub const INTERRUPTED: i32 = 130;
 pub const TABLE: &[(i32, &str)] = &[
     (
         OK,
-        "success: switched or rolled, resumed an interrupted run, already live (no-op), or dry run",
+        "success: switched or rolled, resumed an interrupted run, already live (no-op), or dry run; status: the reserved IP and the tags agree and, with `--check-health`, the live droplet answers",
     ),
     (
         DEMO_FAILED,
@@ -39,7 +49,7 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         USAGE,
-        "usage or configuration error (bad flag, missing token); nothing changed",
+        "usage or configuration error (bad flag, duration out of range, missing token); nothing changed",
     ),
     (
         REFUSED,
@@ -62,6 +72,18 @@ pub const TABLE: &[(i32, &str)] = &[
     (
         PAUSED,
         "roll: a droplet failed; it is out of rotation, the rest still serve; re-run to resume",
+    ),
+    (
+        STATUS_INTERRUPTED,
+        "status: a run was interrupted after the switch: the reserved IP is on the standby-tagged droplet, the tags are behind; run `promote` (or `rollback`) again to finish",
+    ),
+    (
+        STATUS_INCONSISTENT,
+        "status: inconsistent: the reserved IP on nobody or on a droplet with neither tag, ambiguous tags, or a droplet not active; needs a human",
+    ),
+    (
+        STATUS_UNHEALTHY,
+        "status `--check-health`: the droplet holding the reserved IP does not answer its health check",
     ),
     (
         INTERRUPTED,
@@ -97,6 +119,21 @@ pub fn for_roll_outcome(o: zdd_core::rolling::Outcome) -> i32 {
         R::Locked => LOCKED,
         R::ApiError => API,
         R::Interrupted => INTERRUPTED,
+    }
+}
+
+/// The exit code of `status`: the most severe finding. `state` is core's `consistent`,
+/// `interrupted` or `inconsistent`; `live_healthy` whether the droplet holding the reserved IP
+/// answered its health check (`None` without `--check-health`). An inconsistent state comes
+/// first (needs a human), then a live droplet that does not answer (users see errors now), then
+/// an interrupted run (traffic is fine, the tags are behind).
+pub fn for_status(state: &str, live_healthy: Option<bool>) -> i32 {
+    match (state, live_healthy) {
+        ("consistent" | "interrupted", Some(false)) => STATUS_UNHEALTHY,
+        ("consistent", _) => OK,
+        ("interrupted", _) => STATUS_INTERRUPTED,
+        // `inconsistent`, or a state this version does not know: not something to call fine.
+        _ => STATUS_INCONSISTENT,
     }
 }
 
@@ -157,8 +194,38 @@ mod tests {
     }
 
     #[test]
+    fn status_exits_0_only_when_consistent_and_healthy() {
+        assert_eq!(for_status("consistent", None), OK);
+        assert_eq!(for_status("consistent", Some(true)), OK);
+        assert_eq!(for_status("consistent", Some(false)), 12);
+        assert_eq!(for_status("interrupted", None), 10);
+        assert_eq!(for_status("interrupted", Some(true)), 10);
+        assert_eq!(for_status("interrupted", Some(false)), 12);
+        assert_eq!(for_status("inconsistent", None), 11);
+        assert_eq!(for_status("inconsistent", Some(false)), 11);
+        assert_eq!(for_status("something new", Some(true)), 11);
+        // Existing codes are unchanged.
+        assert_eq!(
+            (
+                OK,
+                USAGE,
+                REFUSED,
+                NOT_READY,
+                SWITCHED_BACK,
+                UNCERTAIN,
+                LOCKED,
+                API,
+                PAUSED
+            ),
+            (0, 2, 3, 4, 5, 6, 7, 8, 9)
+        );
+        assert_eq!(INTERRUPTED, 130);
+    }
+
+    #[test]
     fn codes_are_distinct() {
         let mut codes: Vec<i32> = TABLE.iter().map(|(c, _)| *c).collect();
+        codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), TABLE.len());
     }

@@ -41,8 +41,50 @@ impl StderrSink {
     }
 
     fn line(&self, text: &str) {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{text}");
+        line(text);
+    }
+
+    /// The style events are shown in.
+    pub fn style(&self) -> Style {
+        self.style
+    }
+}
+
+/// One line on stderr, written at once so that lines from other threads never interleave.
+pub fn line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(format!("{text}\n").as_bytes());
+}
+
+/// One JSON object as one line on stderr.
+pub fn json_line(v: &impl serde::Serialize) {
+    if let Ok(json) = serde_json::to_string(v) {
+        line(&json);
+    }
+}
+
+/// A failure that ends the run, on stderr: `error: ...`, or with JSON events an
+/// `{"event":"error",...}` line.
+pub fn error(style: Style, code: i32, message: &str) {
+    match style {
+        Style::JsonLines => json_line(&serde_json::json!({
+            "event": "error",
+            "message": message,
+            "exit_code": code,
+        })),
+        Style::Human { .. } | Style::Quiet => line(&format!("error: {message}")),
+    }
+}
+
+/// A warning from the CLI itself (not from a deploy), in the events' style; shown even with
+/// `--events none`, as an error would be.
+pub fn warning(style: Style, message: &str) {
+    match style {
+        Style::JsonLines => json_line(&serde_json::json!({
+            "event": "warning",
+            "message": message,
+        })),
+        Style::Human { .. } | Style::Quiet => line(&format!("[{}] warning: {message}", clock())),
     }
 }
 
@@ -67,11 +109,7 @@ impl EventSink for StderrSink {
     fn emit(&self, event: Event) {
         match self.style {
             Style::Quiet => {}
-            Style::JsonLines => {
-                if let Ok(json) = serde_json::to_string(&event) {
-                    self.line(&json);
-                }
-            }
+            Style::JsonLines => json_line(&event),
             Style::Human { gitlab } => {
                 let t = clock();
                 match event {

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 
-use zdd_core::bluegreen::LockSettings;
 use zdd_core::rolling::{
     self, Drain, DropletState, HealthOverrides, Identify, LbProbe, LbRef, OnFailure, RollingConfig,
     RollingReport,
@@ -13,7 +12,7 @@ use zdd_core::rolling::{
 use super::{Early, client, interrupted, print_result_json};
 use crate::cli::{self, Output};
 use crate::exit;
-use crate::hook::CommandHook;
+use crate::hook::{CommandHook, HookOutput};
 use crate::render::StderrSink;
 
 fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
@@ -108,13 +107,7 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
         on_failure,
         version: r.app_version.clone(),
         dry_run: r.dry_run,
-        lock: (!r.lock.no_lock).then(|| LockSettings {
-            ttl: r.lock.lock_ttl,
-            wait: r.lock.lock_wait,
-            settle: r.lock.lock_settle,
-            lease: r.lock.lock_lease,
-            ..LockSettings::default()
-        }),
+        lock: super::lock_settings(&r.lock)?,
         wait_scale: r.wait_scale,
     })
 }
@@ -131,6 +124,7 @@ pub(super) async fn roll(
         c.as_ref().map(|c| CommandHook {
             command: c.clone(),
             timeout: r.exec_timeout,
+            output: HookOutput::for_style(sink.style()),
         })
     };
     let (update, rollback) = (hook(&r.exec), hook(&r.rollback_exec));
@@ -171,7 +165,7 @@ pub(super) async fn roll(
             ),
             ("ZDD_OUT_OF_ROTATION", ids(|d| d.out_of_rotation)),
         ];
-        crate::dotenv::write_or_warn(path, &pairs);
+        crate::dotenv::write_or_warn(path, &pairs, sink.style());
     }
     match g.output {
         Output::Json => {

@@ -6,6 +6,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
 use zdd_tests::fake_do::{App, FakeDo, TOKEN};
 
 const BLUE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
@@ -51,7 +53,7 @@ fn command(fake: &FakeDo, args: &[&str], env: &[(&str, &str)]) -> tokio::process
         .env("ZDD_DO_API_URL", fake.uri())
         .env("ZDD_HEALTH_PORT", fake.app_port.to_string())
         .env("ZDD_HEALTH_SUCCESSES", "2")
-        .env("ZDD_HEALTH_INTERVAL", "20ms")
+        .env("ZDD_HEALTH_INTERVAL", "50ms")
         .env("ZDD_HEALTH_DEADLINE", "1s")
         .env("ZDD_HEALTH_TIMEOUT", "500ms")
         .env("ZDD_LOCK_SETTLE", "50ms")
@@ -273,6 +275,156 @@ async fn usage_errors_are_exit_2_and_send_nothing() {
         "a usage error sent requests: {:#?}",
         fake.calls()
     );
+}
+
+/// Every duration has a stated range, checked before anything is sent: exit 2, one line that
+/// names the flag, the value and the range, and not one request.
+#[tokio::test]
+async fn durations_out_of_range_are_exit_2_and_send_nothing() {
+    let fake = pair().await;
+    let roll = |extra: &[&'static str]| {
+        let mut a = vec!["roll", "--lb", "web-lb"];
+        a.extend_from_slice(extra);
+        a
+    };
+    let flag = |f: &str, v: &str, range: &str| {
+        format!("error: invalid value '{v}' for '--{f} <DURATION>': must be {range}")
+    };
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, String);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["promote", "--assign-timeout", "0s"],
+            vec![],
+            flag("assign-timeout", "0s", "between 10s and 1h"),
+        ),
+        (
+            vec!["promote", "--api-timeout", "0s"],
+            vec![],
+            flag("api-timeout", "0s", "between 1s and 10m"),
+        ),
+        (
+            vec!["promote", "--health-deadline", "0s"],
+            vec![],
+            flag("health-deadline", "0s", "between 100ms and 1h"),
+        ),
+        (
+            vec!["promote", "--health-interval", "0s"],
+            vec![],
+            flag("health-interval", "0s", "between 50ms and 10m"),
+        ),
+        (
+            vec!["rollback", "--lock-ttl", "10s"],
+            vec![],
+            flag("lock-ttl", "10s", "between 1m and 24h"),
+        ),
+        (
+            vec!["promote", "--exec", "true", "--exec-timeout", "0s"],
+            vec![],
+            flag("exec-timeout", "0s", "between 1s and 24h"),
+        ),
+        // From the environment, the message names the flag all the same.
+        (
+            vec!["status"],
+            vec![("ZDD_HEALTH_TIMEOUT", "0s")],
+            flag("health-timeout", "0s", "between 100ms and 5m"),
+        ),
+        (
+            vec!["promote"],
+            vec![("ZDD_LOCK_SETTLE", "0s")],
+            flag("lock-settle", "0s", "between 10ms and 1m"),
+        ),
+        (
+            roll(&["--lb-probe-timeout", "0s"]),
+            vec![],
+            flag("lb-probe-timeout", "0s", "between 1s and 1h"),
+        ),
+        (
+            roll(&["--drain-wait", "2h"]),
+            vec![],
+            flag("drain-wait", "2h", "at most 1h"),
+        ),
+        (
+            roll(&["--batch-delay", "90m"]),
+            vec![],
+            flag("batch-delay", "90m", "at most 1h"),
+        ),
+        (
+            roll(&["--lb-sync-wait", "1h"]),
+            vec![],
+            flag("lb-sync-wait", "1h", "at most 10m"),
+        ),
+        (
+            roll(&["--lock-wait", "2d"]),
+            vec![],
+            "error: invalid value '2d' for '--lock-wait <DURATION>': `2d` has unknown unit `d`; use ms, s, m or h".into(),
+        ),
+        // Relations between flags that cannot both hold.
+        (
+            vec!["promote", "--health-timeout", "2s", "--health-deadline", "1s"],
+            vec![],
+            "error: --health-deadline, --health-timeout: health deadline 1s is shorter than the health request timeout 2s: not even one probe fits".into(),
+        ),
+        (
+            vec!["status", "--health-successes", "5", "--health-interval", "1s", "--health-deadline", "3s"],
+            vec![],
+            "error: --health-deadline, --health-successes, --health-interval: health deadline 3s cannot fit 5 passing probes 1s apart".into(),
+        ),
+        (
+            roll(&["--lock-wait", "30m"]),
+            vec![],
+            "error: --lock-wait 30m must be shorter than --lock-ttl 30m".into(),
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let mut env = env;
+        env.push(TOKEN_ENV);
+        let out = zdd(&fake, &args, &env).await;
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.lines().next(),
+            Some(expected.as_str()),
+            "{args:?}: {}",
+            out.stderr
+        );
+        // One line says it all (clap adds a pointer to --help).
+        let rest: Vec<&str> = out
+            .stderr
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(
+            rest.is_empty() || rest == ["For more information, try '--help'."],
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    assert!(
+        fake.calls().is_empty(),
+        "a bad duration sent requests: {:#?}",
+        fake.calls()
+    );
+    fake.assert_no_unexpected();
+}
+
+/// `--help` states each duration's range.
+#[tokio::test]
+async fn help_shows_duration_ranges() {
+    let fake = pair().await;
+    let out = zdd(&fake, &["promote", "--help"], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for line in [
+        "--health-interval <DURATION>",
+        "Pause between probes [range: 50ms to 10m]",
+        "--assign-timeout <DURATION>",
+        "Give up waiting for the reserved IP assign action after this long [range: 10s to 1h]",
+        "--lock-wait <DURATION>",
+        "[range: 0 to 24h]",
+    ] {
+        assert!(out.stdout.contains(line), "{line}: {}", out.stdout);
+    }
+    assert!(fake.calls().is_empty());
 }
 
 #[tokio::test]
@@ -541,4 +693,303 @@ async fn help_lists_the_exit_codes() {
         "{}",
         out.stdout
     );
+}
+
+/// The fake answers the first droplet list 429 with `Retry-After: 1` (then as usual), so the
+/// API client logs a retry warning. The fake's own catch-all still records anything unknown.
+async fn rate_limited_once(fake: &FakeDo) {
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(serde_json::json!({
+                    "id": "too_many_requests",
+                    "message": "API Rate limit exceeded."
+                })),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&fake.server)
+        .await;
+}
+
+/// Each non-empty stderr line as a JSON object, failing on the first that is not one.
+fn json_lines(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let v: Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {l:?}\n{stderr}"));
+            assert!(v.is_object(), "not an object: {l}");
+            v
+        })
+        .collect()
+}
+
+/// With `--events json`, every stderr line is one JSON object: the events, the API client's
+/// retry warning, and the update command's output; no ANSI escape anywhere.
+#[tokio::test]
+async fn json_events_make_every_stderr_line_json() {
+    let fake = pair().await;
+    rate_limited_once(&fake).await;
+    let mut args = promote_args();
+    args.extend([
+        "--events",
+        "json",
+        "--exec",
+        "echo to stdout; echo to stderr >&2",
+    ]);
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+    let lines = json_lines(&out.stderr);
+    let retry = lines
+        .iter()
+        .find(|l| l["event"] == "log")
+        .unwrap_or_else(|| panic!("no log record: {}", out.stderr));
+    assert_eq!(retry["level"], "warn");
+    assert!(
+        retry["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("retrying after: DigitalOcean API GET /v2/droplets answered 429"),
+        "{retry}"
+    );
+    assert_eq!(retry["fields"]["path"], "/v2/droplets");
+    assert_eq!(retry["fields"]["wait_ms"], 1000);
+    let output: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|l| l["event"] == "command_output")
+        .map(|l| (l["stream"].as_str().unwrap(), l["line"].as_str().unwrap()))
+        .collect();
+    assert_eq!(output.len(), 2, "{}", out.stderr);
+    assert!(output.contains(&("stdout", "to stdout")), "{output:?}");
+    assert!(output.contains(&("stderr", "to stderr")), "{output:?}");
+    assert!(lines.iter().any(|l| l["event"] == "step_finished"));
+    fake.assert_no_unexpected();
+}
+
+/// Usage errors with `--events json` are JSON lines too, whether clap or zdd-do finds them.
+#[tokio::test]
+async fn usage_errors_with_json_events_are_json_lines() {
+    let fake = pair().await;
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 3] = [
+        (
+            &["promote", "--events", "json"],
+            &[],
+            "no API token: set DIGITALOCEAN_ACCESS_TOKEN (or DIGITALOCEAN_TOKEN) or pass --token-file",
+        ),
+        (
+            &["promote", "--events=json", "--health-interval", "0s"],
+            &[TOKEN_ENV],
+            "invalid value '0s' for '--health-interval <DURATION>': must be between 50ms and 10m",
+        ),
+        (
+            &["roll"],
+            &[TOKEN_ENV, ("ZDD_EVENTS", "json")],
+            "the following required arguments were not provided: --lb <LB>",
+        ),
+    ];
+    for (args, env, message) in cases {
+        let out = zdd(&fake, args, env).await;
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        let lines = json_lines(&out.stderr);
+        assert_eq!(
+            lines,
+            [serde_json::json!({"event": "error", "message": message, "exit_code": 2})],
+            "{args:?}"
+        );
+    }
+    // A flag clap refuses still gets the JSON document `--output json` promises.
+    let out = zdd(
+        &fake,
+        &["promote", "--output", "json", "--api-timeout", "0s"],
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.json(),
+        serde_json::json!({
+            "outcome": "config_error",
+            "message": "invalid value '0s' for '--api-timeout <DURATION>': must be between 1s and 10m",
+            "exit_code": 2
+        })
+    );
+    assert_eq!(
+        out.stderr,
+        "error: invalid value '0s' for '--api-timeout <DURATION>': must be between 1s and 10m\n"
+    );
+    assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
+}
+
+/// `--events none` means a silent stderr: no retry warning unless ZDD_LOG asks for logs.
+#[tokio::test]
+async fn no_events_means_no_log_lines_unless_zdd_log_asks() {
+    let fake = pair().await;
+    rate_limited_once(&fake).await;
+    let mut args = promote_args();
+    args.extend(["--events", "none"]);
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    // Asked for explicitly, log lines come (as text).
+    let fake = pair().await;
+    rate_limited_once(&fake).await;
+    let out = zdd(&fake, &args, &[TOKEN_ENV, ("ZDD_LOG", "warn")]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("WARN retrying after: DigitalOcean API GET /v2/droplets answered 429"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Stderr is not a terminal here: human lines, the retry warning included, carry no colour.
+#[tokio::test]
+async fn human_events_have_no_colour_without_a_terminal() {
+    let fake = pair().await;
+    rate_limited_once(&fake).await;
+    let out = zdd(&fake, &promote_args(), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("WARN retrying after: DigitalOcean API GET /v2/droplets answered 429"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("==> health gate"), "{}", out.stderr);
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+}
+
+fn status_args(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut a = vec!["status", "--reserved-ip", RIP_S];
+    a.extend_from_slice(extra);
+    a
+}
+
+/// `status` exits 0 only when the reserved IP and the tags agree (and, with --check-health,
+/// the live droplet answers); an unhealthy standby is shown but is not an error.
+#[tokio::test]
+async fn status_is_0_when_consistent_even_with_an_unhealthy_standby() {
+    let fake = pair().await;
+    fake.set_app(2, 503, "booting");
+    let out = zdd(&fake, &status_args(&["--check-health"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("state: consistent (exit 0)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  health of 2: UNHEALTHY (http://127.0.0.12:"),
+        "{}",
+        out.stdout
+    );
+    let out = zdd(&fake, &status_args(&["--output", "json"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["state"], "consistent");
+    assert_eq!(doc["exit_code"], 0);
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
+    fake.assert_no_unexpected();
+}
+
+/// The IP already moved to the standby-tagged droplet, the tags did not: exit 10, and the
+/// drift says to finish with promote.
+#[tokio::test]
+async fn status_of_an_interrupted_run_is_10() {
+    let fake = pair().await;
+    fake.state().reserved_ips.get_mut(RIP_S).unwrap().1 = Some(2);
+    let out = zdd(&fake, &status_args(&[]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 10, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("state: interrupted (exit 10)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  drift: 127.0.0.20 points at droplet 2 but the tags were not fully moved"),
+        "{}",
+        out.stdout
+    );
+    let out = zdd(&fake, &status_args(&["--output", "json"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 10);
+    assert_eq!(out.json()["state"], "interrupted");
+    assert_eq!(out.json()["exit_code"], 10);
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
+}
+
+/// The reserved IP on nobody is a total outage: exit 11, needs a human.
+#[tokio::test]
+async fn status_with_the_ip_on_nobody_is_11() {
+    let fake = pair().await;
+    fake.state().reserved_ips.get_mut(RIP_S).unwrap().1 = None;
+    let out = zdd(&fake, &status_args(&["--output", "json"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 11, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["state"], "inconsistent");
+    assert_eq!(doc["exit_code"], 11);
+    assert_eq!(doc["ip_droplet"], Value::Null);
+    assert_eq!(
+        doc["drift"][0],
+        "reserved IP 127.0.0.20 is not assigned to any droplet"
+    );
+    let out = zdd(&fake, &status_args(&[]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 11);
+    assert!(
+        out.stdout.contains("reserved IP 127.0.0.20: unassigned"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("state: inconsistent (exit 11)"),
+        "{}",
+        out.stdout
+    );
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
+}
+
+/// With --check-health, a live droplet that does not answer is exit 12; without it, status
+/// does not probe and says 0.
+#[tokio::test]
+async fn status_with_a_dead_live_droplet_is_12() {
+    let fake = pair().await;
+    fake.set_app(1, 503, "down");
+    let out = zdd(&fake, &status_args(&["--check-health"]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 12, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("  health of 1: UNHEALTHY"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("state: consistent (exit 12)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  the live droplet 1 (blue) does not answer its health check"),
+        "{}",
+        out.stdout
+    );
+    let out = zdd(
+        &fake,
+        &status_args(&["--check-health", "--output", "json"]),
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 12);
+    assert_eq!(out.json()["exit_code"], 12);
+    let out = zdd(&fake, &status_args(&[]), &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
 }

@@ -40,7 +40,7 @@ async fn cli_as(fake: &FakeDo, output: &str, args: &[&str]) -> (i32, String, Str
             "--health-successes",
             "1",
             "--health-interval",
-            "20ms",
+            "50ms",
             "--health-deadline",
             "600ms",
             "--health-timeout",

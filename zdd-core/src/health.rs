@@ -92,6 +92,50 @@ impl Default for HealthCheck {
     }
 }
 
+/// A setting of a [`HealthCheck`], as named by [`InvalidHealthCheck`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HealthField {
+    /// `status_min` and `status_max`.
+    StatusRange,
+    /// `successes`.
+    Successes,
+    /// `request_timeout`.
+    RequestTimeout,
+    /// `interval`.
+    Interval,
+    /// `deadline`.
+    Deadline,
+    /// `expect_body`.
+    ExpectBody,
+}
+
+/// Why a [`HealthCheck`] is refused: the settings involved (the first is the one to change)
+/// and what is wrong with them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidHealthCheck {
+    /// The settings involved.
+    pub fields: Vec<HealthField>,
+    /// What is wrong, naming the settings (never a flag).
+    pub message: String,
+}
+
+/// `500ms`, `2s`, `1.5s`, `2m`.
+fn show(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
 /// Why one probe failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -187,20 +231,83 @@ impl HealthCheck {
 
     /// Check that the settings make sense; the message names the bad setting.
     pub fn validate(&self) -> Result<(), String> {
+        self.check().map_err(|e| e.message)
+    }
+
+    /// [`HealthCheck::validate`], saying which settings are involved, so that a caller can
+    /// name them in its own terms (a CLI names its flags).
+    pub fn check(&self) -> Result<(), InvalidHealthCheck> {
+        use HealthField as F;
+        let bad = |fields: &[HealthField], message: String| {
+            Err(InvalidHealthCheck {
+                fields: fields.to_vec(),
+                message,
+            })
+        };
         if self.status_min > self.status_max || self.status_min < 100 || self.status_max > 599 {
-            return Err(format!(
-                "health status range {}-{} is not a range of HTTP statuses (e.g. 200-399)",
-                self.status_min, self.status_max
-            ));
+            return bad(
+                &[F::StatusRange],
+                format!(
+                    "health status range {}-{} is not a range of HTTP statuses (e.g. 200-399)",
+                    self.status_min, self.status_max
+                ),
+            );
         }
         if self.successes == 0 {
-            return Err("health successes must be at least 1".into());
+            return bad(
+                &[F::Successes],
+                "health successes must be at least 1".into(),
+            );
         }
         if self.request_timeout.is_zero() {
-            return Err("health request timeout must be more than 0".into());
+            return bad(
+                &[F::RequestTimeout],
+                "health request timeout must be more than 0".into(),
+            );
+        }
+        if self.interval.is_zero() {
+            // Probes back to back: hundreds a second against a droplet that may be struggling.
+            return bad(
+                &[F::Interval],
+                "health interval must be more than 0 (a pause of 0 sends probes back to back)"
+                    .into(),
+            );
+        }
+        if self.deadline.is_zero() {
+            return bad(
+                &[F::Deadline],
+                "health deadline must be more than 0 (no probe would be judged)".into(),
+            );
+        }
+        if self.deadline < self.request_timeout {
+            return bad(
+                &[F::Deadline, F::RequestTimeout],
+                format!(
+                    "health deadline {} is shorter than the health request timeout {}: not even one probe fits",
+                    show(self.deadline),
+                    show(self.request_timeout)
+                ),
+            );
+        }
+        // `successes` passing probes `interval` apart: the first and the last are
+        // (successes - 1) intervals apart, and the last must be sent before the deadline.
+        let spread = self.interval.checked_mul(self.successes - 1);
+        if spread.is_none_or(|s| s >= self.deadline) {
+            return bad(
+                &[F::Deadline, F::Successes, F::Interval],
+                format!(
+                    "health deadline {} cannot fit {} passing probes {} apart",
+                    show(self.deadline),
+                    self.successes,
+                    show(self.interval)
+                ),
+            );
         }
         if self.expect_body.as_deref() == Some("") {
-            return Err("expected body text is empty; leave it out instead".into());
+            return bad(
+                &[F::ExpectBody],
+                "expected body text is empty; leave it out instead".into(),
+            );
         }
         Ok(())
     }
@@ -364,6 +471,127 @@ fn classify(e: reqwest::Error) -> ProbeFailure {
     } else {
         ProbeFailure::Other {
             detail: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(check: HealthCheck) -> InvalidHealthCheck {
+        check.check().expect_err("refused")
+    }
+
+    #[test]
+    fn the_default_is_valid() {
+        assert_eq!(HealthCheck::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn zero_durations_are_refused_naming_the_field() {
+        let e = refused(HealthCheck {
+            interval: Duration::ZERO,
+            ..HealthCheck::default()
+        });
+        assert_eq!(e.fields, [HealthField::Interval]);
+        assert_eq!(
+            e.message,
+            "health interval must be more than 0 (a pause of 0 sends probes back to back)"
+        );
+        let e = refused(HealthCheck {
+            deadline: Duration::ZERO,
+            ..HealthCheck::default()
+        });
+        assert_eq!(e.fields, [HealthField::Deadline]);
+        assert_eq!(
+            e.message,
+            "health deadline must be more than 0 (no probe would be judged)"
+        );
+        let e = refused(HealthCheck {
+            request_timeout: Duration::ZERO,
+            ..HealthCheck::default()
+        });
+        assert_eq!(e.fields, [HealthField::RequestTimeout]);
+    }
+
+    #[test]
+    fn a_deadline_must_fit_the_probes() {
+        let e = refused(HealthCheck {
+            deadline: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(2),
+            ..HealthCheck::default()
+        });
+        assert_eq!(
+            e.fields,
+            [HealthField::Deadline, HealthField::RequestTimeout]
+        );
+        assert_eq!(
+            e.message,
+            "health deadline 1s is shorter than the health request timeout 2s: not even one probe fits"
+        );
+        let e = refused(HealthCheck {
+            deadline: Duration::from_secs(2),
+            successes: 3,
+            interval: Duration::from_secs(1),
+            request_timeout: Duration::from_millis(500),
+            ..HealthCheck::default()
+        });
+        assert_eq!(
+            e.message,
+            "health deadline 2s cannot fit 3 passing probes 1s apart"
+        );
+        // A huge count does not overflow.
+        assert!(
+            HealthCheck {
+                successes: u32::MAX,
+                interval: Duration::from_secs(u64::MAX / 2),
+                ..HealthCheck::default()
+            }
+            .check()
+            .is_err()
+        );
+        // Fast loopback settings, as the scenario tests use, are fine.
+        assert_eq!(
+            HealthCheck {
+                successes: 2,
+                interval: Duration::from_millis(20),
+                deadline: Duration::from_millis(600),
+                request_timeout: Duration::from_millis(500),
+                ..HealthCheck::default()
+            }
+            .validate(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn messages_never_name_a_flag() {
+        for check in [
+            HealthCheck {
+                interval: Duration::ZERO,
+                ..HealthCheck::default()
+            },
+            HealthCheck {
+                deadline: Duration::ZERO,
+                ..HealthCheck::default()
+            },
+            HealthCheck {
+                deadline: Duration::from_millis(100),
+                ..HealthCheck::default()
+            },
+            HealthCheck {
+                successes: 0,
+                ..HealthCheck::default()
+            },
+            HealthCheck {
+                status_min: 400,
+                status_max: 200,
+                ..HealthCheck::default()
+            },
+        ] {
+            let e = refused(check);
+            assert!(!e.message.contains("--"), "{}", e.message);
         }
     }
 }

@@ -937,6 +937,16 @@ impl Run<'_> {
             .health
             .validate()
             .map_err(|m| Stop(Outcome::ConfigError, m))?;
+        let h = &self.cfg.health;
+        if h.interval.saturating_mul(h.successes.saturating_sub(1)) >= self.cfg.verify_deadline {
+            return Err(Stop(
+                Outcome::ConfigError,
+                format!(
+                    "verify deadline {:?} cannot fit {} passing probes {:?} apart",
+                    self.cfg.verify_deadline, h.successes, h.interval
+                ),
+            ));
+        }
         let mut cancel = std::pin::pin!(cancel);
         let ip = tokio::select! {
             biased;
