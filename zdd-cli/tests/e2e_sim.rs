@@ -584,3 +584,106 @@ async fn roll_absorbs_injected_429s_and_5xx() {
     assert_unlocked(&sim).await;
     sim.shutdown().await;
 }
+
+/// (6) A release that passes the gate and breaks the moment it gets the traffic (issue 13:
+/// verification through the IP used to wait out the whole health deadline on it). The test
+/// breaks the new droplet's app as soon as the reserved IP points at it; zdd-do must switch
+/// back at the first failing answer. Reported: how long the broken release held the IP; every
+/// failed request falls inside that window.
+#[tokio::test]
+async fn a_release_broken_after_the_switch_is_switched_back_at_once() {
+    let sim = sim_with(Faults::none()).await;
+    let started = Instant::now();
+    let rip = sim.reserved_ips()[0].clone();
+    let (prod, fallback) = (id(&sim, "prod"), id(&sim, "fallback"));
+    let load = traffic(&rip.url);
+    served_more(&sim, &load, SETTLE, "traffic before the promote").await;
+    let load_t0 = started; // `traffic` started right after `started`.
+    let ip = rip.ip.to_string();
+    let mut args = vec!["promote", "--reserved-ip", &ip, "--version", "v2"];
+    args.extend(["--exec", "zdd-do sim deploy"]);
+    let health = pair_health(&sim, "20s");
+    args.extend(strs(&health));
+    let breaker = async {
+        // Break v2 the moment it holds the IP; note when the IP came back.
+        let deadline = Instant::now() + RUN_LIMIT;
+        while holder(&sim) != Some(fallback) {
+            assert!(Instant::now() < deadline, "the IP never moved");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let switched = load_t0.elapsed();
+        sim.set_never_healthy(fallback, true).unwrap();
+        while holder(&sim) != Some(prod) {
+            assert!(Instant::now() < deadline, "the IP never came back");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        (switched, load_t0.elapsed())
+    };
+    let (run, (switched, back)) = tokio::join!(zdd(&sim, &args), breaker);
+    served_more(&sim, &load, SETTLE, "traffic after the promote").await;
+    let report = load.finish().await;
+    figures(
+        "promote broken after the switch",
+        "reserved IP",
+        started,
+        &run,
+        &report,
+    );
+    let window = back - switched;
+    let step = |name: &str| {
+        run.json["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["step"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} step: {}", run.context()))
+    };
+    let (verify, switch_back) = (step("verify"), step("switch_back"));
+    eprintln!(
+        "e2e promote broken after the switch: the broken release held the reserved IP for \
+         {:.2}s (switch at {:.2}s, back at {:.2}s; verification failed after {:.3}s, the \
+         switch back took {:.3}s); {} requests failed",
+        window.as_secs_f64(),
+        switched.as_secs_f64(),
+        back.as_secs_f64(),
+        verify["duration"].as_f64().unwrap_or_default(),
+        switch_back["duration"].as_f64().unwrap_or_default(),
+        report.failed
+    );
+    // The first failing answer through the IP decided: one probe, not the health deadline.
+    assert!(
+        verify["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("after 1 probes (last: status 503)")),
+        "{verify}"
+    );
+
+    assert_eq!(run.code, 5, "{}", run.context());
+    assert_eq!(run.json["outcome"], "switched_back", "{}", run.context());
+    assert!(
+        run.json["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("status 503")),
+        "{}",
+        run.context()
+    );
+    assert_eq!(holder(&sim), Some(prod));
+    assert_eq!(tags_of(&sim, "prod"), vec!["PROD"]);
+    assert_eq!(tags_of(&sim, "fallback"), vec!["FALLBACK"]);
+    // Failures only while the broken release held the IP (one bucket of slack each side:
+    // requests are filed by when they started).
+    let (from, to) = (
+        switched.as_millis() as u64,
+        back.as_millis() as u64 + BUCKET_MS,
+    );
+    let outside: Vec<_> = report
+        .buckets
+        .iter()
+        .filter(|b| b.failed > 0 && (b.start_ms + BUCKET_MS <= from || b.start_ms > to))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "failures outside the window {from}..{to} ms: {outside:?}"
+    );
+    assert_unlocked(&sim).await;
+    sim.shutdown().await;
+}
