@@ -198,6 +198,11 @@ impl State {
         v
     }
 
+    /// Every tag that exists: created ones and those on droplets.
+    pub fn all_tag_names(&self) -> BTreeSet<String> {
+        self.all_tags()
+    }
+
     fn all_tags(&self) -> BTreeSet<String> {
         let mut all = self.tags.clone();
         for id in self.droplets.keys() {

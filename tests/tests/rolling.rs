@@ -7,7 +7,7 @@ use std::time::Duration;
 use do_api::{Client, RetryPolicy, Token};
 use serde_json::json;
 use zdd_core::bluegreen::LockSettings;
-use zdd_core::events::CollectingSink;
+use zdd_core::events::{CollectingSink, Event};
 use zdd_core::health::HealthCheck;
 use zdd_core::hook::{DropletHook, HookTarget};
 use zdd_core::rolling::{
@@ -272,7 +272,7 @@ async fn three_droplets_one_at_a_time() {
             "+OUT 3",
             "-web 3",
             "+web 3",
-            "-OUT 3",
+            "delete OUT",
             "delete LOCK",
         ])
     );
@@ -306,6 +306,13 @@ async fn three_droplets_one_at_a_time() {
             format!("GET /v2/droplets?tag_name={MARKER}&page=1&per_page=200"),
         ]
     );
+    // After a roll that went through, the marker tag is gone from the account (deleting it
+    // untagged the last droplet, in the same call).
+    assert!(
+        !fake.state().all_tag_names().contains(&MARKER.to_owned()),
+        "the marker tag is left behind"
+    );
+    assert!((1..=3).all(|i| tags(&fake, i) == vec!["web"]));
     assert_eq!(report.api_calls, 19);
     // Report: three batches, each with the computed and applied waits and their reasons.
     assert_eq!(report.batches.len(), 3);
@@ -371,7 +378,7 @@ async fn four_droplets_in_batches_of_two() {
             "+OUT 3,4",
             "-web 3,4",
             "+web 3,4",
-            "-OUT 3,4",
+            "delete OUT",
             "delete LOCK",
         ])
     );
@@ -612,12 +619,78 @@ async fn health_gate_failure_pauses() {
 }
 
 #[tokio::test]
-async fn an_unhealthy_droplet_staying_in_refuses_before_anything_changes() {
+async fn an_unhealthy_droplet_is_updated_first() {
+    // Droplet 3 is down before the roll (the load balancer has dropped it): a fix must still
+    // reach it, and it goes first since taking it out costs no capacity.
     let fake = pool(3, false).await;
     fake.set_app(3, 500, "down");
     let hook = AppHook::new(&fake, "v2");
+    let sink = CollectingSink::default();
+    let report = rolling::run(
+        &client(&fake),
+        &config(),
+        Some(&hook),
+        None::<&AppHook>,
+        &sink,
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    assert_eq!(hook.seen(), [3, 1, 2]);
+    assert!(
+        sink.events()
+            .iter()
+            .any(|e| matches!(e, Event::Warning { message }
+            if message.contains("droplet 3 (web-3) is not healthy before the roll"))),
+        "{:#?}",
+        sink.events()
+    );
+    assert_clean(&fake);
+
+    // Every droplet down (an outage): the roll still starts, one at a time.
+    let fake = pool(3, false).await;
+    for i in 1..=3 {
+        fake.set_app(i, 500, "down");
+    }
+    let hook = AppHook::new(&fake, "v2");
     let report = roll(&fake, &config(), &hook, None).await;
-    assert_eq!(report.outcome, Outcome::Refused, "{}", report.message);
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    assert_eq!(hook.seen(), [1, 2, 3]);
+    assert_clean(&fake);
+}
+
+/// A droplet that was healthy at the start and fails while it stays in rotation stops the roll
+/// before the next batch leaves (it may be what keeps the site up).
+#[tokio::test]
+async fn a_droplet_failing_while_it_stays_in_rotation_pauses_before_the_next_batch() {
+    struct BreaksThree(AppHook);
+    impl DropletHook for BreaksThree {
+        async fn run(&self, t: &HookTarget) -> Result<(), String> {
+            let r = self.0.run(t).await;
+            if t.id.0 == 1 {
+                self.0.state.lock().unwrap().apps.insert(
+                    3,
+                    App {
+                        status: 500,
+                        body: "down".into(),
+                    },
+                );
+            }
+            r
+        }
+    }
+    let fake = pool(3, false).await;
+    let hook = BreaksThree(AppHook::new(&fake, "v2"));
+    let report = rolling::run(
+        &client(&fake),
+        &config(),
+        Some(&hook),
+        None::<&AppHook>,
+        &CollectingSink::default(),
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
     assert!(
         report
             .message
@@ -625,9 +698,8 @@ async fn an_unhealthy_droplet_staying_in_refuses_before_anything_changes() {
         "{}",
         report.message
     );
-    assert_eq!(mutations(&fake), s(&["create LOCK", "delete LOCK"]));
-    assert!(hook.seen().is_empty());
-    assert_clean(&fake);
+    assert_eq!(hook.0.seen(), [1]);
+    assert!(fake.lock_tags().is_empty());
 }
 
 /// A run crashes while droplet 2 is out of rotation; the next run finds it by its marker,
@@ -687,7 +759,7 @@ async fn a_droplet_left_out_by_a_crashed_run_is_resumed_first() {
             "+OUT 3",
             "-web 3",
             "+web 3",
-            "-OUT 3",
+            "delete OUT",
             "delete LOCK",
         ])
     );
@@ -735,7 +807,7 @@ async fn shutdown_url_drain_waits_for_the_health_check_to_fail() {
             "+OUT 2",
             "-web 2",
             "+web 2",
-            "-OUT 2",
+            "delete OUT",
             "delete LOCK",
         ])
     );
@@ -832,7 +904,7 @@ async fn an_id_based_load_balancer_removes_and_adds_ids() {
             "+OUT 3",
             "lb-3",
             "lb+3",
-            "-OUT 3",
+            "delete OUT",
             "delete LOCK",
         ])
     );

@@ -42,6 +42,11 @@ pub async fn run(args: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(Early(code, message)) => {
+            let message = if code == exit::API {
+                with_token_hint(message)
+            } else {
+                message
+            };
             report_early(output, style, code, &message);
             code
         }
@@ -93,10 +98,26 @@ fn print_json(v: &impl serde::Serialize) {
     let _ = writeln!(out);
 }
 
+/// Where this run's token came from, for the message when DigitalOcean refuses it.
+static TOKEN_SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A message about a failed API call, with what to check when the failure is DigitalOcean
+/// refusing the token (401): the variable or file it came from. do-api's errors show the
+/// status as `401 unauthorized`.
+pub fn with_token_hint(message: String) -> String {
+    match TOKEN_SOURCE.get() {
+        Some(source) if message.contains("401 unauthorized") => format!(
+            "{message}. DigitalOcean refused the token from {source}: check that it is current, not revoked, and of this team"
+        ),
+        _ => message,
+    }
+}
+
 /// The token: DIGITALOCEAN_ACCESS_TOKEN (doctl's name), DIGITALOCEAN_TOKEN, or --token-file.
 fn token(g: &cli::Global) -> Result<Token, Early> {
     let usage = |m: String| Early(exit::USAGE, m);
     if let Some(path) = &g.token_file {
+        let _ = TOKEN_SOURCE.set(format!("the token file {}", path.display()));
         let text = std::fs::read_to_string(path).map_err(|e| {
             usage(format!(
                 "cannot read the token file {}: {e}",
@@ -109,6 +130,7 @@ fn token(g: &cli::Global) -> Result<Token, Early> {
         if let Ok(v) = std::env::var(var)
             && !v.trim().is_empty()
         {
+            let _ = TOKEN_SOURCE.set(var.to_owned());
             return Token::new(v).map_err(|e| usage(format!("{var}: {e}")));
         }
     }
@@ -283,7 +305,7 @@ async fn promote(g: &cli::Global, p: &cli::PromoteArgs, sink: &StderrSink) -> Re
         timeout: p.exec_timeout,
         output: HookOutput::for_style(sink.style()),
     });
-    let report = bluegreen::run(
+    let mut report = bluegreen::run(
         &client,
         &cfg,
         Mode::Promote,
@@ -292,6 +314,9 @@ async fn promote(g: &cli::Global, p: &cli::PromoteArgs, sink: &StderrSink) -> Re
         interrupted(),
     )
     .await;
+    if report.outcome == Outcome::ApiError {
+        report.message = with_token_hint(report.message);
+    }
     finish(g, &report, p.switch.dotenv.as_ref(), sink)
 }
 
@@ -299,7 +324,7 @@ async fn rollback(g: &cli::Global, r: &cli::RollbackArgs, sink: &StderrSink) -> 
     let mut cfg = switch_config(&r.switch)?;
     cfg.force = r.force;
     let client = client(g)?;
-    let report = bluegreen::run(
+    let mut report = bluegreen::run(
         &client,
         &cfg,
         Mode::Rollback,
@@ -308,6 +333,9 @@ async fn rollback(g: &cli::Global, r: &cli::RollbackArgs, sink: &StderrSink) -> 
         interrupted(),
     )
     .await;
+    if report.outcome == Outcome::ApiError {
+        report.message = with_token_hint(report.message);
+    }
     finish(g, &report, r.switch.dotenv.as_ref(), sink)
 }
 

@@ -128,7 +128,7 @@ pub(super) async fn roll(
         })
     };
     let (update, rollback) = (hook(&r.exec), hook(&r.rollback_exec));
-    let report = rolling::run(
+    let mut report = rolling::run(
         &client,
         &cfg,
         update.as_ref(),
@@ -137,6 +137,9 @@ pub(super) async fn roll(
         interrupted(),
     )
     .await;
+    if report.outcome == rolling::Outcome::ApiError {
+        report.message = super::with_token_hint(report.message);
+    }
     let code = exit::for_roll_outcome(report.outcome);
     if let Some(path) = &r.dotenv {
         let ids = |want: fn(&rolling::DropletReport) -> bool| {

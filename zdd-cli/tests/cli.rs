@@ -539,17 +539,37 @@ async fn bad_token_is_exit_8_and_never_printed() {
     args.extend(["--token-file", file.to_str().unwrap(), "--output", "json"]);
     let out = zdd(&fake, &args, &[("ZDD_LOG", "trace")]).await;
     assert_eq!(out.code, 8, "{}", out.stderr);
+    let message = out.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("401 unauthorized"), "{message}");
+    // The message says which token was refused: the file it came from.
     assert!(
-        out.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("401 unauthorized")
+        message.contains(&format!(
+            "DigitalOcean refused the token from the token file {}",
+            file.display()
+        )),
+        "{message}"
     );
     assert!(
         !out.stdout.contains(secret) && !out.stderr.contains(secret),
         "the token leaked"
     );
     std::fs::remove_file(file).unwrap();
+
+    // From the environment, the variable is named; and `status` (an early failure) says it too.
+    let out = zdd(
+        &fake,
+        &["status", "--reserved-ip", RIP_S],
+        &[("DIGITALOCEAN_TOKEN", "wrong-token")],
+    )
+    .await;
+    assert_eq!(out.code, 8, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("DigitalOcean refused the token from DIGITALOCEAN_TOKEN"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("wrong-token"), "{}", out.stderr);
 }
 
 #[tokio::test]

@@ -326,6 +326,10 @@ struct Run<'a> {
     changed: bool,
     marker_created: bool,
     lock: Option<DeployLock>,
+    /// Droplets that failed a direct probe before anything changed (updated first).
+    unhealthy_at_start: BTreeSet<DropletId>,
+    /// Index of the plan's last batch.
+    last_batch: usize,
 }
 
 impl<'a> Run<'a> {
@@ -432,6 +436,7 @@ impl<'a> Run<'a> {
         .await;
         match result {
             Ok((selected, marked)) => {
+                let unhealthy = self.unhealthy_now(&selected).await;
                 if let Membership::DropletIds = membership {
                     let missing: Vec<String> = lb
                         .droplet_ids
@@ -455,10 +460,18 @@ impl<'a> Run<'a> {
                         marked.len()
                     ),
                 );
+                for (d, why) in &unhealthy {
+                    self.steps.warn(format!(
+                        "droplet {} ({}) is not healthy before the roll ({why}): it serves nothing, so it is updated first",
+                        d.id, d.name
+                    ));
+                }
+                self.unhealthy_at_start = unhealthy.iter().map(|(d, _)| d.id).collect();
                 Ok(Observation {
                     lb,
                     selected,
                     marked,
+                    unhealthy: self.unhealthy_at_start.iter().copied().collect(),
                 })
             }
             Err(e) => {
@@ -466,6 +479,25 @@ impl<'a> Run<'a> {
                 Err(api_stop("observing the droplets", &e))
             }
         }
+    }
+
+    /// One direct probe of each droplet (any version): those that fail, with why.
+    async fn unhealthy_now(&self, droplets: &[Droplet]) -> Vec<(Droplet, String)> {
+        let check = self.any_version_check();
+        let mut out = Vec::new();
+        for d in droplets {
+            let r = match self.direct_ip(d) {
+                Ok(ip) => check
+                    .probe(&check.url_for(ip))
+                    .await
+                    .map_err(|f| f.to_string()),
+                Err(m) => Err(m),
+            };
+            if let Err(why) = r {
+                out.push((d.clone(), why));
+            }
+        }
+        out
     }
 
     fn direct_ip(&self, d: &Droplet) -> Result<IpAddr, String> {
@@ -681,6 +713,7 @@ impl<'a> Run<'a> {
             }
         }
         self.plan_lines = self.describe_plan(&p, update.is_some());
+        self.last_batch = p.batches.last().map_or(0, |b| b.index);
         if self.cfg.dry_run {
             return Ok((
                 Outcome::DryRun,
@@ -781,12 +814,28 @@ impl<'a> Run<'a> {
         if leaving.is_empty() {
             return Ok(());
         }
-        let staying: Vec<Droplet> = self
+        // Droplets that were unhealthy before the roll and are not updated yet serve nothing:
+        // they are not judged again, and they do not count as capacity.
+        let not_yet_fixed = |id: &DropletId| {
+            self.unhealthy_at_start.contains(id)
+                && self
+                    .droplets
+                    .iter()
+                    .any(|r| r.droplet.id == *id && r.state == DropletState::Pending)
+        };
+        let staying_all: Vec<&Droplet> = self
             .pool
             .iter()
             .filter(|d| !self.out.contains(&d.id) && !leaving.contains(&d.id))
-            .cloned()
             .collect();
+        let staying: Vec<Droplet> = staying_all
+            .iter()
+            .filter(|d| !not_yet_fixed(&d.id))
+            .map(|d| (*d).clone())
+            .collect();
+        // Only unhealthy droplets leave, and only unhealthy ones stay (an outage): no capacity
+        // is lost, and the fix has to start somewhere.
+        let only_broken_leave = leaving.iter().all(not_yet_fixed);
         let stop = |changed: bool, msg: String| {
             if changed {
                 Stop(
@@ -799,10 +848,19 @@ impl<'a> Run<'a> {
                 Stop(Outcome::Refused, format!("{msg}; nothing changed"))
             }
         };
-        if staying.is_empty() {
+        if staying_all.is_empty() {
             return Err(stop(
                 self.changed,
                 "taking this batch out would leave no droplet in rotation".into(),
+            ));
+        }
+        if staying.is_empty() {
+            if only_broken_leave {
+                return Ok(());
+            }
+            return Err(stop(
+                self.changed,
+                "taking this batch out would leave no healthy droplet in rotation".into(),
             ));
         }
         let check = HealthCheck {
@@ -1051,7 +1109,12 @@ impl<'a> Run<'a> {
     /// Put `ds` back: the load balancer's tag or id, then untag the marker; then wait (or
     /// watch) until the load balancer routes to them. `Err` with a message when the
     /// load-balancer probe never saw one of them.
-    async fn put_back(&mut self, ds: &[Droplet], report: &mut BatchReport) -> Result<(), Stop> {
+    async fn put_back(
+        &mut self,
+        ds: &[Droplet],
+        report: &mut BatchReport,
+        drop_marker: bool,
+    ) -> Result<(), Stop> {
         if ds.is_empty() {
             return Ok(());
         }
@@ -1068,7 +1131,16 @@ impl<'a> Run<'a> {
                         .await?
                 }
             }
-            self.client.tags().untag_droplets(&marker, &ids).await
+            if drop_marker {
+                // "Deleting a tag also untags all the resources that have previously been
+                // tagged with the Tag" (the spec, tags_delete.yml).
+                match self.client.tags().delete(&marker).await {
+                    Err(e) if e.is_not_found() => Ok(()),
+                    other => other,
+                }
+            } else {
+                self.client.tags().untag_droplets(&marker, &ids).await
+            }
         }
         .await;
         self.changed = true;
@@ -1352,7 +1424,11 @@ impl<'a> Run<'a> {
         {
             return Ok(failures);
         }
-        self.put_back(&passed, report).await?;
+        // The last droplets of a roll that went through: deleting the marker tag untags them
+        // and leaves no empty tag behind, in one call.
+        let last =
+            purpose == Purpose::Update && failures.is_empty() && report.index == self.last_batch;
+        self.put_back(&passed, report, last).await?;
         Ok(failures)
     }
 
@@ -1514,6 +1590,8 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         changed: false,
         marker_created: false,
         lock: None,
+        unhealthy_at_start: BTreeSet::new(),
+        last_batch: 0,
     };
     let (outcome, message) = match run.go(update, rollback, cancel).await {
         Ok(done) => done,

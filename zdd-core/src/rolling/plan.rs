@@ -12,11 +12,11 @@
 
 use std::fmt;
 
-use do_api::LoadBalancerId;
 use do_api::droplets::Droplet;
 use do_api::load_balancers::{
     HealthCheck as LbHealth, HealthCheckProtocol, LoadBalancer, Selector,
 };
+use do_api::{DropletId, LoadBalancerId};
 use serde::Serialize;
 
 use crate::bluegreen::Refusal;
@@ -57,6 +57,9 @@ pub struct Observation {
     pub selected: Vec<Droplet>,
     /// The droplets carrying our marker tag.
     pub marked: Vec<Droplet>,
+    /// Selected droplets that failed a direct health probe before anything changed: they
+    /// serve nothing (the load balancer has dropped them, or will), so they are updated first.
+    pub unhealthy: Vec<DropletId>,
 }
 
 /// A droplet in a batch.
@@ -153,7 +156,9 @@ pub fn plan(obs: &Observation, max_unavailable: usize) -> Result<RollPlan, Refus
     out.sort_by_key(|d| d.id);
     out.dedup_by_key(|d| d.id);
     let mut rest: Vec<Droplet> = obs.selected.clone();
-    rest.sort_by_key(|d| d.id);
+    // Unhealthy droplets first (taking them out costs no capacity, and the fix reaches them
+    // first), then by id.
+    rest.sort_by_key(|d| (!obs.unhealthy.contains(&d.id), d.id));
     rest.dedup_by_key(|d| d.id);
     let n = out.len() + rest.len();
     if n == 0 {
@@ -299,6 +304,7 @@ mod tests {
             lb: lb("web", &[], "active"),
             selected: (1..=n).map(|i| droplet(i, &["web"], "active")).collect(),
             marked: vec![],
+            unhealthy: vec![],
         }
     }
 
@@ -395,6 +401,7 @@ mod tests {
                 droplet(4, &["web"], "active"),
             ],
             marked: vec![three, two],
+            unhealthy: vec![],
         };
         let p = plan(&obs, 1).unwrap();
         assert_eq!(ids(&p), vec![vec![2], vec![1], vec![3], vec![4]]);
@@ -417,11 +424,24 @@ mod tests {
     }
 
     #[test]
+    fn unhealthy_droplets_are_updated_first() {
+        let mut obs = tagged(4);
+        obs.unhealthy = vec![DropletId(3)];
+        assert_eq!(
+            ids(&plan(&obs, 1).unwrap()),
+            vec![vec![3], vec![1], vec![2], vec![4]]
+        );
+        obs.unhealthy = vec![DropletId(4), DropletId(2)];
+        assert_eq!(ids(&plan(&obs, 2).unwrap()), vec![vec![2, 4], vec![1, 3]]);
+    }
+
+    #[test]
     fn id_based_load_balancers_use_the_id_list() {
         let obs = Observation {
             lb: lb("", &[1, 2, 3], "active"),
             selected: (1..=3).map(|i| droplet(i, &[], "active")).collect(),
             marked: vec![],
+            unhealthy: vec![],
         };
         let p = plan(&obs, 1).unwrap();
         assert_eq!(p.membership, Membership::DropletIds);
