@@ -309,7 +309,7 @@ async fn three_droplets_one_at_a_time() {
     // After a roll that went through, the marker tag is gone from the account (deleting it
     // untagged the last droplet, in the same call).
     assert!(
-        !fake.state().all_tag_names().contains(&MARKER.to_owned()),
+        !fake.state().all_tag_names().contains(MARKER),
         "the marker tag is left behind"
     );
     assert!((1..=3).all(|i| tags(&fake, i) == vec!["web"]));

@@ -419,6 +419,7 @@ mod tests {
             lb: lb("web", &[], "active"),
             selected: vec![],
             marked: vec![droplet(1, &[&marker], "active")],
+            unhealthy: vec![],
         };
         assert_eq!(ids(&plan(&all_out, 1).unwrap()), vec![vec![1]]);
     }
