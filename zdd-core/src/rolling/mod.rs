@@ -12,15 +12,17 @@
 //! - [`waits`]: pure wait computations, with their sources.
 //! - [`probe`]: recognising the droplet that answered through the load balancer.
 
+mod config;
 mod execute;
 pub mod plan;
 pub mod probe;
 pub mod waits;
 
-pub use execute::{
-    BatchReport, DropletReport, DropletState, LbRef, LbSummary, OnFailure, Outcome, RollingConfig,
-    RollingReport, run,
-};
+mod report;
+
+pub use config::{LbRef, OnFailure, RollingConfig};
+pub use execute::run;
 pub use plan::{HealthOverrides, Membership, RollPlan, marker_tag};
 pub use probe::{Identify, LbProbe};
+pub use report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
 pub use waits::{Drain, Wait, WaitKind};

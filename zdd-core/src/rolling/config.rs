@@ -1,0 +1,209 @@
+//! What a rolling run is asked to do: the load balancer, batch size, drain, health gate, lock,
+//! and the checks that make a configuration usable.
+
+use std::time::Duration;
+
+use do_api::LoadBalancerId;
+use serde::Serialize;
+
+use super::plan::HealthOverrides;
+use super::probe::LbProbe;
+use super::waits::Drain;
+use crate::health::HealthCheck;
+use crate::lock::LockSettings;
+use crate::report::secs;
+
+/// Which load balancer: its id, or its name (looked up; two with that name is refused).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", content = "value", rename_all = "snake_case")]
+pub enum LbRef {
+    /// Its UUID.
+    Id(LoadBalancerId),
+    /// Its name.
+    Name(String),
+}
+
+impl LbRef {
+    /// A UUID-shaped value (`8-4-4-4-12` hex digits) is an id; anything else a name.
+    pub fn parse(s: &str) -> LbRef {
+        let s = s.trim();
+        let groups: Vec<&str> = s.split('-').collect();
+        let uuid = groups.len() == 5
+            && groups
+                .iter()
+                .zip([8, 4, 4, 4, 12])
+                .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+        if uuid {
+            LbRef::Id(s.into())
+        } else {
+            LbRef::Name(s.to_owned())
+        }
+    }
+}
+
+/// What to do when a droplet fails (update command, health gate, or the load balancer not
+/// routing to it again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    /// Leave the failed droplet out of rotation and stop; a re-run resumes with it.
+    Pause,
+    /// Run the rollback hook on the droplets already updated, newest first, through the same
+    /// protocol.
+    Rollback,
+}
+
+/// Everything a rolling run needs to know.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollingConfig {
+    /// The load balancer.
+    pub lb: LbRef,
+    /// Droplets taken out at once (`--max-unavailable`, at least 1).
+    pub max_unavailable: usize,
+    /// How a droplet is taken out.
+    pub drain: Drain,
+    /// Wait for in-flight requests after a droplet leaves rotation.
+    #[serde(with = "secs")]
+    pub drain_wait: Duration,
+    /// Slack for the load balancer to notice a tag or droplet-list change (undocumented by
+    /// DigitalOcean; see [`super::waits`]).
+    #[serde(with = "secs")]
+    pub lb_sync_wait: Duration,
+    /// Pause between batches.
+    #[serde(with = "secs")]
+    pub batch_delay: Duration,
+    /// The direct health gate's timings, status range, body, successes and deadline; its
+    /// scheme, port and path come from the load balancer unless overridden.
+    pub health: HealthCheck,
+    /// `--health-scheme/--health-port/--health-path`.
+    pub health_overrides: HealthOverrides,
+    /// Watch traffic through the load balancer instead of waiting the computed window.
+    pub lb_probe: Option<LbProbe>,
+    /// Pause or roll back on failure.
+    pub on_failure: OnFailure,
+    /// The version being deployed, passed to the hooks.
+    pub version: Option<String>,
+    /// Print the batches and waits, change nothing.
+    pub dry_run: bool,
+    /// The deploy lock (scoped to the load balancer); `None` runs without one.
+    pub lock: Option<LockSettings>,
+    /// Multiplies every computed wait (drain, detection, sync, routing, batch delay). 1.0 in
+    /// production; tests and simulations use less. Reports show both values.
+    pub wait_scale: f64,
+}
+
+impl RollingConfig {
+    /// Defaults for `lb`: one at a time, remove mode, 10 s drain wait, 5 s sync slack, no
+    /// batch delay, pause on failure, the default health gate, a lock, scale 1.
+    pub fn new(lb: LbRef) -> Self {
+        RollingConfig {
+            lb,
+            max_unavailable: 1,
+            drain: Drain::Remove,
+            drain_wait: Duration::from_secs(10),
+            lb_sync_wait: Duration::from_secs(5),
+            batch_delay: Duration::ZERO,
+            health: HealthCheck::default(),
+            health_overrides: HealthOverrides::default(),
+            lb_probe: None,
+            on_failure: OnFailure::Pause,
+            version: None,
+            dry_run: false,
+            lock: Some(LockSettings::default()),
+            wait_scale: 1.0,
+        }
+    }
+}
+
+pub(super) fn validate(cfg: &RollingConfig, has_rollback: bool) -> Result<(), String> {
+    cfg.health.validate()?;
+    if cfg.max_unavailable == 0 {
+        return Err("--max-unavailable must be at least 1".into());
+    }
+    if !(cfg.wait_scale.is_finite() && cfg.wait_scale >= 0.0) {
+        return Err(format!(
+            "wait scale {} is not a non-negative number",
+            cfg.wait_scale
+        ));
+    }
+    if cfg.on_failure == OnFailure::Rollback && !has_rollback {
+        return Err("--on-failure rollback needs --rollback-exec".into());
+    }
+    if let Drain::ShutdownUrl { path, method } = &cfg.drain {
+        if !path.starts_with('/') {
+            return Err(format!("drain path `{path}` must start with `/`"));
+        }
+        if reqwest::Method::from_bytes(method.as_bytes()).is_err() {
+            return Err(format!("`{method}` is not an HTTP method"));
+        }
+    }
+    if let Some(p) = &cfg.lb_probe
+        && !(p.url.starts_with("http://") || p.url.starts_with("https://"))
+    {
+        return Err(format!(
+            "--lb-probe `{}` must be an http:// or https:// URL",
+            p.url
+        ));
+    }
+    if let LbRef::Name(n) = &cfg.lb
+        && n.trim().is_empty()
+    {
+        return Err("--lb is empty; give the load balancer's id or name".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lb_refs() {
+        assert_eq!(
+            LbRef::parse("4de7ac8b-495b-4884-9a69-1050c6793cd6"),
+            LbRef::Id("4de7ac8b-495b-4884-9a69-1050c6793cd6".into())
+        );
+        assert_eq!(LbRef::parse("web-lb"), LbRef::Name("web-lb".into()));
+        assert_eq!(
+            LbRef::parse("4de7ac8b-495b-4884-9a69-1050c6793cdz"),
+            LbRef::Name("4de7ac8b-495b-4884-9a69-1050c6793cdz".into())
+        );
+    }
+
+    #[test]
+    fn config_checks() {
+        let ok = RollingConfig::new(LbRef::Name("web".into()));
+        assert!(validate(&ok, false).is_ok());
+        let bad = RollingConfig {
+            on_failure: OnFailure::Rollback,
+            ..ok.clone()
+        };
+        assert_eq!(
+            validate(&bad, false).unwrap_err(),
+            "--on-failure rollback needs --rollback-exec"
+        );
+        assert!(validate(&bad, true).is_ok());
+        let bad = RollingConfig {
+            wait_scale: f64::NAN,
+            ..ok.clone()
+        };
+        assert!(validate(&bad, false).is_err());
+        let bad = RollingConfig {
+            drain: Drain::ShutdownUrl {
+                path: "drain".into(),
+                method: "POST".into(),
+            },
+            ..ok.clone()
+        };
+        assert!(
+            validate(&bad, false)
+                .unwrap_err()
+                .contains("must start with")
+        );
+        let bad = RollingConfig {
+            max_unavailable: 0,
+            ..ok
+        };
+        assert!(validate(&bad, false).is_err());
+    }
+}

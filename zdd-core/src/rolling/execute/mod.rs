@@ -1,0 +1,496 @@
+//! Running a rolling deploy: observe, plan, then for each batch: check the droplets staying in,
+//! take out, update, health-gate, put back, wait for the load balancer; on failure, pause or
+//! roll back. Every step is timed and reported through the event sink.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use do_api::droplets::Droplet;
+use do_api::load_balancers::{HealthCheck as LbHealth, LoadBalancer};
+use do_api::{Client, DropletId};
+use tokio::time::Instant;
+
+use super::config::{LbRef, OnFailure, RollingConfig, validate};
+use super::plan::{Batch, Member, Membership, Observation, RollPlan, effective_check, plan};
+use super::probe::{LbProbe, names};
+use super::report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
+use super::waits::{self, Drain, Wait};
+use crate::events::{Event, EventSink, Step};
+use crate::health::{AddressKind, HealthCheck};
+use crate::hook::{DropletHook, HookTarget};
+use crate::lock::{DeployLock, scope_for_lb};
+use crate::runner::{LockStop, Steps, check_lock, release_lock, take_lock};
+
+mod describe;
+mod drain;
+mod observe;
+mod rollback;
+mod rotation;
+
+/// Why a run stopped early: the outcome and its message.
+struct Stop(Outcome, String);
+
+fn api_stop(context: &str, e: &do_api::Error) -> Stop {
+    Stop(Outcome::ApiError, format!("{context}: {}", e.chain()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Update,
+    Rollback,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Update => "update",
+            Purpose::Rollback => "rollback",
+        }
+    }
+}
+
+/// A droplet that failed in a batch.
+struct Failure {
+    droplet: Droplet,
+    step: Step,
+    error: String,
+}
+
+struct Run<'a> {
+    client: &'a Client,
+    cfg: &'a RollingConfig,
+    steps: Steps<'a>,
+    plan_lines: Vec<String>,
+    lb: Option<LoadBalancer>,
+    lb_summary: Option<LbSummary>,
+    marker: Option<String>,
+    membership: Option<Membership>,
+    check: HealthCheck,
+    pool: Vec<Droplet>,
+    /// Droplets out of rotation now (by us or an earlier run).
+    out: BTreeSet<DropletId>,
+    /// When each out droplet left (or when this run found it out).
+    out_since: Vec<(DropletId, Instant)>,
+    batches: Vec<BatchReport>,
+    droplets: Vec<DropletReport>,
+    /// Whether anything changed yet (decides refused vs paused).
+    changed: bool,
+    marker_created: bool,
+    lock: Option<DeployLock>,
+    /// Droplets that failed a direct probe before anything changed (updated first).
+    unhealthy_at_start: BTreeSet<DropletId>,
+    /// Index of the plan's last batch.
+    last_batch: usize,
+}
+
+impl<'a> Run<'a> {
+    fn lb(&self) -> &LoadBalancer {
+        self.lb.as_ref().expect("observed")
+    }
+
+    fn lb_health(&self) -> LbHealth {
+        self.lb().health_check.clone().unwrap_or_default()
+    }
+
+    fn report_mut(&mut self, id: DropletId) -> Option<&mut DropletReport> {
+        self.droplets.iter_mut().find(|d| d.droplet.id == id)
+    }
+
+    fn others_in_rotation(&self) -> usize {
+        self.pool
+            .iter()
+            .filter(|d| !self.out.contains(&d.id))
+            .count()
+    }
+
+    async fn body<H: DropletHook, R: DropletHook>(
+        &mut self,
+        lb: LoadBalancer,
+        update: Option<&H>,
+        rollback: Option<&R>,
+    ) -> Result<(Outcome, String), Stop> {
+        let obs = self.observe(lb).await?;
+        let p = plan(&obs, self.cfg.max_unavailable)
+            .map_err(|r| Stop(Outcome::Refused, r.to_string()))?;
+        self.membership = Some(p.membership.clone());
+        self.marker = Some(p.marker.clone());
+        self.pool = p.pool.clone();
+        let started = Instant::now();
+        for b in &p.batches {
+            for m in &b.members {
+                if !m.in_rotation {
+                    self.out.insert(m.droplet.id);
+                    self.out_since.push((m.droplet.id, started));
+                }
+                self.droplets.push(DropletReport {
+                    droplet: (&m.droplet).into(),
+                    batch: b.index,
+                    resumed: b.resume,
+                    state: DropletState::Pending,
+                    out_of_rotation: !m.in_rotation,
+                    failed_step: None,
+                    error: None,
+                    update: None,
+                    health_gate: None,
+                    rollback: None,
+                    time_out_of_rotation: None,
+                    seen_through_lb_after: None,
+                });
+            }
+        }
+        self.plan_lines = self.describe_plan(&p, update.is_some());
+        self.last_batch = p.batches.last().map_or(0, |b| b.index);
+        if self.cfg.dry_run {
+            return Ok((
+                Outcome::DryRun,
+                format!(
+                    "dry run: {} droplets in {} batches, nothing changed",
+                    p.pool.len(),
+                    p.batches.len()
+                ),
+            ));
+        }
+        let resumed = p.batches.first().is_some_and(|b| b.resume);
+        if resumed {
+            self.steps.note(format!(
+                "resuming: {} droplet(s) left out of rotation by an earlier run are handled first",
+                p.batches[0].members.len()
+            ));
+        }
+        let mut done: Vec<Batch> = Vec::new();
+        for (i, batch) in p.batches.iter().enumerate() {
+            if i > 0 {
+                self.batch_delay().await;
+            }
+            if let Err(why) = check_lock(&self.steps, self.lock.as_ref()) {
+                return Err(if self.changed {
+                    Stop(
+                        Outcome::Interrupted,
+                        format!(
+                            "{why}; stopped before batch {}: the droplets updated so far are back in rotation; run the same command again to finish",
+                            batch.index
+                        ),
+                    )
+                } else {
+                    Stop(
+                        Outcome::Locked,
+                        format!("{why}; stopped before the first batch: nothing changed"),
+                    )
+                });
+            }
+            let failures = self
+                .cycle(batch.index, batch, Purpose::Update, update, batch.resume)
+                .await?;
+            if failures.is_empty() {
+                done.push(batch.clone());
+                continue;
+            }
+            return self.on_failure(batch, &done, failures, rollback).await;
+        }
+        Ok((
+            Outcome::Rolled,
+            format!(
+                "updated {} droplets behind {} in {} batches{}; all back in rotation",
+                p.pool.len(),
+                self.lb().name,
+                p.batches.len(),
+                if resumed {
+                    ", starting with those an earlier run left out"
+                } else {
+                    ""
+                }
+            ),
+        ))
+    }
+
+    async fn batch_delay(&mut self) {
+        if self.cfg.batch_delay.is_zero() {
+            return;
+        }
+        let w = waits::batch_delay(self.cfg.batch_delay, self.cfg.wait_scale);
+        let s = self.steps.start(Step::BatchDelay, w.to_string());
+        tokio::time::sleep(w.applied).await;
+        self.steps
+            .finish(s, true, format!("{:.1}s", w.applied.as_secs_f64()));
+        if let Some(last) = self.batches.last_mut() {
+            last.waits.push(w);
+        }
+    }
+
+    /// One batch through the protocol. Returns the droplets that failed (left out of
+    /// rotation); `Err` stops the run (API failure, unhealthy droplets staying in, the load
+    /// balancer not seen routing).
+    async fn cycle<H: DropletHook>(
+        &mut self,
+        index: usize,
+        batch: &Batch,
+        purpose: Purpose,
+        hook: Option<&H>,
+        resume: bool,
+    ) -> Result<Vec<Failure>, Stop> {
+        let started = Instant::now();
+        let members = &batch.members;
+        let mut report = BatchReport {
+            index,
+            purpose: purpose.as_str().to_owned(),
+            droplets: members.iter().map(|m| m.droplet.id).collect(),
+            resume,
+            waits: Vec::new(),
+            duration: Duration::ZERO,
+            ok: false,
+        };
+        let result = self.cycle_inner(members, purpose, hook, &mut report).await;
+        report.duration = started.elapsed();
+        report.ok = matches!(&result, Ok(f) if f.is_empty());
+        self.batches.push(report);
+        result
+    }
+
+    async fn cycle_inner<H: DropletHook>(
+        &mut self,
+        members: &[Member],
+        purpose: Purpose,
+        hook: Option<&H>,
+        report: &mut BatchReport,
+    ) -> Result<Vec<Failure>, Stop> {
+        self.check_staying(members).await?;
+        self.take_out(members, report).await?;
+        let check = match purpose {
+            Purpose::Update => self.check.clone(),
+            Purpose::Rollback => self.any_version_check(),
+        };
+        let mut failures = Vec::new();
+        let mut passed = Vec::new();
+        for m in members {
+            let d = &m.droplet;
+            let hook_started = Instant::now();
+            if let Some(hook) = hook {
+                let target = HookTarget::new(d, self.cfg.version.as_deref(), purpose.as_str());
+                let step = match purpose {
+                    Purpose::Update => Step::Update,
+                    Purpose::Rollback => Step::Rollback,
+                };
+                let s = self
+                    .steps
+                    .start(step, format!("droplet {} ({})", d.id, d.name));
+                let r = hook.run(&target).await;
+                let took = self.steps.finish(
+                    s,
+                    r.is_ok(),
+                    r.clone().err().unwrap_or_else(|| "done".into()),
+                );
+                if purpose == Purpose::Update
+                    && let Some(rep) = self.report_mut(d.id)
+                {
+                    rep.update = Some(took);
+                }
+                if let Err(e) = r {
+                    failures.push(Failure {
+                        droplet: d.clone(),
+                        step,
+                        error: format!("the {} command failed: {e}", purpose.as_str()),
+                    });
+                    self.record(purpose, d.id, hook_started.elapsed(), false);
+                    continue;
+                }
+            }
+            let gate = match self.direct_ip(d) {
+                Ok(ip) => {
+                    let s = self.steps.start(
+                        Step::HealthGate,
+                        format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
+                    );
+                    let r = check.wait_healthy(ip, self.steps.sink).await;
+                    let detail = match &r {
+                        Ok(h) => format!(
+                            "{} passing probes in a row after {} attempts",
+                            check.successes, h.attempts
+                        ),
+                        Err(f) => f.to_string(),
+                    };
+                    let took = self.steps.finish(s, r.is_ok(), detail);
+                    if purpose == Purpose::Update
+                        && let Some(rep) = self.report_mut(d.id)
+                    {
+                        rep.health_gate = Some(took);
+                    }
+                    r.map(|_| ()).map_err(|f| f.to_string())
+                }
+                Err(m) => Err(m),
+            };
+            match gate {
+                Ok(()) => {
+                    self.record(purpose, d.id, hook_started.elapsed(), true);
+                    passed.push(d.clone());
+                }
+                Err(e) => {
+                    failures.push(Failure {
+                        droplet: d.clone(),
+                        step: Step::HealthGate,
+                        error: format!("failed the health gate: {e}"),
+                    });
+                    self.record(purpose, d.id, hook_started.elapsed(), false);
+                }
+            }
+        }
+        for f in &failures {
+            self.steps.warn(format!(
+                "droplet {} ({}): {}; it stays out of rotation",
+                f.droplet.id, f.droplet.name, f.error
+            ));
+            let (step, error) = (f.step, f.error.clone());
+            if let Some(r) = self.report_mut(f.droplet.id) {
+                r.failed_step = Some(step);
+                r.error = Some(error);
+            }
+        }
+        // With a rollback coming, the whole batch stays out: it is rolled back first.
+        if !failures.is_empty()
+            && purpose == Purpose::Update
+            && self.cfg.on_failure == OnFailure::Rollback
+        {
+            return Ok(failures);
+        }
+        // The last droplets of a roll that went through: deleting the marker tag untags them
+        // and leaves no empty tag behind, in one call.
+        let last =
+            purpose == Purpose::Update && failures.is_empty() && report.index == self.last_batch;
+        self.put_back(&passed, report, last).await?;
+        Ok(failures)
+    }
+
+    fn record(&mut self, purpose: Purpose, id: DropletId, took: Duration, ok: bool) {
+        if let Some(r) = self.report_mut(id) {
+            match (purpose, ok) {
+                (Purpose::Update, true) => r.state = DropletState::Updated,
+                (Purpose::Update, false) => r.state = DropletState::Failed,
+                (Purpose::Rollback, true) => {
+                    r.state = DropletState::RolledBack;
+                    r.rollback = Some(took);
+                }
+                (Purpose::Rollback, false) => {
+                    r.state = DropletState::RollbackFailed;
+                    r.rollback = Some(took);
+                }
+            }
+        }
+    }
+}
+
+/// Run a rolling deploy. `update` runs on each droplet while it is out of rotation; `rollback`
+/// (needed with [`OnFailure::Rollback`]) undoes it. Never panics on API trouble: every ending
+/// is an [`Outcome`] in the report. `cancel` resolving (Ctrl-C) stops the run at the next
+/// await point and still releases the lock; droplets it left out carry the marker tag and are
+/// handled first by the next run.
+pub async fn run<H: DropletHook, R: DropletHook>(
+    client: &Client,
+    cfg: &RollingConfig,
+    update: Option<&H>,
+    rollback: Option<&R>,
+    sink: &dyn EventSink,
+    cancel: impl Future<Output = ()>,
+) -> RollingReport {
+    let started = Instant::now();
+    let calls_before = client.requests_sent();
+    let mut run = Run {
+        client,
+        cfg,
+        steps: Steps::new(sink),
+        plan_lines: Vec::new(),
+        lb: None,
+        lb_summary: None,
+        marker: None,
+        membership: None,
+        check: cfg.health.clone(),
+        pool: Vec::new(),
+        out: BTreeSet::new(),
+        out_since: Vec::new(),
+        batches: Vec::new(),
+        droplets: Vec::new(),
+        changed: false,
+        marker_created: false,
+        lock: None,
+        unhealthy_at_start: BTreeSet::new(),
+        last_batch: 0,
+    };
+    let (outcome, message) = match run.go(update, rollback, cancel).await {
+        Ok(done) => done,
+        Err(Stop(o, m)) => (o, m),
+    };
+    RollingReport {
+        outcome,
+        message,
+        load_balancer: run.lb_summary,
+        marker_tag: run.marker,
+        max_unavailable: cfg.max_unavailable,
+        wait_scale: cfg.wait_scale,
+        plan: run.plan_lines,
+        batches: run.batches,
+        droplets: run.droplets,
+        steps: run.steps.timings,
+        api_calls: client.requests_sent() - calls_before,
+        total: started.elapsed(),
+    }
+}
+
+impl Run<'_> {
+    async fn go<H: DropletHook, R: DropletHook>(
+        &mut self,
+        update: Option<&H>,
+        rollback: Option<&R>,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<(Outcome, String), Stop> {
+        validate(self.cfg, rollback.is_some()).map_err(|m| Stop(Outcome::ConfigError, m))?;
+        let mut cancel = std::pin::pin!(cancel);
+        let lb = tokio::select! {
+            biased;
+            _ = &mut cancel => return Err(Stop(Outcome::Interrupted, "interrupted before anything changed".into())),
+            r = self.resolve_lb() => r?,
+        };
+        let hc = lb.health_check.clone().unwrap_or_default();
+        self.check = effective_check(&self.cfg.health, &hc, &self.cfg.health_overrides)
+            .map_err(|m| Stop(Outcome::ConfigError, m))?;
+        self.lb_summary = Some(LbSummary {
+            id: lb.id.clone(),
+            name: lb.name.clone(),
+            membership: super::plan::membership(&lb),
+            health_check: hc,
+            gate_url: Some(
+                self.check
+                    .url_for(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+                    .replace("0.0.0.0", "<droplet-ip>"),
+            ),
+        });
+        self.marker = Some(super::plan::marker_tag(&lb.id));
+        self.lb = Some(lb.clone());
+        let scope = scope_for_lb(&lb.id);
+        let unlock = format!("zdd-do unlock --lb {}", lb.id);
+        self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
+            (Some(l), false) => {
+                let cfg = l.config(scope);
+                match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
+                    Ok(lock) => Some(lock),
+                    Err(LockStop::Locked(m)) => return Err(Stop(Outcome::Locked, m)),
+                    Err(LockStop::Api(m)) => return Err(Stop(Outcome::ApiError, m)),
+                    Err(LockStop::Interrupted(m)) => return Err(Stop(Outcome::Interrupted, m)),
+                }
+            }
+            _ => None,
+        };
+        let marker = self.marker.clone().unwrap_or_default();
+        let result = tokio::select! {
+            biased;
+            _ = &mut cancel => Err(Stop(
+                Outcome::Interrupted,
+                format!("interrupted; droplets taken out carry `{marker}`: run the same command again to resume"),
+            )),
+            r = self.body(lb, update, rollback) => r,
+        };
+        if let Some(lock) = self.lock.take() {
+            release_lock(&mut self.steps, lock, &unlock).await;
+        }
+        result
+    }
+}

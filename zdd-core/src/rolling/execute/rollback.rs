@@ -1,0 +1,113 @@
+//! After a failure: pause (leave the droplet out) or roll the updated droplets back, newest
+//! first, through the same steps.
+
+use super::*;
+
+impl Run<'_> {
+    pub(super) async fn on_failure<R: DropletHook>(
+        &mut self,
+        batch: &Batch,
+        done: &[Batch],
+        failures: Vec<Failure>,
+        rollback: Option<&R>,
+    ) -> Result<(Outcome, String), Stop> {
+        let marker = self.marker.clone().unwrap_or_default();
+        let first = &failures[0];
+        let what = format!(
+            "droplet {} ({}): {}",
+            first.droplet.id, first.droplet.name, first.error
+        );
+        let more = if failures.len() > 1 {
+            format!(" (and {} more)", failures.len() - 1)
+        } else {
+            String::new()
+        };
+        if self.cfg.on_failure == OnFailure::Pause {
+            let serving = self.others_in_rotation();
+            return Ok((
+                Outcome::Paused,
+                format!(
+                    "{what}{more}; it is out of rotation (tagged `{marker}`) and {serving} droplet(s) still serve; fix it and re-run to resume"
+                ),
+            ));
+        }
+        let Some(hook) = rollback else {
+            return Err(Stop(
+                Outcome::ConfigError,
+                "--on-failure rollback needs a rollback command".into(),
+            ));
+        };
+        self.steps.warn(format!(
+            "{what}{more}; rolling back the updated droplets, newest first"
+        ));
+        // The failed batch first (it is out already), then earlier batches, newest first.
+        let mut sequence: Vec<Member> = batch
+            .members
+            .iter()
+            .rev()
+            .map(|m| Member {
+                droplet: m.droplet.clone(),
+                in_rotation: false,
+            })
+            .collect();
+        let first_len = sequence.len();
+        for b in done.iter().rev() {
+            for m in b.members.iter().rev() {
+                sequence.push(Member {
+                    droplet: m.droplet.clone(),
+                    in_rotation: true,
+                });
+            }
+        }
+        let mut chunks: Vec<Vec<Member>> = vec![sequence[..first_len].to_vec()];
+        for c in sequence[first_len..].chunks(self.cfg.max_unavailable) {
+            chunks.push(c.to_vec());
+        }
+        let mut rolled = 0;
+        let mut next_index = self.batches.last().map_or(1, |b| b.index + 1);
+        for (i, members) in chunks.into_iter().enumerate() {
+            if members.is_empty() {
+                continue;
+            }
+            if i > 0 {
+                self.batch_delay().await;
+            }
+            let b = Batch {
+                index: next_index,
+                members,
+                resume: false,
+            };
+            next_index += 1;
+            let failed = self
+                .cycle(b.index, &b, Purpose::Rollback, Some(hook), false)
+                .await
+                .map_err(|Stop(o, m)| {
+                    let o = if o == Outcome::Paused {
+                        Outcome::Uncertain
+                    } else {
+                        o
+                    };
+                    Stop(o, format!("{what}; rolling back: {m}"))
+                })?;
+            if let Some(f) = failed.first() {
+                return Err(Stop(
+                    Outcome::Uncertain,
+                    format!(
+                        "{what}; rolling back droplet {} ({}) failed: {}; it is out of rotation (tagged `{marker}`); {} droplet(s) serve: needs a human",
+                        f.droplet.id,
+                        f.droplet.name,
+                        f.error,
+                        self.others_in_rotation()
+                    ),
+                ));
+            }
+            rolled += b.members.len();
+        }
+        Ok((
+            Outcome::RolledBack,
+            format!(
+                "{what}{more}; rolled back {rolled} droplet(s) with the rollback command: all are back in rotation on the previous version"
+            ),
+        ))
+    }
+}

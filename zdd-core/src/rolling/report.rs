@@ -1,0 +1,161 @@
+//! What a rolling run did: its outcome, batches, droplets and waits.
+
+use std::time::Duration;
+
+use do_api::load_balancers::HealthCheck as LbHealth;
+use do_api::{DropletId, LoadBalancerId};
+use serde::Serialize;
+
+use super::plan::Membership;
+use super::waits::Wait;
+use crate::events::Step;
+use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
+
+/// How a run ended. The CLI maps each to a documented exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every droplet was updated, health-gated and put back.
+    Rolled,
+    /// The plan was printed; nothing changed.
+    DryRun,
+    /// The state was not as expected, or the plan could empty the pool; nothing changed.
+    Refused,
+    /// Stopped midway: a droplet failed and is left out of rotation (marker tag), or a
+    /// droplet staying in was unhealthy. The rest serve; re-run to resume.
+    Paused,
+    /// A droplet failed; the updated droplets were rolled back and are all back in rotation.
+    RolledBack,
+    /// A rollback failed: a droplet is out of rotation on an unknown version. Needs a human.
+    Uncertain,
+    /// Another run holds the deploy lock; nothing changed.
+    Locked,
+    /// A configuration value is unusable; nothing changed.
+    ConfigError,
+    /// The DigitalOcean API failed (or refused the token).
+    ApiError,
+    /// Interrupted (Ctrl-C, SIGTERM) before the end.
+    Interrupted,
+}
+
+impl Outcome {
+    /// Whether the run reached what was asked for.
+    pub fn is_success(self) -> bool {
+        matches!(self, Outcome::Rolled | Outcome::DryRun)
+    }
+}
+
+/// Where a droplet ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropletState {
+    /// Not reached.
+    Pending,
+    /// Updated, healthy, back in rotation.
+    Updated,
+    /// Failed; see `failed_step` and `error`.
+    Failed,
+    /// Rolled back and back in rotation.
+    RolledBack,
+    /// The rollback failed; out of rotation.
+    RollbackFailed,
+}
+
+/// One droplet's part in the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DropletReport {
+    /// The droplet as first observed.
+    pub droplet: DropletSummary,
+    /// Its batch (1-based).
+    pub batch: usize,
+    /// Left out by an earlier run, resumed first.
+    pub resumed: bool,
+    /// Where it ended up.
+    pub state: DropletState,
+    /// Whether it is out of rotation (carrying the marker tag) at the end.
+    pub out_of_rotation: bool,
+    /// The step that failed.
+    pub failed_step: Option<Step>,
+    /// Why.
+    pub error: Option<String>,
+    /// The update command's duration.
+    #[serde(with = "opt_secs")]
+    pub update: Option<Duration>,
+    /// The health gate's duration.
+    #[serde(with = "opt_secs")]
+    pub health_gate: Option<Duration>,
+    /// The rollback (command and gate).
+    #[serde(with = "opt_secs")]
+    pub rollback: Option<Duration>,
+    /// From taking it out to the load balancer routing to it again (waited or observed).
+    #[serde(with = "opt_secs")]
+    pub time_out_of_rotation: Option<Duration>,
+    /// With `--lb-probe`: from putting it back to its first answer through the load balancer.
+    #[serde(with = "opt_secs")]
+    pub seen_through_lb_after: Option<Duration>,
+}
+
+/// One batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchReport {
+    /// 1-based; rollback batches continue the numbering.
+    pub index: usize,
+    /// `update` or `rollback`.
+    pub purpose: String,
+    /// Its droplets.
+    pub droplets: Vec<DropletId>,
+    /// Droplets left out by an earlier run.
+    pub resume: bool,
+    /// The waits applied, in order, with their reasons.
+    pub waits: Vec<Wait>,
+    /// Wall time.
+    #[serde(with = "secs")]
+    pub duration: Duration,
+    /// Whether every droplet came back.
+    pub ok: bool,
+}
+
+/// The load balancer, as the report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LbSummary {
+    /// Id.
+    pub id: LoadBalancerId,
+    /// Name.
+    pub name: String,
+    /// How it selects droplets.
+    pub membership: Membership,
+    /// Its health check (defaults of the spec when absent).
+    pub health_check: LbHealth,
+    /// The direct health gate URL, with `<droplet-ip>` for the address.
+    pub gate_url: Option<String>,
+}
+
+/// What a rolling run did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollingReport {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// One line for humans.
+    pub message: String,
+    /// The load balancer.
+    pub load_balancer: Option<LbSummary>,
+    /// The tag marking droplets we took out of rotation.
+    pub marker_tag: Option<String>,
+    /// `--max-unavailable`.
+    pub max_unavailable: usize,
+    /// `--wait-scale` (1 in production).
+    pub wait_scale: f64,
+    /// The plan: batches and computed waits, in order.
+    pub plan: Vec<String>,
+    /// The batches run.
+    pub batches: Vec<BatchReport>,
+    /// Every droplet, in plan order.
+    pub droplets: Vec<DropletReport>,
+    /// The steps run, with durations.
+    pub steps: Vec<StepTiming>,
+    /// HTTP requests sent to the DigitalOcean API.
+    pub api_calls: u64,
+    /// Wall time.
+    #[serde(with = "secs")]
+    pub total: Duration,
+}
