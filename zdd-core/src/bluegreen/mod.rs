@@ -4,13 +4,14 @@
 //! (`FALLBACK`) that has just received the new version. Promote health-gates the standby,
 //! moves the IP, verifies through the IP (switching back on failure) and swaps the tags.
 
+mod config;
 mod execute;
 pub mod plan;
+mod report;
 
-pub use execute::{
-    AssignTiming, BlueGreenConfig, BlueGreenReport, DropletHealth, Mode, Outcome, StatusReport,
-    run, status,
-};
+pub use config::{BlueGreenConfig, Mode};
+pub use execute::{DropletHealth, StatusReport, run, status};
+pub use report::{AssignTiming, BlueGreenReport, Outcome};
 
 pub use crate::lock::LockSettings;
 pub use crate::report::DropletSummary;

@@ -1,0 +1,321 @@
+//! Running blue-green: observe, plan, then hook, health gate, assign, confirm, verify (switch
+//! back on failure), tag move. Every step is timed and reported through the event sink.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use do_api::droplets::Droplet;
+use do_api::{Client, DropletId};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::config::{BlueGreenConfig, Mode};
+use super::plan::{Observation, Plan, TagMove, plan, tag_moves};
+use super::report::{AssignTiming, BlueGreenReport, Outcome};
+use crate::events::{Event, EventSink, Step};
+use crate::health::{AddressKind, HealthCheck, HealthFailure};
+use crate::hook::{DropletHook, HookTarget};
+use crate::lock::{DeployLock, scope_for_ip};
+use crate::report::DropletSummary;
+use crate::runner::{LockStop, Steps, check_lock, release_lock, take_lock};
+
+mod describe;
+mod observe;
+mod probe;
+mod status;
+mod switch;
+mod tags;
+
+pub use status::{DropletHealth, StatusReport, status};
+
+/// Why a run stopped early: the outcome and its message.
+struct Stop(Outcome, String);
+
+fn api_stop(context: &str, e: &do_api::Error) -> Stop {
+    Stop(Outcome::ApiError, format!("{context}: {}", e.chain()))
+}
+
+fn unknown_ip(ip: Ipv4Addr) -> String {
+    format!(
+        "reserved IP {ip} does not exist in this account (check --reserved-ip and the token's team)"
+    )
+}
+
+fn lock_lost(why: String) -> Stop {
+    Stop(
+        Outcome::Locked,
+        format!("{why}; stopped before switching: nothing was switched"),
+    )
+}
+
+struct Run<'a> {
+    client: &'a Client,
+    cfg: &'a BlueGreenConfig,
+    mode: Mode,
+    steps: Steps<'a>,
+    plan: Vec<String>,
+    live: Option<DropletSummary>,
+    standby: Option<DropletSummary>,
+    ip: Option<Ipv4Addr>,
+    assign: Option<AssignTiming>,
+    time_to_new_answer: Option<Duration>,
+    lock: Option<DeployLock>,
+}
+
+impl<'a> Run<'a> {
+    async fn body<H: DropletHook>(
+        &mut self,
+        ip: Ipv4Addr,
+        hook: Option<&H>,
+    ) -> Result<(Outcome, String), Stop> {
+        let obs = self.observe(ip).await?;
+        let p = plan(&obs, &self.cfg.roles).map_err(|r| Stop(Outcome::Refused, r.to_string()))?;
+        self.plan = self.describe_plan(&p, ip, hook.is_some() && self.mode == Mode::Promote);
+        match &p {
+            Plan::Switch { from, to } => {
+                self.live = Some(from.into());
+                self.standby = Some(to.into());
+            }
+            Plan::FinishTags { live, standby, .. } => {
+                self.live = Some(live.into());
+                self.standby = Some(standby.into());
+            }
+        }
+        if self.cfg.dry_run {
+            return Ok((
+                Outcome::DryRun,
+                format!(
+                    "dry run: {} steps planned, nothing changed",
+                    self.plan.len()
+                ),
+            ));
+        }
+        match p {
+            Plan::Switch { from, to } => self.switch(ip, from, to, hook).await,
+            Plan::FinishTags {
+                live,
+                standby,
+                moves,
+            } => self.resume(ip, live, standby, moves).await,
+        }
+    }
+
+    async fn switch<H: DropletHook>(
+        &mut self,
+        ip: Ipv4Addr,
+        from: Droplet,
+        to: Droplet,
+        hook: Option<&H>,
+    ) -> Result<(Outcome, String), Stop> {
+        if self.mode == Mode::Promote && self.cfg.health.expect_body.is_some() {
+            let url = self.cfg.health.url_for(IpAddr::V4(ip));
+            if self.cfg.health.probe(&url).await.is_ok() {
+                return Ok((
+                    Outcome::AlreadyLive,
+                    format!(
+                        "{url} already answers with `{}`: the new version is live, nothing to do",
+                        self.cfg.health.expect_body.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        check_lock(&self.steps, self.lock.as_ref()).map_err(lock_lost)?;
+        if let (Mode::Promote, Some(hook)) = (self.mode, hook) {
+            let target = HookTarget::new(&to, self.cfg.version.as_deref(), "update");
+            let s = self
+                .steps
+                .start(Step::Update, format!("droplet {} ({})", to.id, to.name));
+            if let Err(e) = hook.run(&target).await {
+                self.steps.finish(s, false, e.clone());
+                return Err(Stop(
+                    Outcome::NotReady,
+                    format!(
+                        "the update command failed for droplet {} ({}): {e}; nothing was switched",
+                        to.id, to.name
+                    ),
+                ));
+            }
+            self.steps.finish(s, true, "done");
+        }
+        if self.mode == Mode::Rollback && self.cfg.force {
+            self.steps.warn("--force: skipping the health gate".into());
+        } else if let Err(f) = self.gate(&to, &self.cfg.health.clone()).await {
+            return Err(Stop(
+                Outcome::NotReady,
+                format!(
+                    "droplet {} ({}) failed the health gate: {f}; nothing was switched",
+                    to.id, to.name
+                ),
+            ));
+        }
+        check_lock(&self.steps, self.lock.as_ref()).map_err(lock_lost)?;
+        let assign_started = Instant::now();
+        self.assign(Step::Assign, ip, &from, &to).await?;
+        self.live = Some((&to).into());
+        self.standby = Some((&from).into());
+        let before_verify = assign_started.elapsed();
+        match self.verify(ip, &to, &self.cfg.health.clone()).await {
+            Ok(first) => self.time_to_new_answer = Some(before_verify + first),
+            Err(f) if self.mode == Mode::Rollback && self.cfg.force => {
+                self.steps.warn(format!(
+                    "--force: verification failed ({f}); keeping traffic on droplet {}",
+                    to.id
+                ));
+            }
+            Err(f) => return Err(self.switch_back(ip, &to, &from, &f).await),
+        }
+        self.move_tags(&tag_moves(&to, &from, &self.cfg.roles))
+            .await?;
+        let verb = if self.mode == Mode::Promote {
+            "promoted"
+        } else {
+            "rolled back to"
+        };
+        Ok((
+            Outcome::Switched,
+            format!(
+                "{verb} droplet {} ({}); {ip} verified; previous droplet {} ({}) is the standby",
+                to.id, to.name, from.id, from.name
+            ),
+        ))
+    }
+
+    async fn resume(
+        &mut self,
+        ip: Ipv4Addr,
+        live: Droplet,
+        standby: Droplet,
+        moves: Vec<TagMove>,
+    ) -> Result<(Outcome, String), Stop> {
+        self.steps.sink.emit(Event::Note {
+            message: format!(
+                "resuming: {ip} already points at droplet {} ({}), the tags have not caught up",
+                live.id, live.name
+            ),
+        });
+        if let Err(f) = self.verify(ip, &live, &self.cfg.health.clone()).await {
+            // The previous run switched but never verified, or the droplet broke since.
+            let fallback = self.fallback_check();
+            if self.gate(&standby, &fallback).await.is_err() {
+                return Err(Stop(
+                    Outcome::Uncertain,
+                    format!(
+                        "{ip} points at droplet {} which fails verification ({f}), and droplet {} is not healthy either: needs a human",
+                        live.id, standby.id
+                    ),
+                ));
+            }
+            return Err(self.switch_back(ip, &live, &standby, &f).await);
+        }
+        self.move_tags(&moves).await?;
+        Ok((
+            Outcome::Resumed,
+            format!(
+                "finished an interrupted switch: droplet {} ({}) is live on {ip}, droplet {} ({}) is the standby",
+                live.id, live.name, standby.id, standby.name
+            ),
+        ))
+    }
+}
+
+/// Run promote or rollback. Never panics on API trouble: every ending is an [`Outcome`] in the
+/// report. `cancel` resolving (Ctrl-C) stops the run at the next await point and still releases
+/// the lock; an interrupted switch is finished by running the command again.
+pub async fn run<H: DropletHook>(
+    client: &Client,
+    cfg: &BlueGreenConfig,
+    mode: Mode,
+    hook: Option<&H>,
+    sink: &dyn EventSink,
+    cancel: impl Future<Output = ()>,
+) -> BlueGreenReport {
+    let started = Instant::now();
+    let calls_before = client.requests_sent();
+    let mut run = Run {
+        client,
+        cfg,
+        mode,
+        steps: Steps::new(sink),
+        plan: Vec::new(),
+        live: None,
+        standby: None,
+        ip: cfg.reserved_ip,
+        assign: None,
+        time_to_new_answer: None,
+        lock: None,
+    };
+    let (outcome, message) = match run.go(hook, cancel).await {
+        Ok(done) => done,
+        Err(Stop(o, m)) => (o, m),
+    };
+    BlueGreenReport {
+        mode,
+        outcome,
+        message,
+        reserved_ip: run.ip,
+        live: run.live,
+        standby: run.standby,
+        plan: run.plan,
+        steps: run.steps.timings,
+        assign: run.assign,
+        time_to_new_answer: run.time_to_new_answer,
+        api_calls: client.requests_sent() - calls_before,
+        total: started.elapsed(),
+    }
+}
+
+impl Run<'_> {
+    async fn go<H: DropletHook>(
+        &mut self,
+        hook: Option<&H>,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<(Outcome, String), Stop> {
+        self.cfg
+            .health
+            .validate()
+            .map_err(|m| Stop(Outcome::ConfigError, m))?;
+        let h = &self.cfg.health;
+        if h.interval.saturating_mul(h.successes.saturating_sub(1)) >= self.cfg.verify_deadline {
+            return Err(Stop(
+                Outcome::ConfigError,
+                format!(
+                    "verify deadline {:?} cannot fit {} passing probes {:?} apart",
+                    self.cfg.verify_deadline, h.successes, h.interval
+                ),
+            ));
+        }
+        let mut cancel = std::pin::pin!(cancel);
+        let ip = tokio::select! {
+            biased;
+            _ = &mut cancel => return Err(Stop(Outcome::Interrupted, "interrupted before anything changed".into())),
+            r = self.resolve_ip() => r?,
+        };
+        self.ip = Some(ip);
+        let unlock = format!("zdd-do unlock --reserved-ip {ip}");
+        self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
+            (Some(l), false) => {
+                let cfg = l.config(scope_for_ip(ip));
+                match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
+                    Ok(lock) => Some(lock),
+                    Err(LockStop::Locked(m)) => return Err(Stop(Outcome::Locked, m)),
+                    Err(LockStop::Api(m)) => return Err(Stop(Outcome::ApiError, m)),
+                    Err(LockStop::Interrupted(m)) => return Err(Stop(Outcome::Interrupted, m)),
+                }
+            }
+            _ => None,
+        };
+        let result = tokio::select! {
+            biased;
+            _ = &mut cancel => Err(Stop(
+                Outcome::Interrupted,
+                format!("interrupted; run the same command again to finish or undo (see `zdd-do status --reserved-ip {ip}`)"),
+            )),
+            r = self.body(ip, hook) => r,
+        };
+        if let Some(lock) = self.lock.take() {
+            release_lock(&mut self.steps, lock, &unlock).await;
+        }
+        result
+    }
+}

@@ -1,0 +1,106 @@
+//! Probing: the health gate on a droplet, and verification through the reserved IP.
+
+use super::*;
+
+impl Run<'_> {
+    pub(super) fn direct_ip(&self, d: &Droplet) -> Result<IpAddr, Stop> {
+        let ip = match self.cfg.health.address {
+            AddressKind::Public => d.public_ipv4(),
+            AddressKind::Private => d.private_ipv4(),
+        };
+        ip.map(IpAddr::V4).ok_or_else(|| {
+            Stop(
+                Outcome::Refused,
+                format!(
+                    "droplet {} ({}) has no {} IPv4 address to health-check",
+                    d.id,
+                    d.name,
+                    match self.cfg.health.address {
+                        AddressKind::Public => "public",
+                        AddressKind::Private => "private",
+                    }
+                ),
+            )
+        })
+    }
+
+    /// The check for the droplet traffic falls back to: the previous version, so the expected
+    /// body (the new version's text) does not apply.
+    pub(super) fn fallback_check(&self) -> HealthCheck {
+        HealthCheck {
+            expect_body: None,
+            ..self.cfg.health.clone()
+        }
+    }
+
+    /// Health-check a droplet directly.
+    pub(super) async fn gate(
+        &mut self,
+        d: &Droplet,
+        check: &HealthCheck,
+    ) -> Result<(), HealthFailure> {
+        let ip = match self.direct_ip(d) {
+            Ok(ip) => ip,
+            Err(Stop(_, msg)) => {
+                return Err(HealthFailure {
+                    url: format!("droplet {}", d.id),
+                    attempts: 0,
+                    last: crate::health::ProbeFailure::Other { detail: msg },
+                    duration: Duration::ZERO,
+                });
+            }
+        };
+        let s = self.steps.start(
+            Step::HealthGate,
+            format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
+        );
+        match check.wait_healthy(ip, self.steps.sink).await {
+            Ok(r) => {
+                self.steps.finish(
+                    s,
+                    true,
+                    format!(
+                        "{} passing probes in a row after {} attempts",
+                        check.successes, r.attempts
+                    ),
+                );
+                Ok(())
+            }
+            Err(f) => {
+                self.steps.finish(s, false, f.to_string());
+                Err(f)
+            }
+        }
+    }
+
+    /// Health-check through the reserved IP; on success, returns the time to the first pass.
+    pub(super) async fn verify(
+        &mut self,
+        ip: Ipv4Addr,
+        who: &Droplet,
+        check: &HealthCheck,
+    ) -> Result<Duration, HealthFailure> {
+        let url = check.url_for(IpAddr::V4(ip));
+        let s = self.steps.start(
+            Step::Verify,
+            format!("droplet {} ({}) through {url}", who.id, who.name),
+        );
+        match check
+            .wait_url_within(&url, self.steps.sink, self.cfg.verify_deadline, true)
+            .await
+        {
+            Ok(r) => {
+                self.steps.finish(
+                    s,
+                    true,
+                    format!("answering through {ip} after {} attempts", r.attempts),
+                );
+                Ok(r.first_success_after)
+            }
+            Err(f) => {
+                self.steps.finish(s, false, f.to_string());
+                Err(f)
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! `status`: observe and describe, changing nothing.
+
+use super::*;
+
+/// Where things stand, for `zdd-do status`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusReport {
+    /// The reserved IP.
+    pub reserved_ip: Ipv4Addr,
+    /// The droplet it points at.
+    pub ip_droplet: Option<DropletSummary>,
+    /// Droplets with the live tag.
+    pub live_tagged: Vec<DropletSummary>,
+    /// Droplets with the standby tag.
+    pub standby_tagged: Vec<DropletSummary>,
+    /// `consistent`, `interrupted` or `inconsistent`.
+    pub state: String,
+    /// Differences between the tags and the IP, and what to do about them.
+    pub drift: Vec<String>,
+    /// Health of each tagged droplet (direct check), when asked for.
+    pub health: Vec<DropletHealth>,
+}
+
+/// One droplet's direct health.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DropletHealth {
+    /// Droplet id.
+    pub id: DropletId,
+    /// The URL probed.
+    pub url: String,
+    /// Whether it passed.
+    pub healthy: bool,
+    /// Status or failure.
+    pub detail: String,
+}
+
+/// Observe and describe, changing nothing. `check_health` probes each droplet once.
+pub async fn status(
+    client: &Client,
+    cfg: &BlueGreenConfig,
+    check_health: bool,
+    sink: &dyn EventSink,
+) -> Result<StatusReport, (Outcome, String)> {
+    let mut run = Run {
+        client,
+        cfg,
+        mode: Mode::Promote,
+        steps: Steps::new(sink),
+        plan: Vec::new(),
+        live: None,
+        standby: None,
+        ip: cfg.reserved_ip,
+        assign: None,
+        time_to_new_answer: None,
+        lock: None,
+    };
+    let ip = run.resolve_ip().await.map_err(|Stop(o, m)| (o, m))?;
+    let obs = run.observe(ip).await.map_err(|Stop(o, m)| (o, m))?;
+    let (state, drift) = match plan(&obs, &cfg.roles) {
+        Ok(Plan::Switch { .. }) => ("consistent".to_owned(), Vec::new()),
+        Ok(Plan::FinishTags { live, moves, .. }) => (
+            "interrupted".to_owned(),
+            vec![format!(
+                "{ip} points at droplet {} but the tags were not fully moved ({}); run `zdd-do promote` (or `rollback`) to finish",
+                live.id,
+                moves
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )],
+        ),
+        Err(r) => ("inconsistent".to_owned(), vec![r.reason]),
+    };
+    let mut health = Vec::new();
+    if check_health {
+        let mut seen = Vec::new();
+        for d in obs.live_tagged.iter().chain(&obs.standby_tagged) {
+            if seen.contains(&d.id) {
+                continue;
+            }
+            seen.push(d.id);
+            match run.direct_ip(d) {
+                Ok(addr) => {
+                    let url = cfg.health.url_for(addr);
+                    let r = cfg.health.probe(&url).await;
+                    health.push(DropletHealth {
+                        id: d.id,
+                        url,
+                        healthy: r.is_ok(),
+                        detail: match r {
+                            Ok(s) => format!("status {s}"),
+                            Err(f) => f.to_string(),
+                        },
+                    });
+                }
+                Err(Stop(_, m)) => health.push(DropletHealth {
+                    id: d.id,
+                    url: String::new(),
+                    healthy: false,
+                    detail: m,
+                }),
+            }
+        }
+    }
+    Ok(StatusReport {
+        reserved_ip: ip,
+        ip_droplet: obs.ip_droplet.as_ref().map(Into::into),
+        live_tagged: obs.live_tagged.iter().map(Into::into).collect(),
+        standby_tagged: obs.standby_tagged.iter().map(Into::into).collect(),
+        state,
+        drift,
+        health,
+    })
+}

@@ -1,0 +1,93 @@
+//! What a blue-green run did.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::config::Mode;
+use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
+
+/// How a run ended. The CLI maps each to a documented exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Traffic moved to the standby, verified, tags swapped.
+    Switched,
+    /// An interrupted run was finished (tags moved to match the IP).
+    Resumed,
+    /// The new version already answers through the reserved IP: nothing to do.
+    AlreadyLive,
+    /// The plan was printed; nothing changed.
+    DryRun,
+    /// The state was not as expected; nothing changed.
+    Refused,
+    /// The update command or the health gate failed before the switch; nothing changed.
+    NotReady,
+    /// Switched, verification failed, traffic sent back to the previous droplet.
+    SwitchedBack,
+    /// A switch back (or an assign) failed: where traffic goes is uncertain. Needs a human.
+    Uncertain,
+    /// Another run holds the deploy lock; nothing changed.
+    Locked,
+    /// A configuration value is unusable; nothing changed.
+    ConfigError,
+    /// The DigitalOcean API failed (or refused the token).
+    ApiError,
+    /// Interrupted (Ctrl-C, SIGTERM) before the end.
+    Interrupted,
+}
+
+impl Outcome {
+    /// Whether the run reached what was asked for.
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            Outcome::Switched | Outcome::Resumed | Outcome::AlreadyLive | Outcome::DryRun
+        )
+    }
+}
+
+/// The assign action's timing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssignTiming {
+    /// The action id.
+    pub action_id: u64,
+    /// From sending the assign to seeing the action completed.
+    #[serde(with = "secs")]
+    pub observed: Duration,
+    /// `completed_at - started_at` as DigitalOcean reports it.
+    #[serde(with = "opt_secs")]
+    pub api_reported: Option<Duration>,
+}
+
+/// What a blue-green run did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlueGreenReport {
+    /// `promote` or `rollback`.
+    pub mode: Mode,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// One line for humans.
+    pub message: String,
+    /// The reserved IP.
+    pub reserved_ip: Option<Ipv4Addr>,
+    /// The droplet holding the IP at the end (the live one).
+    pub live: Option<DropletSummary>,
+    /// The other droplet (the standby).
+    pub standby: Option<DropletSummary>,
+    /// The planned steps, in order.
+    pub plan: Vec<String>,
+    /// The steps run, with durations.
+    pub steps: Vec<StepTiming>,
+    /// The assign action's timing (the last one, after a switch back).
+    pub assign: Option<AssignTiming>,
+    /// From sending the assign to the first answer through the IP that passed the check.
+    #[serde(with = "opt_secs")]
+    pub time_to_new_answer: Option<Duration>,
+    /// HTTP requests sent to the DigitalOcean API.
+    pub api_calls: u64,
+    /// Wall time.
+    #[serde(with = "secs")]
+    pub total: Duration,
+}
