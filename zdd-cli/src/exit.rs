@@ -1,7 +1,7 @@
 //! Exit codes: a contract with CI. The README's table is generated from [`TABLE`] and a test
 //! checks that they agree.
 
-use zdd_core::bluegreen::Outcome;
+use zdd_core::Outcome;
 
 /// Success, including a no-op, a finished resume and a dry run; for `status`, the reserved IP
 /// and the tags agree (and with `--check-health` the live droplet answers).
@@ -91,35 +91,29 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
 ];
 
-/// The exit code of a blue-green outcome.
+/// The exit code of an outcome (every strategy's: one vocabulary, one mapping).
 pub fn for_outcome(o: Outcome) -> i32 {
     match o {
-        Outcome::Switched | Outcome::Resumed | Outcome::AlreadyLive | Outcome::DryRun => OK,
+        Outcome::Switched
+        | Outcome::Resumed
+        | Outcome::AlreadyLive
+        | Outcome::Rolled
+        | Outcome::DryRun => OK,
         Outcome::ConfigError => USAGE,
         Outcome::Refused => REFUSED,
         Outcome::NotReady => NOT_READY,
-        Outcome::SwitchedBack => SWITCHED_BACK,
+        Outcome::SwitchedBack | Outcome::RolledBack => SWITCHED_BACK,
         Outcome::Uncertain => UNCERTAIN,
         Outcome::Locked => LOCKED,
         Outcome::ApiError => API,
+        Outcome::Paused => PAUSED,
         Outcome::Interrupted => INTERRUPTED,
     }
 }
 
-/// The exit code of a rolling outcome.
-pub fn for_roll_outcome(o: zdd_core::rolling::Outcome) -> i32 {
-    use zdd_core::rolling::Outcome as R;
-    match o {
-        R::Rolled | R::DryRun => OK,
-        R::ConfigError => USAGE,
-        R::Refused => REFUSED,
-        R::Paused => PAUSED,
-        R::RolledBack => SWITCHED_BACK,
-        R::Uncertain => UNCERTAIN,
-        R::Locked => LOCKED,
-        R::ApiError => API,
-        R::Interrupted => INTERRUPTED,
-    }
+/// The exit code of a rolling outcome: [`for_outcome`].
+pub fn for_roll_outcome(o: Outcome) -> i32 {
+    for_outcome(o)
 }
 
 /// The exit code of `status`: the most severe finding. `state` is core's `consistent`,
@@ -172,25 +166,16 @@ mod tests {
     }
 
     #[test]
-    fn roll_outcomes_map_to_documented_codes() {
-        use zdd_core::rolling::Outcome as R;
+    fn every_outcome_maps_to_a_documented_code() {
         let documented: Vec<i32> = TABLE.iter().map(|(c, _)| *c).collect();
-        for o in [
-            R::Rolled,
-            R::DryRun,
-            R::Refused,
-            R::Paused,
-            R::RolledBack,
-            R::Uncertain,
-            R::Locked,
-            R::ConfigError,
-            R::ApiError,
-            R::Interrupted,
-        ] {
-            assert!(documented.contains(&for_roll_outcome(o)), "{o:?}");
+        for o in Outcome::ALL {
+            assert!(documented.contains(&for_outcome(o)), "{o}");
+            assert_eq!(for_outcome(o) == OK, o.is_success(), "{o}");
         }
-        assert_eq!(for_roll_outcome(R::Paused), 9);
-        assert_eq!(for_roll_outcome(R::RolledBack), 5);
+        assert_eq!(for_outcome(Outcome::Paused), 9);
+        assert_eq!(for_outcome(Outcome::RolledBack), 5);
+        assert_eq!(for_outcome(Outcome::SwitchedBack), 5);
+        assert_eq!(for_outcome(Outcome::Locked), 7);
     }
 
     #[test]

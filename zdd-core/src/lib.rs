@@ -14,6 +14,11 @@ pub mod events;
 pub mod health;
 pub mod hook;
 pub mod lock;
+pub mod outcome;
+pub mod refusal;
 pub mod report;
 pub mod rolling;
 mod runner;
+
+pub use outcome::Outcome;
+pub use refusal::Refusal;

@@ -104,27 +104,7 @@ pub enum Plan {
     },
 }
 
-/// Why nothing will be done.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{reason}; found: {found}")]
-pub struct Refusal {
-    /// What is wrong.
-    pub reason: String,
-    /// What was found (droplets, tags, where the IP points).
-    pub found: String,
-}
-
-/// One line per droplet: `123 web-1 [PROD] active nyc3`.
-pub fn describe(d: &Droplet) -> String {
-    format!(
-        "{} {} [{}] {} {}",
-        d.id,
-        d.name,
-        d.tags.join(","),
-        d.status,
-        d.region_slug().unwrap_or("?")
-    )
-}
+pub use crate::refusal::{Refusal, describe};
 
 fn found(obs: &Observation, roles: &Roles) -> String {
     let list = |ds: &[Droplet]| {

@@ -8,45 +8,7 @@ use serde::Serialize;
 use super::config::Mode;
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
 
-/// How a run ended. The CLI maps each to a documented exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Traffic moved to the standby, verified, tags swapped.
-    Switched,
-    /// An interrupted run was finished (tags moved to match the IP).
-    Resumed,
-    /// The new version already answers through the reserved IP: nothing to do.
-    AlreadyLive,
-    /// The plan was printed; nothing changed.
-    DryRun,
-    /// The state was not as expected; nothing changed.
-    Refused,
-    /// The update command or the health gate failed before the switch; nothing changed.
-    NotReady,
-    /// Switched, verification failed, traffic sent back to the previous droplet.
-    SwitchedBack,
-    /// A switch back (or an assign) failed: where traffic goes is uncertain. Needs a human.
-    Uncertain,
-    /// Another run holds the deploy lock; nothing changed.
-    Locked,
-    /// A configuration value is unusable; nothing changed.
-    ConfigError,
-    /// The DigitalOcean API failed (or refused the token).
-    ApiError,
-    /// Interrupted (Ctrl-C, SIGTERM) before the end.
-    Interrupted,
-}
-
-impl Outcome {
-    /// Whether the run reached what was asked for.
-    pub fn is_success(self) -> bool {
-        matches!(
-            self,
-            Outcome::Switched | Outcome::Resumed | Outcome::AlreadyLive | Outcome::DryRun
-        )
-    }
-}
+pub use crate::outcome::Outcome;
 
 /// The assign action's timing.
 #[derive(Debug, Clone, PartialEq, Serialize)]

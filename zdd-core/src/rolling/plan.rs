@@ -19,10 +19,9 @@ use do_api::load_balancers::{
 use do_api::{DropletId, LoadBalancerId};
 use serde::Serialize;
 
-use crate::bluegreen::Refusal;
-use crate::bluegreen::plan::describe;
 use crate::health::{HealthCheck, Scheme};
 use crate::lock::scope_for_lb;
+use crate::refusal::{Refusal, describe};
 
 /// The marker tag of droplets we took out of `lb`'s rotation: `zdd-out:lb-<uuid>`.
 pub fn marker_tag(lb: &LoadBalancerId) -> String {

@@ -11,39 +11,7 @@ use super::waits::Wait;
 use crate::events::Step;
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
 
-/// How a run ended. The CLI maps each to a documented exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Every droplet was updated, health-gated and put back.
-    Rolled,
-    /// The plan was printed; nothing changed.
-    DryRun,
-    /// The state was not as expected, or the plan could empty the pool; nothing changed.
-    Refused,
-    /// Stopped midway: a droplet failed and is left out of rotation (marker tag), or a
-    /// droplet staying in was unhealthy. The rest serve; re-run to resume.
-    Paused,
-    /// A droplet failed; the updated droplets were rolled back and are all back in rotation.
-    RolledBack,
-    /// A rollback failed: a droplet is out of rotation on an unknown version. Needs a human.
-    Uncertain,
-    /// Another run holds the deploy lock; nothing changed.
-    Locked,
-    /// A configuration value is unusable; nothing changed.
-    ConfigError,
-    /// The DigitalOcean API failed (or refused the token).
-    ApiError,
-    /// Interrupted (Ctrl-C, SIGTERM) before the end.
-    Interrupted,
-}
-
-impl Outcome {
-    /// Whether the run reached what was asked for.
-    pub fn is_success(self) -> bool {
-        matches!(self, Outcome::Rolled | Outcome::DryRun)
-    }
-}
+pub use crate::outcome::Outcome;
 
 /// Where a droplet ended up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
