@@ -459,7 +459,7 @@ async fn status(g: &cli::Global, s: &cli::StatusArgs, sink: &StderrSink) -> Resu
     let client = client(g)?;
     let report = bluegreen::status(&client, &cfg, s.check_health, sink)
         .await
-        .map_err(|(o, m)| Early(exit::for_outcome(o), m))?;
+        .map_err(|e| Early(exit::for_outcome(e.outcome), e.message))?;
     // Whether the droplet holding the reserved IP answered; one that was not probed (the IP
     // on nobody, or on an untagged droplet) did not.
     let live_healthy = s.check_health.then(|| {

@@ -10,6 +10,7 @@
 //! [`events::EventSink`] and returns reports that callers render.
 
 pub mod bluegreen;
+mod error;
 pub mod events;
 pub mod health;
 pub mod hook;
@@ -20,5 +21,6 @@ pub mod report;
 pub mod rolling;
 mod runner;
 
+pub use error::Error;
 pub use outcome::Outcome;
 pub use refusal::Refusal;

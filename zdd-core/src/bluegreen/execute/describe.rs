@@ -18,7 +18,7 @@ impl Run<'_> {
                     let url = self
                         .direct_ip(to)
                         .map(|ip| h.url_for(ip))
-                        .unwrap_or_else(|Stop(_, m)| m);
+                        .unwrap_or_else(|Stop { message: m, .. }| m);
                     out.push(format!(
                         "health-gate droplet {} at {url} ({} passing in a row within {}s)",
                         to.id,

@@ -30,10 +30,10 @@ mod tags;
 pub use status::{DropletHealth, StatusReport, status};
 
 /// Why a run stopped early: the outcome and its message.
-struct Stop(Outcome, String);
+type Stop = crate::Error;
 
 fn api_stop(context: &str, e: &do_api::Error) -> Stop {
-    Stop(Outcome::ApiError, format!("{context}: {}", e.chain()))
+    Stop::api(context, e)
 }
 
 fn unknown_ip(ip: Ipv4Addr) -> String {
@@ -43,7 +43,7 @@ fn unknown_ip(ip: Ipv4Addr) -> String {
 }
 
 fn lock_lost(why: String) -> Stop {
-    Stop(
+    Stop::new(
         Outcome::Locked,
         format!("{why}; stopped before switching: nothing was switched"),
     )
@@ -70,7 +70,8 @@ impl<'a> Run<'a> {
         hook: Option<&H>,
     ) -> Result<(Outcome, String), Stop> {
         let obs = self.observe(ip).await?;
-        let p = plan(&obs, &self.cfg.roles).map_err(|r| Stop(Outcome::Refused, r.to_string()))?;
+        let p =
+            plan(&obs, &self.cfg.roles).map_err(|r| Stop::new(Outcome::Refused, r.to_string()))?;
         self.plan = self.describe_plan(&p, ip, hook.is_some() && self.mode == Mode::Promote);
         match &p {
             Plan::Switch { from, to } => {
@@ -128,7 +129,7 @@ impl<'a> Run<'a> {
                 .start(Step::Update, format!("droplet {} ({})", to.id, to.name));
             if let Err(e) = hook.run(&target).await {
                 self.steps.finish(s, false, e.clone());
-                return Err(Stop(
+                return Err(Stop::new(
                     Outcome::NotReady,
                     format!(
                         "the update command failed for droplet {} ({}): {e}; nothing was switched",
@@ -141,7 +142,7 @@ impl<'a> Run<'a> {
         if self.mode == Mode::Rollback && self.cfg.force {
             self.steps.warn("--force: skipping the health gate".into());
         } else if let Err(f) = self.gate(&to, &self.cfg.health.clone()).await {
-            return Err(Stop(
+            return Err(Stop::new(
                 Outcome::NotReady,
                 format!(
                     "droplet {} ({}) failed the health gate: {f}; nothing was switched",
@@ -198,7 +199,7 @@ impl<'a> Run<'a> {
             // The previous run switched but never verified, or the droplet broke since.
             let fallback = self.fallback_check();
             if self.gate(&standby, &fallback).await.is_err() {
-                return Err(Stop(
+                return Err(Stop::new(
                     Outcome::Uncertain,
                     format!(
                         "{ip} points at droplet {} which fails verification ({f}), and droplet {} is not healthy either: needs a human",
@@ -247,7 +248,10 @@ pub async fn run<H: DropletHook>(
     };
     let (outcome, message) = match run.go(hook, cancel).await {
         Ok(done) => done,
-        Err(Stop(o, m)) => (o, m),
+        Err(Stop {
+            outcome: o,
+            message: m,
+        }) => (o, m),
     };
     BlueGreenReport {
         mode,
@@ -274,10 +278,10 @@ impl Run<'_> {
         self.cfg
             .health
             .validate()
-            .map_err(|m| Stop(Outcome::ConfigError, m))?;
+            .map_err(|m| Stop::new(Outcome::ConfigError, m))?;
         let h = &self.cfg.health;
         if h.interval.saturating_mul(h.successes.saturating_sub(1)) >= self.cfg.verify_deadline {
-            return Err(Stop(
+            return Err(Stop::new(
                 Outcome::ConfigError,
                 format!(
                     "verify deadline {:?} cannot fit {} passing probes {:?} apart",
@@ -288,7 +292,7 @@ impl Run<'_> {
         let mut cancel = std::pin::pin!(cancel);
         let ip = tokio::select! {
             biased;
-            _ = &mut cancel => return Err(Stop(Outcome::Interrupted, "interrupted before anything changed".into())),
+            _ = &mut cancel => return Err(Stop::new(Outcome::Interrupted, "interrupted before anything changed")),
             r = self.resolve_ip() => r?,
         };
         self.ip = Some(ip);
@@ -298,21 +302,23 @@ impl Run<'_> {
                 let cfg = l.config(scope_for_ip(ip));
                 match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
                     Ok(lock) => Some(lock),
-                    Err(LockStop::Locked(m)) => return Err(Stop(Outcome::Locked, m)),
-                    Err(LockStop::Api(m)) => return Err(Stop(Outcome::ApiError, m)),
-                    Err(LockStop::Interrupted(m)) => return Err(Stop(Outcome::Interrupted, m)),
+                    Err(LockStop::Locked(m)) => return Err(Stop::new(Outcome::Locked, m)),
+                    Err(LockStop::Api(m)) => return Err(Stop::new(Outcome::ApiError, m)),
+                    Err(LockStop::Interrupted(m)) => {
+                        return Err(Stop::new(Outcome::Interrupted, m));
+                    }
                 }
             }
             _ => None,
         };
         let result = tokio::select! {
-            biased;
-            _ = &mut cancel => Err(Stop(
-                Outcome::Interrupted,
-                format!("interrupted; run the same command again to finish or undo (see `zdd-do status --reserved-ip {ip}`)"),
-            )),
-            r = self.body(ip, hook) => r,
-        };
+                    biased;
+                    _ = &mut cancel => Err(Stop::new(
+        Outcome::Interrupted,
+                        format!("interrupted; run the same command again to finish or undo (see `zdd-do status --reserved-ip {ip}`)"),
+                    )),
+                    r = self.body(ip, hook) => r,
+                };
         if let Some(lock) = self.lock.take() {
             release_lock(&mut self.steps, lock, &unlock).await;
         }

@@ -56,7 +56,7 @@ impl Run<'_> {
                     )
                 };
                 self.steps.finish(s, false, msg.clone());
-                Err(Stop(Outcome::Refused, msg))
+                Err(Stop::new(Outcome::Refused, msg))
             }
             Err(e) => {
                 self.steps.finish(s, false, e.chain());
@@ -105,7 +105,7 @@ impl Run<'_> {
             Err(e) if e.is_not_found() => {
                 let msg = unknown_ip(ip);
                 self.steps.finish(s, false, msg.clone());
-                Err(Stop(Outcome::Refused, msg))
+                Err(Stop::new(Outcome::Refused, msg))
             }
             Err(e) => {
                 self.steps.finish(s, false, e.chain());

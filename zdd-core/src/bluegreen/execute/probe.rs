@@ -9,7 +9,7 @@ impl Run<'_> {
             AddressKind::Private => d.private_ipv4(),
         };
         ip.map(IpAddr::V4).ok_or_else(|| {
-            Stop(
+            Stop::new(
                 Outcome::Refused,
                 format!(
                     "droplet {} ({}) has no {} IPv4 address to health-check",
@@ -41,7 +41,7 @@ impl Run<'_> {
     ) -> Result<(), HealthFailure> {
         let ip = match self.direct_ip(d) {
             Ok(ip) => ip,
-            Err(Stop(_, msg)) => {
+            Err(Stop { message: msg, .. }) => {
                 return Err(HealthFailure {
                     url: format!("droplet {}", d.id),
                     attempts: 0,

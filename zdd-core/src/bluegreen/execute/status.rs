@@ -40,7 +40,7 @@ pub async fn status(
     cfg: &BlueGreenConfig,
     check_health: bool,
     sink: &dyn EventSink,
-) -> Result<StatusReport, (Outcome, String)> {
+) -> Result<StatusReport, crate::Error> {
     let mut run = Run {
         client,
         cfg,
@@ -54,8 +54,8 @@ pub async fn status(
         time_to_new_answer: None,
         lock: None,
     };
-    let ip = run.resolve_ip().await.map_err(|Stop(o, m)| (o, m))?;
-    let obs = run.observe(ip).await.map_err(|Stop(o, m)| (o, m))?;
+    let ip = run.resolve_ip().await?;
+    let obs = run.observe(ip).await?;
     let (state, drift) = match plan(&obs, &cfg.roles) {
         Ok(Plan::Switch { .. }) => ("consistent".to_owned(), Vec::new()),
         Ok(Plan::FinishTags { live, moves, .. }) => (
@@ -94,7 +94,7 @@ pub async fn status(
                         },
                     });
                 }
-                Err(Stop(_, m)) => health.push(DropletHealth {
+                Err(Stop { message: m, .. }) => health.push(DropletHealth {
                     id: d.id,
                     url: String::new(),
                     healthy: false,

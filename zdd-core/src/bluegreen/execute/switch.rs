@@ -69,14 +69,14 @@ impl Run<'_> {
                         self.steps.warn(format!("assign reported `{msg}`, but the IP now points at droplet {id}; continuing"));
                         self.confirm(ip, to).await
                     }
-                    Ok(Some(id)) if id == from.id => Err(Stop(
+                    Ok(Some(id)) if id == from.id => Err(Stop::new(
                         Outcome::ApiError,
                         format!(
                             "assigning {ip} to droplet {} failed ({msg}); no action is running on the IP and it still points at droplet {id}: nothing changed",
                             to.id
                         ),
                     )),
-                    Ok(holder) => Err(Stop(
+                    Ok(holder) => Err(Stop::new(
                         Outcome::Uncertain,
                         format!(
                             "assigning {ip} to droplet {} failed ({msg}); the IP now points at {}. Check with `zdd-do status`",
@@ -86,7 +86,7 @@ impl Run<'_> {
                                 .unwrap_or_else(|| "no droplet".into())
                         ),
                     )),
-                    Err(why) => Err(Stop(
+                    Err(why) => Err(Stop::new(
                         Outcome::Uncertain,
                         format!(
                             "assigning {ip} to droplet {} failed ({msg}), and where it ends up is unknown: {why}. Check with `zdd-do status`",
@@ -167,11 +167,11 @@ impl Run<'_> {
                         .unwrap_or_else(|| "no droplet".into())
                 );
                 self.steps.finish(s, false, msg.clone());
-                Err(Stop(Outcome::Uncertain, msg))
+                Err(Stop::new(Outcome::Uncertain, msg))
             }
             Err(e) => {
                 self.steps.finish(s, false, e.chain());
-                Err(Stop(
+                Err(Stop::new(
                     Outcome::Uncertain,
                     format!("could not confirm where {ip} points: {}", e.chain()),
                 ))

@@ -41,7 +41,7 @@ impl Run<'_> {
             };
             if let Err(e) = r {
                 self.steps.finish(s, false, format!("{m}: {}", e.chain()));
-                return Err(Stop(
+                return Err(Stop::new(
                     Outcome::ApiError,
                     format!(
                         "traffic is on the verified droplet, but moving the tags failed at `{m}` ({}); run the same command again to finish",
@@ -68,8 +68,8 @@ impl Run<'_> {
             "verification through {ip} failed ({why}); switching back to droplet {} ({})",
             good.id, good.name
         ));
-        if let Err(Stop(_, msg)) = self.assign(Step::SwitchBack, ip, bad, good).await {
-            return Stop(
+        if let Err(Stop { message: msg, .. }) = self.assign(Step::SwitchBack, ip, bad, good).await {
+            return Stop::new(
                 Outcome::Uncertain,
                 format!(
                     "verification failed ({why}) and switching back failed: {msg}. Traffic may be on an unhealthy droplet: needs a human"
@@ -83,12 +83,12 @@ impl Run<'_> {
             ));
         }
         let moves = tag_moves(good, bad, &self.cfg.roles);
-        if let Err(Stop(_, msg)) = self.move_tags(&moves).await {
+        if let Err(Stop { message: msg, .. }) = self.move_tags(&moves).await {
             self.steps.warn(msg);
         }
         self.live = Some(good.into());
         self.standby = Some(bad.into());
-        Stop(
+        Stop::new(
             Outcome::SwitchedBack,
             format!(
                 "droplet {} ({}) failed verification through {ip} ({why}); traffic is back on droplet {} ({})",

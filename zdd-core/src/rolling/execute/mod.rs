@@ -30,10 +30,10 @@ mod rollback;
 mod rotation;
 
 /// Why a run stopped early: the outcome and its message.
-struct Stop(Outcome, String);
+type Stop = crate::Error;
 
 fn api_stop(context: &str, e: &do_api::Error) -> Stop {
-    Stop(Outcome::ApiError, format!("{context}: {}", e.chain()))
+    Stop::api(context, e)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +113,7 @@ impl<'a> Run<'a> {
     ) -> Result<(Outcome, String), Stop> {
         let obs = self.observe(lb).await?;
         let p = plan(&obs, self.cfg.max_unavailable)
-            .map_err(|r| Stop(Outcome::Refused, r.to_string()))?;
+            .map_err(|r| Stop::new(Outcome::Refused, r.to_string()))?;
         self.membership = Some(p.membership.clone());
         self.marker = Some(p.marker.clone());
         self.pool = p.pool.clone();
@@ -166,7 +166,7 @@ impl<'a> Run<'a> {
             }
             if let Err(why) = check_lock(&self.steps, self.lock.as_ref()) {
                 return Err(if self.changed {
-                    Stop(
+                    Stop::new(
                         Outcome::Interrupted,
                         format!(
                             "{why}; stopped before batch {}: the droplets updated so far are back in rotation; run the same command again to finish",
@@ -174,7 +174,7 @@ impl<'a> Run<'a> {
                         ),
                     )
                 } else {
-                    Stop(
+                    Stop::new(
                         Outcome::Locked,
                         format!("{why}; stopped before the first batch: nothing changed"),
                     )
@@ -417,7 +417,10 @@ pub async fn run<H: DropletHook, R: DropletHook>(
     };
     let (outcome, message) = match run.go(update, rollback, cancel).await {
         Ok(done) => done,
-        Err(Stop(o, m)) => (o, m),
+        Err(Stop {
+            outcome: o,
+            message: m,
+        }) => (o, m),
     };
     RollingReport {
         outcome,
@@ -442,16 +445,16 @@ impl Run<'_> {
         rollback: Option<&R>,
         cancel: impl Future<Output = ()>,
     ) -> Result<(Outcome, String), Stop> {
-        validate(self.cfg, rollback.is_some()).map_err(|m| Stop(Outcome::ConfigError, m))?;
+        validate(self.cfg, rollback.is_some()).map_err(|m| Stop::new(Outcome::ConfigError, m))?;
         let mut cancel = std::pin::pin!(cancel);
         let lb = tokio::select! {
             biased;
-            _ = &mut cancel => return Err(Stop(Outcome::Interrupted, "interrupted before anything changed".into())),
+            _ = &mut cancel => return Err(Stop::new(Outcome::Interrupted, "interrupted before anything changed")),
             r = self.resolve_lb() => r?,
         };
         let hc = lb.health_check.clone().unwrap_or_default();
         self.check = effective_check(&self.cfg.health, &hc, &self.cfg.health_overrides)
-            .map_err(|m| Stop(Outcome::ConfigError, m))?;
+            .map_err(|m| Stop::new(Outcome::ConfigError, m))?;
         self.lb_summary = Some(LbSummary {
             id: lb.id.clone(),
             name: lb.name.clone(),
@@ -472,22 +475,24 @@ impl Run<'_> {
                 let cfg = l.config(scope);
                 match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
                     Ok(lock) => Some(lock),
-                    Err(LockStop::Locked(m)) => return Err(Stop(Outcome::Locked, m)),
-                    Err(LockStop::Api(m)) => return Err(Stop(Outcome::ApiError, m)),
-                    Err(LockStop::Interrupted(m)) => return Err(Stop(Outcome::Interrupted, m)),
+                    Err(LockStop::Locked(m)) => return Err(Stop::new(Outcome::Locked, m)),
+                    Err(LockStop::Api(m)) => return Err(Stop::new(Outcome::ApiError, m)),
+                    Err(LockStop::Interrupted(m)) => {
+                        return Err(Stop::new(Outcome::Interrupted, m));
+                    }
                 }
             }
             _ => None,
         };
         let marker = self.marker.clone().unwrap_or_default();
         let result = tokio::select! {
-            biased;
-            _ = &mut cancel => Err(Stop(
-                Outcome::Interrupted,
-                format!("interrupted; droplets taken out carry `{marker}`: run the same command again to resume"),
-            )),
-            r = self.body(lb, update, rollback) => r,
-        };
+                    biased;
+                    _ = &mut cancel => Err(Stop::new(
+        Outcome::Interrupted,
+                        format!("interrupted; droplets taken out carry `{marker}`: run the same command again to resume"),
+                    )),
+                    r = self.body(lb, update, rollback) => r,
+                };
         if let Some(lock) = self.lock.take() {
             release_lock(&mut self.steps, lock, &unlock).await;
         }

@@ -39,16 +39,16 @@ impl Run<'_> {
                     }
                 );
                 self.steps.finish(s, false, msg.clone());
-                Err(Stop(Outcome::Refused, msg))
+                Err(Stop::new(Outcome::Refused, msg))
             }
             Err(e) if e.is_not_found() => {
                 let msg = "the load balancer does not exist in this account (check --lb and the token's team)".to_owned();
                 self.steps.finish(s, false, msg.clone());
-                Err(Stop(Outcome::Refused, msg))
+                Err(Stop::new(Outcome::Refused, msg))
             }
             Err(do_api::Error::InvalidInput(m)) => {
                 self.steps.finish(s, false, m.clone());
-                Err(Stop(Outcome::Refused, m))
+                Err(Stop::new(Outcome::Refused, m))
             }
             Err(e) => {
                 self.steps.finish(s, false, e.chain());

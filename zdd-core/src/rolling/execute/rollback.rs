@@ -32,9 +32,9 @@ impl Run<'_> {
             ));
         }
         let Some(hook) = rollback else {
-            return Err(Stop(
+            return Err(Stop::new(
                 Outcome::ConfigError,
-                "--on-failure rollback needs a rollback command".into(),
+                "--on-failure rollback needs a rollback command",
             ));
         };
         self.steps.warn(format!(
@@ -81,16 +81,21 @@ impl Run<'_> {
             let failed = self
                 .cycle(b.index, &b, Purpose::Rollback, Some(hook), false)
                 .await
-                .map_err(|Stop(o, m)| {
-                    let o = if o == Outcome::Paused {
-                        Outcome::Uncertain
-                    } else {
-                        o
-                    };
-                    Stop(o, format!("{what}; rolling back: {m}"))
-                })?;
+                .map_err(
+                    |Stop {
+                         outcome: o,
+                         message: m,
+                     }| {
+                        let o = if o == Outcome::Paused {
+                            Outcome::Uncertain
+                        } else {
+                            o
+                        };
+                        Stop::new(o, format!("{what}; rolling back: {m}"))
+                    },
+                )?;
             if let Some(f) = failed.first() {
-                return Err(Stop(
+                return Err(Stop::new(
                     Outcome::Uncertain,
                     format!(
                         "{what}; rolling back droplet {} ({}) failed: {}; it is out of rotation (tagged `{marker}`); {} droplet(s) serve: needs a human",

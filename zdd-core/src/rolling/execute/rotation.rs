@@ -69,14 +69,14 @@ impl Run<'_> {
         let only_broken_leave = leaving.iter().all(not_yet_fixed);
         let stop = |changed: bool, msg: String| {
             if changed {
-                Stop(
+                Stop::new(
                     Outcome::Paused,
                     format!(
                         "{msg}; stopped before taking the next batch out: no droplet of this run is out of rotation; re-run to continue"
                     ),
                 )
             } else {
-                Stop(Outcome::Refused, format!("{msg}; nothing changed"))
+                Stop::new(Outcome::Refused, format!("{msg}; nothing changed"))
             }
         };
         if staying_all.is_empty() {
@@ -391,7 +391,7 @@ impl Run<'_> {
                                 r.out_of_rotation = false;
                             }
                         }
-                        return Err(Stop(
+                        return Err(Stop::new(
                             Outcome::Paused,
                             format!(
                                 "{msg}; the droplets are healthy and back in the load balancer, but traffic was not seen reaching them: stopped before the next batch; re-run to continue"
