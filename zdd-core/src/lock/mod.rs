@@ -38,11 +38,27 @@ use watch::{Liveness, Watch};
 /// each tag carries a new time (tag times are whole seconds) and watchers see it change.
 pub const MIN_LEASE: Duration = Duration::from_secs(4);
 
-/// Lock settings.
+/// A lock: its scope and settings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LockConfig {
     /// What is locked: [`scope_for_ip`] or [`scope_for_lb`].
     pub scope: String,
+    /// How it is taken, held and judged.
+    #[serde(flatten)]
+    pub settings: LockSettings,
+}
+
+impl LockConfig {
+    /// A lock on `scope` with [`LockSettings::default`].
+    pub fn new(scope: String) -> Self {
+        LockSettings::default().config(scope)
+    }
+}
+
+/// How a deploy lock is taken, held and judged; the scope comes from what is deployed
+/// (reserved IP, load balancer).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LockSettings {
     /// Lock tags whose time is older than this are removed whatever else is known (a backstop:
     /// it assumes runners' clocks agree within it).
     #[serde(with = "crate::report::secs")]
@@ -66,34 +82,6 @@ pub struct LockConfig {
     pub lease: Duration,
 }
 
-impl LockConfig {
-    /// A lock on `scope` with [`LockSettings::default`].
-    pub fn new(scope: String) -> Self {
-        LockSettings::default().config(scope)
-    }
-}
-
-/// Lock settings for a strategy; the scope comes from what is deployed (reserved IP, load
-/// balancer).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LockSettings {
-    /// See [`LockConfig::ttl`].
-    #[serde(with = "crate::report::secs")]
-    pub ttl: Duration,
-    /// See [`LockConfig::wait`].
-    #[serde(with = "crate::report::secs")]
-    pub wait: Duration,
-    /// See [`LockConfig::poll`].
-    #[serde(with = "crate::report::secs")]
-    pub poll: Duration,
-    /// See [`LockConfig::settle`].
-    #[serde(with = "crate::report::secs")]
-    pub settle: Duration,
-    /// See [`LockConfig::lease`].
-    #[serde(with = "crate::report::secs")]
-    pub lease: Duration,
-}
-
 impl Default for LockSettings {
     /// A 30-minute TTL, no waiting, 5 s polls, a 2 s settle, a 60 s lease (renewed every 15 s).
     fn default() -> Self {
@@ -112,11 +100,7 @@ impl LockSettings {
     pub fn config(&self, scope: String) -> LockConfig {
         LockConfig {
             scope,
-            ttl: self.ttl,
-            wait: self.wait,
-            poll: self.poll,
-            settle: self.settle,
-            lease: self.lease,
+            settings: self.clone(),
         }
     }
 }
@@ -299,7 +283,7 @@ pub async fn abandon(client: &Client, scope: &str, run_id: &str) -> do_api::Resu
 }
 
 impl DeployLock {
-    /// Take the lock, waiting up to `cfg.wait` for another run to finish.
+    /// Take the lock, waiting up to `cfg.settings.wait` for another run to finish.
     pub async fn acquire(
         client: &Client,
         cfg: &LockConfig,
@@ -321,28 +305,33 @@ impl DeployLock {
                 "`{run_id}` is not a lock run id"
             ))));
         }
-        if cfg.lease < MIN_LEASE {
+        if cfg.settings.lease < MIN_LEASE {
             return Err(LockError::Api(do_api::Error::InvalidInput(format!(
                 "the lock lease is {:?}; it must be at least {}s (renewals a second apart carry new times)",
-                cfg.lease,
+                cfg.settings.lease,
                 MIN_LEASE.as_secs()
             ))));
         }
-        do_api::validate::tag_name(&tag_name(&cfg.scope, now_unix(), run_id, Some(cfg.lease)))
-            .map_err(LockError::Api)?;
-        let give_up_at = Instant::now() + cfg.wait;
+        do_api::validate::tag_name(&tag_name(
+            &cfg.scope,
+            now_unix(),
+            run_id,
+            Some(cfg.settings.lease),
+        ))
+        .map_err(LockError::Api)?;
+        let give_up_at = Instant::now() + cfg.settings.wait;
         let mut watch = Watch::default();
         let mut announced = false;
         let mut unseen = 0;
         loop {
             // Claim: create our tag (creating is idempotent, so a retried create is fine), wait
             // `settle`, and decide on the list read after it.
-            let claim = tag_name(&cfg.scope, now_unix(), run_id, Some(cfg.lease));
+            let claim = tag_name(&cfg.scope, now_unix(), run_id, Some(cfg.settings.lease));
             let sent = Instant::now();
             client.tags().create(&claim).await.map_err(LockError::Api)?;
-            tokio::time::sleep(cfg.settle).await;
+            tokio::time::sleep(cfg.settings.settle).await;
             let tags = list(client, &cfg.scope).await.map_err(LockError::Api)?;
-            let verdict = watch.look(&tags, run_id, now_unix(), Instant::now(), cfg.ttl);
+            let verdict = watch.look(&tags, run_id, now_unix(), Instant::now(), cfg.settings.ttl);
             remove_stale(client, &verdict.stale, sink).await?;
             if verdict.others.is_empty() {
                 if verdict.ours_listed {
@@ -354,7 +343,7 @@ impl DeployLock {
                 if unseen > 5 {
                     return Err(LockError::NotVisible { tag: claim });
                 }
-                tokio::time::sleep(jitter(cfg.poll.min(Duration::from_secs(1)))).await;
+                tokio::time::sleep(jitter(cfg.settings.poll.min(Duration::from_secs(1)))).await;
                 continue;
             }
             // Someone else holds or contends: step back, and watch until the others are gone
@@ -363,7 +352,7 @@ impl DeployLock {
             let mut others = verdict.others;
             loop {
                 if let Some(holder) = alive_holder(&others)
-                    && Instant::now() + cfg.poll > give_up_at
+                    && Instant::now() + cfg.settings.poll > give_up_at
                 {
                     let age = holder.age(now_unix());
                     return Err(LockError::Held { holder, age });
@@ -377,9 +366,10 @@ impl DeployLock {
                     });
                     announced = true;
                 }
-                tokio::time::sleep(jitter(cfg.poll)).await;
+                tokio::time::sleep(jitter(cfg.settings.poll)).await;
                 let tags = list(client, &cfg.scope).await.map_err(LockError::Api)?;
-                let verdict = watch.look(&tags, run_id, now_unix(), Instant::now(), cfg.ttl);
+                let verdict =
+                    watch.look(&tags, run_id, now_unix(), Instant::now(), cfg.settings.ttl);
                 remove_stale(client, &verdict.stale, sink).await?;
                 if verdict.others.is_empty() {
                     break;
@@ -397,14 +387,14 @@ impl DeployLock {
             client.clone(),
             cfg.scope.clone(),
             run_id.to_owned(),
-            cfg.lease,
+            cfg.settings.lease,
             held.clone(),
             stopped,
         ));
         DeployLock {
             client: client.clone(),
             tag,
-            lease: cfg.lease,
+            lease: cfg.settings.lease,
             held,
             stop,
             task,
