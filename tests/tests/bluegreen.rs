@@ -385,11 +385,26 @@ async fn dry_run_changes_nothing_and_takes_no_lock() {
     assert!(mutations(&fake).is_empty(), "{:#?}", mutations(&fake));
     assert_eq!(report.plan.len(), 4 + 4, "{:#?}", report.plan);
     assert!(
-        report.plan[0].starts_with("health-gate droplet 2 at http://127.0.0.12:"),
+        report.plan[0]
+            .to_string()
+            .starts_with("health-gate droplet 2 at http://127.0.0.12:"),
         "{:#?}",
         report.plan
     );
-    assert_eq!(report.plan[4], "tag 1 (blue) with FALLBACK");
+    assert_eq!(report.plan[4].to_string(), "tag 1 (blue) with FALLBACK");
+    // The plan is data: each step an object naming its kind and subjects.
+    let json = serde_json::to_value(&report.plan).unwrap();
+    assert_eq!(json[0]["step"], "health_gate");
+    assert_eq!(json[0]["droplet"], 2);
+    assert_eq!(json[1]["step"], "assign");
+    assert_eq!(
+        (json[1]["to"].as_u64(), json[1]["from"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(json[3]["step"], "verify");
+    assert_eq!(json[3]["switch_back_to"], 1);
+    assert_eq!(json[4]["step"], "tag");
+    assert_eq!(json[4]["tag"], "FALLBACK");
     assert_untouched(&fake);
 }
 

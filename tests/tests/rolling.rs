@@ -1017,7 +1017,23 @@ async fn dry_run_prints_batches_and_waits_and_changes_nothing() {
     assert_eq!(report.outcome, Outcome::DryRun, "{}", report.message);
     assert!(mutations(&fake).is_empty());
     assert!(hook.seen().is_empty());
-    let plan = report.plan.join("\n");
+    let plan = report
+        .plan
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    // The plan is data: typed steps, with the batches' droplets and every wait as objects.
+    let json = serde_json::to_value(&report.plan).unwrap();
+    assert_eq!(json[0]["step"], "batch");
+    assert_eq!(json[0]["droplets"][2]["id"], 3);
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["step"] == "wait" && s["kind"] == "drain" && s["computed"] == 2.0),
+        "{json:#}"
+    );
     assert!(
         plan.contains("batch 1: 1 (web-1), 2 (web-2), 3 (web-3)"),
         "{plan}"
@@ -1041,10 +1057,9 @@ async fn dry_run_prints_batches_and_waits_and_changes_nothing() {
     };
     let report = roll(&fake, &long, &hook, None).await;
     assert!(
-        report
-            .plan
-            .iter()
-            .any(|l| l.contains("the waits alone (14s) exceed the deploy lock's TTL (10s)")),
+        report.plan.iter().any(|l| l
+            .to_string()
+            .contains("the waits alone (14s) exceed the deploy lock's TTL (10s)")),
         "{:#?}",
         report.plan
     );

@@ -639,6 +639,35 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
         out.stdout
     );
     assert!(fake.mutations().is_empty());
+
+    // For machines: the plan's steps are objects.
+    args.extend(["--output", "json"]);
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan = out.json()["plan"].clone();
+    let kinds: Vec<&str> = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "health_gate",
+            "assign",
+            "confirm",
+            "verify",
+            "tag",
+            "tag",
+            "tag",
+            "tag"
+        ],
+        "{plan:#}"
+    );
+    assert_eq!(plan[1]["ip"], RIP_S);
+    assert_eq!(plan[1]["to"], 2);
+    assert!(fake.mutations().is_empty());
 }
 
 #[tokio::test]

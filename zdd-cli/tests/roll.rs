@@ -88,6 +88,17 @@ async fn cli_exit_codes_and_json() {
     let (code, v, _) = cli(&fake, &["--dry-run"]).await;
     assert_eq!((code, v["outcome"].as_str()), (0, Some("dry_run")));
     assert!(v["plan"].as_array().unwrap().len() > 3);
+    // The plan's steps are objects: a batch names its droplets, a wait its kind and length.
+    assert_eq!(v["plan"][0]["step"], "batch", "{v:#}");
+    assert_eq!(v["plan"][0]["index"], 1);
+    assert!(
+        v["plan"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["step"] == "wait" && s["computed"].is_number()),
+        "{v:#}"
+    );
     assert!(fake.mutations().is_empty());
     let (code, text, _) = cli_as(&fake, "human", &["--dry-run", "--exec", "true"]).await;
     assert_eq!(code, 0);

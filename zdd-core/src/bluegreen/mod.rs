@@ -8,10 +8,12 @@ mod config;
 mod execute;
 pub mod plan;
 mod report;
+pub mod steps;
 
 pub use config::{BlueGreenConfig, Mode};
 pub use execute::{DropletHealth, StatusReport, run, status};
 pub use report::{AssignTiming, BlueGreenReport, Outcome};
+pub use steps::PlannedStep;
 
 pub use crate::lock::LockSettings;
 pub use crate::report::DropletSummary;

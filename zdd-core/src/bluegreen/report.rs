@@ -39,7 +39,7 @@ pub struct BlueGreenReport {
     /// The other droplet (the standby).
     pub standby: Option<DropletSummary>,
     /// The planned steps, in order.
-    pub plan: Vec<String>,
+    pub plan: Vec<super::steps::PlannedStep>,
     /// The steps run, with durations.
     pub steps: Vec<StepTiming>,
     /// The assign action's timing (the last one, after a switch back).

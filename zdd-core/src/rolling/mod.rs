@@ -19,10 +19,12 @@ pub mod probe;
 pub mod waits;
 
 mod report;
+pub mod steps;
 
 pub use config::{LbRef, OnFailure, RollingConfig};
 pub use execute::run;
 pub use plan::{HealthOverrides, Membership, RollPlan, marker_tag};
 pub use probe::{Identify, LbProbe};
 pub use report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
+pub use steps::{PlannedDroplet, RollStep};
 pub use waits::{Drain, Wait, WaitKind};

@@ -114,7 +114,7 @@ pub struct RollingReport {
     /// `--wait-scale` (1 in production).
     pub wait_scale: f64,
     /// The plan: batches and computed waits, in order.
-    pub plan: Vec<String>,
+    pub plan: Vec<super::steps::RollStep>,
     /// The batches run.
     pub batches: Vec<BatchReport>,
     /// Every droplet, in plan order.

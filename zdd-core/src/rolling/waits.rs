@@ -97,7 +97,7 @@ impl fmt::Display for Wait {
 }
 
 /// `30`, `1.5`, `0.03`: seconds without trailing zeros.
-pub(crate) fn fmt_secs(d: Duration) -> String {
+pub fn fmt_secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if (s - s.round()).abs() < 1e-9 {
         format!("{s:.0}")

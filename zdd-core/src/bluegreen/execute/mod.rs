@@ -54,7 +54,7 @@ struct Run<'a> {
     cfg: &'a BlueGreenConfig,
     mode: Mode,
     steps: Steps<'a>,
-    plan: Vec<String>,
+    plan: Vec<crate::bluegreen::steps::PlannedStep>,
     live: Option<DropletSummary>,
     standby: Option<DropletSummary>,
     ip: Option<Ipv4Addr>,

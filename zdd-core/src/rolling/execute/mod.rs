@@ -62,7 +62,7 @@ struct Run<'a> {
     client: &'a Client,
     cfg: &'a RollingConfig,
     steps: Steps<'a>,
-    plan_lines: Vec<String>,
+    plan_lines: Vec<crate::rolling::steps::RollStep>,
     lb: Option<LoadBalancer>,
     lb_summary: Option<LbSummary>,
     marker: Option<String>,

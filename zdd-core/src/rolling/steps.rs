@@ -1,0 +1,177 @@
+//! The plan as data: the steps a rolling run will take, serializable for
+//! `--dry-run --output json`, with a line each ([`fmt::Display`]) for people (steps inside a
+//! batch are indented).
+
+use std::fmt;
+use std::time::Duration;
+
+use do_api::DropletId;
+use serde::Serialize;
+
+use super::config::OnFailure;
+use super::plan::Membership;
+use super::waits::{Drain, Wait, fmt_secs};
+use crate::report::secs;
+
+/// A droplet named in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedDroplet {
+    /// Its id.
+    pub id: DropletId,
+    /// Its name.
+    pub name: String,
+}
+
+/// One planned step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum RollStep {
+    /// A batch starts.
+    Batch {
+        /// 1-based.
+        index: usize,
+        /// Its droplets.
+        droplets: Vec<PlannedDroplet>,
+        /// Left out of rotation by an earlier run: resumed.
+        resume: bool,
+    },
+    /// Probe, directly, the droplets that stay in rotation.
+    CheckStaying {
+        /// The health-check URL (with `<droplet-ip>`).
+        gate: String,
+    },
+    /// Take the batch out of rotation.
+    TakeOut {
+        /// The marker tag that lets a later run find it.
+        marker: String,
+        /// How the load balancer selects droplets.
+        membership: Membership,
+        /// How it is drained.
+        drain: Drain,
+    },
+    /// A computed wait inside a batch.
+    Wait(Wait),
+    /// Run the update command for each droplet.
+    Update,
+    /// Probe each droplet directly until it passes.
+    HealthGate {
+        /// The health-check URL (with `<droplet-ip>`).
+        gate: String,
+        /// Passing probes in a row needed.
+        successes: u32,
+        /// Given up after.
+        #[serde(with = "secs")]
+        deadline: Duration,
+    },
+    /// Put the batch back into rotation.
+    PutBack {
+        /// The marker tag removed.
+        marker: String,
+        /// How the load balancer selects droplets.
+        membership: Membership,
+    },
+    /// Watch traffic through the load balancer until each droplet answers.
+    WatchLb {
+        /// The URL watched.
+        url: String,
+        /// Given up after.
+        #[serde(with = "secs")]
+        deadline: Duration,
+    },
+    /// The pause between batches.
+    BatchDelay(Wait),
+    /// The computed waits added up.
+    TotalWaits {
+        /// Their sum, as applied.
+        #[serde(with = "secs")]
+        applied: Duration,
+    },
+    /// Something to know before running it.
+    Warning {
+        /// What.
+        message: String,
+    },
+    /// What happens when a droplet fails.
+    OnFailure {
+        /// Pause or roll back.
+        action: OnFailure,
+    },
+}
+
+impl fmt::Display for RollStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RollStep::Batch {
+                index,
+                droplets,
+                resume,
+            } => {
+                let list: Vec<String> = droplets
+                    .iter()
+                    .map(|d| format!("{} ({})", d.id, d.name))
+                    .collect();
+                write!(f, "batch {index}: {}", list.join(", "))?;
+                if *resume {
+                    f.write_str(" [left out of rotation by an earlier run: resume]")?;
+                }
+                Ok(())
+            }
+            RollStep::CheckStaying { gate } => write!(
+                f,
+                "  check directly that the droplets staying in rotation pass {gate}"
+            ),
+            RollStep::TakeOut {
+                marker,
+                membership,
+                drain,
+            } => {
+                let remove = match membership {
+                    Membership::Tag(t) => format!("untag `{t}`"),
+                    Membership::DropletIds => "remove from the load balancer".into(),
+                };
+                match drain {
+                    Drain::Remove => write!(f, "  take out: tag `{marker}`, {remove}"),
+                    Drain::ShutdownUrl { path, method } => write!(
+                        f,
+                        "  take out: tag `{marker}`, {method} {path} on the droplet and see its health check fail, then {remove}"
+                    ),
+                }
+            }
+            RollStep::Wait(w) => write!(f, "  wait {w}"),
+            RollStep::Update => f.write_str("  run the update command for each droplet"),
+            RollStep::HealthGate {
+                gate,
+                successes,
+                deadline,
+            } => write!(
+                f,
+                "  health-gate each at {gate} ({successes} passing in a row within {}s)",
+                fmt_secs(*deadline)
+            ),
+            RollStep::PutBack { marker, membership } => match membership {
+                Membership::Tag(t) => write!(f, "  put back: tag `{t}`, untag `{marker}`"),
+                Membership::DropletIds => {
+                    write!(f, "  put back: add to the load balancer, untag `{marker}`")
+                }
+            },
+            RollStep::WatchLb { url, deadline } => write!(
+                f,
+                "  watch {url} until each droplet answers (within {}s)",
+                fmt_secs(*deadline)
+            ),
+            RollStep::BatchDelay(w) => write!(f, "wait {w}"),
+            RollStep::TotalWaits { applied } => write!(
+                f,
+                "computed waits: {}s in all, plus the update commands and health gates",
+                fmt_secs(*applied)
+            ),
+            RollStep::Warning { message } => write!(f, "warning: {message}"),
+            RollStep::OnFailure { action } => f.write_str(match action {
+                OnFailure::Pause => "on failure: leave the failed droplet out of rotation and stop",
+                OnFailure::Rollback => {
+                    "on failure: run the rollback command on the updated droplets, newest first"
+                }
+            }),
+        }
+    }
+}
