@@ -93,7 +93,7 @@ impl DropletHook for AppHook {
         self.seen
             .lock()
             .unwrap()
-            .push((t.id.0, t.purpose.clone(), t.version.clone()));
+            .push((t.id.0, t.purpose.to_string(), t.version.clone()));
         if self.fail.contains(&t.id.0) {
             return Err("the command exited with status 3".into());
         }
@@ -317,7 +317,7 @@ async fn three_droplets_one_at_a_time() {
     // Report: three batches, each with the computed and applied waits and their reasons.
     assert_eq!(report.batches.len(), 3);
     for b in &report.batches {
-        assert!(b.ok && !b.resume && b.purpose == "update");
+        assert!(b.ok && !b.resume && b.purpose.as_str() == "update");
         let w: Vec<(WaitKind, u128, u128)> = b
             .waits
             .iter()

@@ -52,7 +52,7 @@ fn forward(
     name: &'static str,
     target: &HookTarget,
 ) -> JoinHandle<()> {
-    let (hook, droplet_id) = (target.purpose.clone(), target.id);
+    let (hook, droplet_id) = (target.purpose.to_string(), target.id);
     tokio::spawn(async move {
         let mut reader = BufReader::new(stream);
         let mut buf = Vec::new();
@@ -84,7 +84,7 @@ pub fn env_for(t: &HookTarget) -> Vec<(&'static str, String)> {
         ("ZDD_DROPLET_PUBLIC_IPV4", ip(t.public_ipv4)),
         ("ZDD_DROPLET_PRIVATE_IPV4", ip(t.private_ipv4)),
         ("ZDD_VERSION", t.version.clone().unwrap_or_default()),
-        ("ZDD_HOOK", t.purpose.clone()),
+        ("ZDD_HOOK", t.purpose.to_string()),
     ]
 }
 

@@ -53,7 +53,7 @@ pub struct DropletSummary {
     /// Private IPv4.
     pub private_ipv4: Option<std::net::Ipv4Addr>,
     /// Status.
-    pub status: String,
+    pub status: do_api::droplets::DropletStatus,
     /// Tags.
     pub tags: Vec<String>,
     /// Region slug.
@@ -67,7 +67,7 @@ impl From<&do_api::Droplet> for DropletSummary {
             name: d.name.clone(),
             public_ipv4: d.public_ipv4(),
             private_ipv4: d.private_ipv4(),
-            status: d.status.to_string(),
+            status: d.status.clone(),
             tags: d.tags.clone(),
             region: d.region_slug().map(str::to_owned),
         }

@@ -69,7 +69,7 @@ pub struct BatchReport {
     /// 1-based; rollback batches continue the numbering.
     pub index: usize,
     /// `update` or `rollback`.
-    pub purpose: String,
+    pub purpose: crate::hook::HookPurpose,
     /// Its droplets.
     pub droplets: Vec<DropletId>,
     /// Droplets left out by an earlier run.

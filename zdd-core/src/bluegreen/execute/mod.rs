@@ -123,7 +123,11 @@ impl<'a> Run<'a> {
         }
         check_lock(&self.steps, self.lock.as_ref()).map_err(lock_lost)?;
         if let (Mode::Promote, Some(hook)) = (self.mode, hook) {
-            let target = HookTarget::new(&to, self.cfg.version.as_deref(), "update");
+            let target = HookTarget::new(
+                &to,
+                self.cfg.version.as_deref(),
+                crate::hook::HookPurpose::Update,
+            );
             let s = self
                 .steps
                 .start(Step::Update, format!("droplet {} ({})", to.id, to.name));

@@ -36,20 +36,7 @@ fn api_stop(context: &str, e: &do_api::Error) -> Stop {
     Stop::api(context, e)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    Update,
-    Rollback,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Update => "update",
-            Purpose::Rollback => "rollback",
-        }
-    }
-}
+use crate::hook::HookPurpose as Purpose;
 
 /// A droplet that failed in a batch.
 struct Failure {
@@ -234,7 +221,7 @@ impl<'a> Run<'a> {
         let members = &batch.members;
         let mut report = BatchReport {
             index,
-            purpose: purpose.as_str().to_owned(),
+            purpose,
             droplets: members.iter().map(|m| m.droplet.id).collect(),
             resume,
             waits: Vec::new(),
@@ -267,7 +254,7 @@ impl<'a> Run<'a> {
             let d = &m.droplet;
             let hook_started = Instant::now();
             if let Some(hook) = hook {
-                let target = HookTarget::new(d, self.cfg.version.as_deref(), purpose.as_str());
+                let target = HookTarget::new(d, self.cfg.version.as_deref(), purpose);
                 let step = match purpose {
                     Purpose::Update => Step::Update,
                     Purpose::Rollback => Step::Rollback,
