@@ -5,10 +5,10 @@ use std::net::Ipv4Addr;
 use std::process::Stdio;
 use std::time::Duration;
 
+use fake_do::{App, FakeDo, TOKEN};
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
-use zdd_tests::fake_do::{App, FakeDo, TOKEN};
 
 const BLUE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
 const GREEN: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 12);

@@ -1,7 +1,7 @@
 //! `zdd-do roll` against the stateful fake's load-balanced pool: exit codes, `--output json`,
 //! JSON events on stderr, resume after a pause, rollback, lock.
 
-use zdd_tests::fake_do::{FakeDo, POOL_LB_ID as LB_ID, POOL_MARKER as MARKER, TOKEN};
+use fake_do::{FakeDo, POOL_LB_ID as LB_ID, POOL_MARKER as MARKER, TOKEN};
 
 async fn pool(n: u64, by_ids: bool) -> FakeDo {
     FakeDo::lb_pool(n, by_ids).await

@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use do_api::{Client, RetryPolicy, Token};
+use do_api::Client;
+use fake_do::{App, FakeDo, State};
 use serde_json::json;
 use zdd_core::bluegreen::LockSettings;
 use zdd_core::events::{CollectingSink, Event};
@@ -14,26 +15,15 @@ use zdd_core::rolling::{
     self, Drain, DropletState, Identify, LbProbe, LbRef, OnFailure, Outcome, RollingConfig,
     RollingReport, WaitKind,
 };
-use zdd_tests::fake_do::{App, FakeDo, State, TOKEN};
 
-use zdd_tests::fake_do::{POOL_LB_ID as LB_ID, POOL_LB_IP as LB_IP, POOL_MARKER as MARKER};
+use fake_do::{POOL_LB_ID as LB_ID, POOL_LB_IP as LB_IP, POOL_MARKER as MARKER};
 
 async fn pool(n: u64, by_ids: bool) -> FakeDo {
     FakeDo::lb_pool(n, by_ids).await
 }
 
 fn client(fake: &FakeDo) -> Client {
-    Client::builder()
-        .token(Token::new(TOKEN).unwrap())
-        .base_url(fake.uri())
-        .retry_policy(
-            RetryPolicy::default()
-                .with_jitter(false)
-                .with_min_delay(Duration::from_millis(5))
-                .with_max_delay(Duration::from_millis(10)),
-        )
-        .build()
-        .unwrap()
+    fake.client()
 }
 
 /// Waits scaled by 0.01: drain 2 s -> 20 ms, sync 1 s -> 10 ms, windows 3 s -> 30 ms.

@@ -876,6 +876,22 @@ impl FakeDo {
         }
     }
 
+    /// A do-api client for this fake: its token, its URL, and fast retries (5 to 10 ms, no
+    /// jitter) so that retried calls do not slow tests down.
+    pub fn client(&self) -> do_api::Client {
+        do_api::Client::builder()
+            .token(do_api::Token::new(TOKEN).expect("the fake's token is valid"))
+            .base_url(self.uri())
+            .retry_policy(
+                do_api::RetryPolicy::default()
+                    .with_jitter(false)
+                    .with_min_delay(std::time::Duration::from_millis(5))
+                    .with_max_delay(std::time::Duration::from_millis(10)),
+            )
+            .build()
+            .expect("a client for the fake")
+    }
+
     /// The API base URL.
     pub fn uri(&self) -> String {
         self.server.uri()

@@ -3,12 +3,12 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use do_api::{Client, RetryPolicy, Token, WaitOptions};
+use do_api::{Client, Token, WaitOptions};
+use fake_do::{App, FakeDo};
 use zdd_core::bluegreen::{self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome};
 use zdd_core::events::{CollectingSink, Event};
 use zdd_core::health::HealthCheck;
 use zdd_core::hook::{DropletHook, HookTarget, NoHook};
-use zdd_tests::fake_do::{App, FakeDo, TOKEN};
 
 const BLUE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
 const GREEN: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 12);
@@ -32,17 +32,7 @@ async fn pair() -> FakeDo {
 }
 
 fn client(fake: &FakeDo) -> Client {
-    Client::builder()
-        .token(Token::new(TOKEN).unwrap())
-        .base_url(fake.uri())
-        .retry_policy(
-            RetryPolicy::default()
-                .with_jitter(false)
-                .with_min_delay(Duration::from_millis(5))
-                .with_max_delay(Duration::from_millis(10)),
-        )
-        .build()
-        .unwrap()
+    fake.client()
 }
 
 fn config(fake: &FakeDo) -> BlueGreenConfig {
@@ -561,20 +551,18 @@ async fn refusals_change_nothing() {
         (
             "two PROD droplets",
             |f| {
-                f.state().droplets.insert(
-                    3,
-                    zdd_tests::fake_do::droplet(3, "other", OTHER, &["PROD"], "nyc3"),
-                );
+                f.state()
+                    .droplets
+                    .insert(3, fake_do::droplet(3, "other", OTHER, &["PROD"], "nyc3"));
             },
             "expected exactly two droplets carrying `PROD` or `FALLBACK`, found 3",
         ),
         (
             "IP on a third droplet",
             |f| {
-                f.state().droplets.insert(
-                    3,
-                    zdd_tests::fake_do::droplet(3, "other", OTHER, &[], "nyc3"),
-                );
+                f.state()
+                    .droplets
+                    .insert(3, fake_do::droplet(3, "other", OTHER, &[], "nyc3"));
                 f.state().reserved_ips.get_mut(RIP_S).unwrap().1 = Some(3);
             },
             "points at droplet 3 (other), which carries neither",
@@ -1039,19 +1027,15 @@ async fn a_holder_that_cannot_renew_stops_before_switching() {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        state
-            .lock()
-            .unwrap()
-            .faults
-            .push(zdd_tests::fake_do::Fault {
-                method: "POST".into(),
-                path_prefix: "/v2/tags".into(),
-                times: 1000,
-                status: 503,
-                body: serde_json::json!({"id": "service_unavailable", "message": "injected"}),
-                retry_after: None,
-                after_effect: false,
-            });
+        state.lock().unwrap().faults.push(fake_do::Fault {
+            method: "POST".into(),
+            path_prefix: "/v2/tags".into(),
+            times: 1000,
+            status: 503,
+            body: serde_json::json!({"id": "service_unavailable", "message": "injected"}),
+            retry_after: None,
+            after_effect: false,
+        });
     });
     let report = promote(&fake, &cfg).await;
     assert_eq!(report.outcome, Outcome::Locked, "{}", report.message);
