@@ -101,7 +101,7 @@ pub(crate) async fn take_lock<C: Future<Output = ()>>(
         _ = cancel.as_mut() => {
             // Our tag may exist already: remove it so it blocks nobody.
             if let Err(e) = lock::abandon(client, &cfg.scope, &run_id).await {
-                steps.warn(format!("could not remove the lock tags of run {run_id} ({}); run `{unlock}`", e.chain()));
+                steps.warn(format!("could not remove the lock tags of run {run_id} ({}); break it with {unlock}", e.chain()));
             }
             steps.finish(s, false, "interrupted");
             return Err(LockStop::Interrupted("interrupted while taking the deploy lock; nothing changed".into()));
@@ -156,7 +156,7 @@ pub(crate) async fn release_lock(steps: &mut Steps<'_>, lock: DeployLock, unlock
         Err(e) => {
             steps.finish(s, false, e.chain());
             steps.warn(format!(
-                "could not release the deploy lock `{tag}` ({}); another run takes it over once its lease has passed unrenewed, or run `{unlock}`",
+                "could not release the deploy lock `{tag}` ({}); another run takes it over once its lease has passed unrenewed, or break it with {unlock}",
                 e.chain()
             ));
         }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::plan::HealthOverrides;
 use super::probe::LbProbe;
 use super::waits::Drain;
-use crate::health::HealthCheck;
+use crate::health::{HealthCheck, HealthField};
 use crate::lock::LockSettings;
 use crate::report::secs;
 
@@ -115,42 +115,116 @@ impl RollingConfig {
     }
 }
 
-pub(super) fn validate(cfg: &RollingConfig, has_rollback: bool) -> Result<(), String> {
-    cfg.health.validate()?;
-    if cfg.max_unavailable == 0 {
-        return Err("--max-unavailable must be at least 1".into());
-    }
-    if !(cfg.wait_scale.is_finite() && cfg.wait_scale >= 0.0) {
-        return Err(format!(
-            "wait scale {} is not a non-negative number",
-            cfg.wait_scale
-        ));
-    }
-    if cfg.on_failure == OnFailure::Rollback && !has_rollback {
-        return Err("--on-failure rollback needs --rollback-exec".into());
-    }
-    if let Drain::ShutdownUrl { path, method } = &cfg.drain {
-        if !path.starts_with('/') {
-            return Err(format!("drain path `{path}` must start with `/`"));
+/// A setting of [`RollingConfig`], as named by [`InvalidRollingConfig`]; callers map it to
+/// their own names (the CLI to its flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RollingField {
+    /// `lb`.
+    Lb,
+    /// `max_unavailable`.
+    MaxUnavailable,
+    /// `wait_scale`.
+    WaitScale,
+    /// `on_failure`.
+    OnFailure,
+    /// The rollback hook (none was given).
+    RollbackHook,
+    /// The drain URL's path.
+    DrainPath,
+    /// The drain URL's method.
+    DrainMethod,
+    /// `lb_probe`.
+    LbProbe,
+    /// A setting of the health gate.
+    Health(HealthField),
+}
+
+/// Why a [`RollingConfig`] is refused: the settings involved (the first is the one to change)
+/// and what is wrong, naming settings (never a flag).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidRollingConfig {
+    /// The settings involved.
+    pub fields: Vec<RollingField>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl RollingConfig {
+    /// The one check of a rolling configuration; `has_rollback` says whether a rollback hook
+    /// will be given. [`super::run`] refuses a configuration that fails it (nothing is sent).
+    pub fn check(&self, has_rollback: bool) -> Result<(), InvalidRollingConfig> {
+        use RollingField as F;
+        let bad = |fields: &[RollingField], message: String| {
+            Err(InvalidRollingConfig {
+                fields: fields.to_vec(),
+                message,
+            })
+        };
+        if let Err(e) = self.health.check() {
+            return Err(InvalidRollingConfig {
+                fields: e.fields.into_iter().map(F::Health).collect(),
+                message: e.message,
+            });
         }
-        if reqwest::Method::from_bytes(method.as_bytes()).is_err() {
-            return Err(format!("`{method}` is not an HTTP method"));
+        if self.max_unavailable == 0 {
+            return bad(
+                &[F::MaxUnavailable],
+                "the number of droplets out of rotation at once must be at least 1".into(),
+            );
         }
+        if !(self.wait_scale.is_finite() && self.wait_scale >= 0.0) {
+            return bad(
+                &[F::WaitScale],
+                format!(
+                    "wait scale {} is not a non-negative number",
+                    self.wait_scale
+                ),
+            );
+        }
+        if self.on_failure == OnFailure::Rollback && !has_rollback {
+            return bad(
+                &[F::OnFailure, F::RollbackHook],
+                "rolling back on failure needs a rollback command".into(),
+            );
+        }
+        if let Drain::ShutdownUrl { path, method } = &self.drain {
+            if !path.starts_with('/') {
+                return bad(
+                    &[F::DrainPath],
+                    format!("drain path `{path}` must start with `/`"),
+                );
+            }
+            if reqwest::Method::from_bytes(method.as_bytes()).is_err() {
+                return bad(
+                    &[F::DrainMethod],
+                    format!("`{method}` is not an HTTP method"),
+                );
+            }
+        }
+        if let Some(p) = &self.lb_probe
+            && !(p.url.starts_with("http://") || p.url.starts_with("https://"))
+        {
+            return bad(
+                &[F::LbProbe],
+                format!(
+                    "the load balancer probe `{}` must be an http:// or https:// URL",
+                    p.url
+                ),
+            );
+        }
+        if let LbRef::Name(n) = &self.lb
+            && n.trim().is_empty()
+        {
+            return bad(
+                &[F::Lb],
+                "the load balancer is empty; give its id or name".into(),
+            );
+        }
+        Ok(())
     }
-    if let Some(p) = &cfg.lb_probe
-        && !(p.url.starts_with("http://") || p.url.starts_with("https://"))
-    {
-        return Err(format!(
-            "--lb-probe `{}` must be an http:// or https:// URL",
-            p.url
-        ));
-    }
-    if let LbRef::Name(n) = &cfg.lb
-        && n.trim().is_empty()
-    {
-        return Err("--lb is empty; give the load balancer's id or name".into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -173,21 +247,28 @@ mod tests {
     #[test]
     fn config_checks() {
         let ok = RollingConfig::new(LbRef::Name("web".into()));
-        assert!(validate(&ok, false).is_ok());
+        assert!(ok.check(false).is_ok());
         let bad = RollingConfig {
             on_failure: OnFailure::Rollback,
             ..ok.clone()
         };
+        let e = bad.check(false).unwrap_err();
         assert_eq!(
-            validate(&bad, false).unwrap_err(),
-            "--on-failure rollback needs --rollback-exec"
+            (e.fields, e.message.as_str()),
+            (
+                vec![RollingField::OnFailure, RollingField::RollbackHook],
+                "rolling back on failure needs a rollback command"
+            )
         );
-        assert!(validate(&bad, true).is_ok());
+        assert!(bad.check(true).is_ok());
         let bad = RollingConfig {
             wait_scale: f64::NAN,
             ..ok.clone()
         };
-        assert!(validate(&bad, false).is_err());
+        assert_eq!(
+            bad.check(false).unwrap_err().fields,
+            [RollingField::WaitScale]
+        );
         let bad = RollingConfig {
             drain: Drain::ShutdownUrl {
                 path: "drain".into(),
@@ -195,15 +276,27 @@ mod tests {
             },
             ..ok.clone()
         };
-        assert!(
-            validate(&bad, false)
-                .unwrap_err()
-                .contains("must start with")
-        );
+        let e = bad.check(false).unwrap_err();
+        assert!(e.message.contains("must start with"), "{e}");
+        assert_eq!(e.fields, [RollingField::DrainPath]);
         let bad = RollingConfig {
             max_unavailable: 0,
+            ..ok.clone()
+        };
+        assert_eq!(
+            bad.check(false).unwrap_err().fields,
+            [RollingField::MaxUnavailable]
+        );
+        let bad = RollingConfig {
+            health: HealthCheck {
+                successes: 0,
+                ..HealthCheck::default()
+            },
             ..ok
         };
-        assert!(validate(&bad, false).is_err());
+        assert_eq!(
+            bad.check(false).unwrap_err().fields,
+            [RollingField::Health(HealthField::Successes)]
+        );
     }
 }

@@ -21,7 +21,7 @@ pub mod waits;
 mod report;
 pub mod steps;
 
-pub use config::{LbRef, OnFailure, RollingConfig};
+pub use config::{InvalidRollingConfig, LbRef, OnFailure, RollingConfig, RollingField};
 pub use execute::run;
 pub use plan::{HealthOverrides, Membership, RollPlan, marker_tag};
 pub use probe::{Identify, LbProbe};

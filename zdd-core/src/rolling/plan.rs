@@ -144,7 +144,7 @@ pub fn plan(obs: &Observation, max_unavailable: usize) -> Result<RollPlan, Refus
         ));
     }
     if max_unavailable == 0 {
-        return refuse("--max-unavailable must be at least 1".into());
+        return refuse("the number of droplets out of rotation at once must be at least 1".into());
     }
     let mut out: Vec<Droplet> = obs
         .marked
@@ -183,7 +183,7 @@ pub fn plan(obs: &Observation, max_unavailable: usize) -> Result<RollPlan, Refus
             )
         } else {
             format!(
-                "batches of {max_unavailable} would take all {n} droplets behind load balancer {} out of rotation at once; use --max-unavailable {} or less",
+                "batches of {max_unavailable} would take all {n} droplets behind load balancer {} out of rotation at once; take at most {} at once",
                 lb.name,
                 n - 1
             )
@@ -255,7 +255,7 @@ pub fn effective_check(
         }
         (None, other) => {
             return Err(format!(
-                "the load balancer's health check is `{other}`, which zdd-do cannot gate on; pass --health-scheme (and --health-path) to gate over HTTP"
+                "the load balancer's health check is `{other}`, which zdd-do cannot gate on; set the health gate's scheme (and path) to gate over HTTP"
             ));
         }
     };
@@ -352,7 +352,7 @@ mod tests {
         let r = plan(&tagged(3), 3).unwrap_err();
         assert_eq!(
             r.reason,
-            "batches of 3 would take all 3 droplets behind load balancer web-lb out of rotation at once; use --max-unavailable 2 or less"
+            "batches of 3 would take all 3 droplets behind load balancer web-lb out of rotation at once; take at most 2 at once"
         );
         assert!(
             r.found
@@ -369,7 +369,10 @@ mod tests {
     #[test]
     fn other_refusals_say_what_is_wrong() {
         let r = plan(&tagged(3), 0).unwrap_err();
-        assert_eq!(r.reason, "--max-unavailable must be at least 1");
+        assert_eq!(
+            r.reason,
+            "the number of droplets out of rotation at once must be at least 1"
+        );
         let r = plan(&tagged(0), 1).unwrap_err();
         assert_eq!(
             r.reason,

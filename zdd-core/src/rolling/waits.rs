@@ -169,14 +169,14 @@ pub fn take_out_waits(
     let drain_item = w(
         WaitKind::Drain,
         drain_wait,
-        "--drain-wait: requests already sent to the droplet finish".into(),
+        "drain wait: requests already sent to the droplet finish".into(),
     );
     match drain {
         Drain::Remove => vec![
             w(
                 WaitKind::LbSync,
                 lb_sync_wait,
-                "--lb-sync-wait: DigitalOcean documents no delay for the load balancer to drop an untagged droplet".into(),
+                "sync wait: DigitalOcean documents no delay for the load balancer to drop an untagged droplet".into(),
             ),
             drain_item,
         ],
@@ -207,7 +207,7 @@ pub fn put_back_waits(hc: &LbHealth, lb_sync_wait: Duration, scale: f64) -> Vec<
         w(
             WaitKind::LbSync,
             lb_sync_wait,
-            "--lb-sync-wait: DigitalOcean documents no delay for the load balancer to pick up a tagged droplet".into(),
+            "sync wait: DigitalOcean documents no delay for the load balancer to pick up a tagged droplet".into(),
         ),
         w(
             WaitKind::Routing,
@@ -226,7 +226,7 @@ pub fn batch_delay(delay: Duration, scale: f64) -> Wait {
         kind: WaitKind::BatchDelay,
         computed: delay,
         applied: scaled(delay, scale),
-        why: "--batch-delay".into(),
+        why: "the pause asked for between batches".into(),
     }
 }
 
@@ -347,7 +347,7 @@ mod tests {
         );
         assert_eq!(
             batch_delay(Duration::from_millis(1500), 1.0).to_string(),
-            "batch delay 1.5s: --batch-delay"
+            "batch delay 1.5s: the pause asked for between batches"
         );
     }
 }

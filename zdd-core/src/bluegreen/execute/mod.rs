@@ -38,7 +38,7 @@ fn api_stop(context: &str, e: &do_api::Error) -> Stop {
 
 fn unknown_ip(ip: Ipv4Addr) -> String {
     format!(
-        "reserved IP {ip} does not exist in this account (check --reserved-ip and the token's team)"
+        "reserved IP {ip} does not exist in this account (check the reserved IP given and the token's team)"
     )
 }
 
@@ -144,7 +144,7 @@ impl<'a> Run<'a> {
             self.steps.finish(s, true, "done");
         }
         if self.mode == Mode::Rollback && self.cfg.force {
-            self.steps.warn("--force: skipping the health gate".into());
+            self.steps.warn("forced: skipping the health gate".into());
         } else if let Err(f) = self.gate(&to, &self.cfg.health.clone()).await {
             return Err(Stop::new(
                 Outcome::NotReady,
@@ -164,7 +164,7 @@ impl<'a> Run<'a> {
             Ok(first) => self.time_to_new_answer = Some(before_verify + first),
             Err(f) if self.mode == Mode::Rollback && self.cfg.force => {
                 self.steps.warn(format!(
-                    "--force: verification failed ({f}); keeping traffic on droplet {}",
+                    "forced: verification failed ({f}); keeping traffic on droplet {}",
                     to.id
                 ));
             }
@@ -300,7 +300,7 @@ impl Run<'_> {
             r = self.resolve_ip() => r?,
         };
         self.ip = Some(ip);
-        let unlock = format!("zdd-do unlock --reserved-ip {ip}");
+        let unlock = format!("`zdd-do unlock` for reserved IP {ip}");
         self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = l.config(scope_for_ip(ip));
@@ -319,7 +319,7 @@ impl Run<'_> {
                     biased;
                     _ = &mut cancel => Err(Stop::new(
         Outcome::Interrupted,
-                        format!("interrupted; run the same command again to finish or undo (see `zdd-do status --reserved-ip {ip}`)"),
+                        format!("interrupted; run the same command again to finish or undo (see `zdd-do status` for reserved IP {ip})"),
                     )),
                     r = self.body(ip, hook) => r,
                 };

@@ -45,13 +45,13 @@ impl Run<'_> {
             Ok(ips) => {
                 let msg = if ips.is_empty() {
                     format!(
-                        "no reserved IP is assigned to a droplet tagged `{}` or `{}`; pass --reserved-ip",
+                        "no reserved IP is assigned to a droplet tagged `{}` or `{}`; name the reserved IP to deploy",
                         roles.live_tag, roles.standby_tag
                     )
                 } else {
                     let list: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
                     format!(
-                        "several reserved IPs ({}) are on the tagged droplets; pass --reserved-ip",
+                        "several reserved IPs ({}) are on the tagged droplets; name the reserved IP to deploy",
                         list.join(", ")
                     )
                 };

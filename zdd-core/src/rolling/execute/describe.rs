@@ -85,7 +85,7 @@ impl Run<'_> {
             && waited > l.ttl
         {
             let msg = format!(
-                "the waits alone ({}s) exceed the deploy lock's TTL ({}s): another run could take the lock as stale midway; raise --lock-ttl",
+                "the waits alone ({}s) exceed the deploy lock's TTL ({}s): another run could take the lock as stale midway; raise the lock TTL",
                 waits::fmt_secs(waited),
                 l.ttl.as_secs()
             );

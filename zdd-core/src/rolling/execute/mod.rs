@@ -12,7 +12,7 @@ use do_api::load_balancers::{HealthCheck as LbHealth, LoadBalancer};
 use do_api::{Client, DropletId};
 use tokio::time::Instant;
 
-use super::config::{LbRef, OnFailure, RollingConfig, validate};
+use super::config::{LbRef, OnFailure, RollingConfig};
 use super::plan::{Batch, Member, Membership, Observation, RollPlan, effective_check, plan};
 use super::probe::{LbProbe, names};
 use super::report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
@@ -432,7 +432,9 @@ impl Run<'_> {
         rollback: Option<&R>,
         cancel: impl Future<Output = ()>,
     ) -> Result<(Outcome, String), Stop> {
-        validate(self.cfg, rollback.is_some()).map_err(|m| Stop::new(Outcome::ConfigError, m))?;
+        self.cfg
+            .check(rollback.is_some())
+            .map_err(|e| Stop::new(Outcome::ConfigError, e.message))?;
         let mut cancel = std::pin::pin!(cancel);
         let lb = tokio::select! {
             biased;
@@ -456,7 +458,7 @@ impl Run<'_> {
         self.marker = Some(super::plan::marker_tag(&lb.id));
         self.lb = Some(lb.clone());
         let scope = scope_for_lb(&lb.id);
-        let unlock = format!("zdd-do unlock --lb {}", lb.id);
+        let unlock = format!("`zdd-do unlock` for load balancer {}", lb.id);
         self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = l.config(scope);

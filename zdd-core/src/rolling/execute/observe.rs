@@ -32,7 +32,7 @@ impl Run<'_> {
             }
             Ok(None) => {
                 let msg = format!(
-                    "no load balancer is named `{}` in this account (check --lb and the token's team)",
+                    "no load balancer is named `{}` in this account (check the load balancer given and the token's team)",
                     match &self.cfg.lb {
                         LbRef::Name(n) => n.as_str(),
                         LbRef::Id(id) => id.as_str(),
@@ -42,7 +42,7 @@ impl Run<'_> {
                 Err(Stop::new(Outcome::Refused, msg))
             }
             Err(e) if e.is_not_found() => {
-                let msg = "the load balancer does not exist in this account (check --lb and the token's team)".to_owned();
+                let msg = "the load balancer does not exist in this account (check the load balancer given and the token's team)".to_owned();
                 self.steps.finish(s, false, msg.clone());
                 Err(Stop::new(Outcome::Refused, msg))
             }

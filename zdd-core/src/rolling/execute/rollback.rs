@@ -34,7 +34,7 @@ impl Run<'_> {
         let Some(hook) = rollback else {
             return Err(Stop::new(
                 Outcome::ConfigError,
-                "--on-failure rollback needs a rollback command",
+                "rolling back on failure needs a rollback command",
             ));
         };
         self.steps.warn(format!(

@@ -259,7 +259,7 @@ impl Run<'_> {
                         Err(e) => {
                             self.steps.finish(s, false, e.clone());
                             self.steps.warn(format!(
-                                "drain URL on droplet {} did not make its health check fail ({e}); removing it from the load balancer and waiting --lb-sync-wait instead",
+                                "drain URL on droplet {} did not make its health check fail ({e}); removing it from the load balancer and waiting the load balancer sync wait instead",
                                 d.id
                             ));
                         }
