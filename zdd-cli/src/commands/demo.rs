@@ -4,13 +4,11 @@
 //! with the benchmark figures: each deploy against its lower bound, the rolling deploy against
 //! the fixed `sleep 30` + `sleep 40` approach, API calls, and requests sent and failed.
 
-use std::io::Write;
 use std::time::Duration;
 
 use do_api::load_balancers::HealthCheck as LbHealth;
 use do_sim::traffic::{Load, LoadConfig, LoadReport};
 use do_sim::{DropletSpec, LbSpec, ReservedIpSpec, Sim, SimConfig};
-use serde::Serialize;
 use zdd_core::bluegreen::{self, BlueGreenConfig, Mode, Outcome as BgOutcome};
 use zdd_core::events::EventSink;
 use zdd_core::health::HealthCheck;
@@ -18,9 +16,11 @@ use zdd_core::hook::{DropletHook, HookTarget};
 use zdd_core::lock::LockSettings;
 use zdd_core::rolling::{self, LbRef, Outcome as RollOutcome, RollingConfig};
 
-use super::{Early, print_json};
+use super::Early;
 use crate::cli::{self, Output};
 use crate::exit;
+use crate::render::demo::{DemoReport, DeployFigures, Traffic, print_human};
+use crate::render::json::print_json;
 
 /// DigitalOcean's default load-balancer health check (`resources/load_balancers/models/
 /// health_check.yml`: every 10 s, 5 s timeout, unhealthy after 5, healthy after 3), so the fixed
@@ -57,49 +57,6 @@ impl DropletHook for SimDeploy<'_> {
     }
 }
 
-/// One deploy's figures.
-#[derive(Debug, Serialize)]
-struct DeployFigures {
-    what: String,
-    outcome: String,
-    message: String,
-    #[serde(with = "zdd_core::report::secs")]
-    wall: Duration,
-    #[serde(with = "zdd_core::report::secs")]
-    lower_bound: Duration,
-    lower_bound_formula: String,
-    ratio: f64,
-    target: String,
-    within_target: bool,
-    api_calls: u64,
-    steps: Vec<(String, f64)>,
-}
-
-/// What one entry point saw.
-#[derive(Debug, Serialize)]
-struct Traffic {
-    entry: String,
-    url: String,
-    report: LoadReport,
-    /// One character per second: the versions that answered (`1`, `2`, `+` both), `x` failures.
-    timeline: String,
-}
-
-#[derive(Debug, Serialize)]
-struct DemoReport {
-    ok: bool,
-    time_scale: f64,
-    #[serde(with = "zdd_core::report::secs")]
-    total: Duration,
-    deploys: Vec<DeployFigures>,
-    /// The rolling deploy with fixed sleeps instead, on the same settings.
-    #[serde(with = "zdd_core::report::secs")]
-    fixed_sleep_roll: Duration,
-    fixed_sleep_formula: String,
-    traffic: Vec<Traffic>,
-    sim_api_calls: u64,
-}
-
 fn timeline(r: &LoadReport) -> String {
     r.buckets
         .iter()
@@ -132,6 +89,7 @@ fn gate_min(successes: u32) -> Duration {
     PROBE_INTERVAL * successes.saturating_sub(1)
 }
 
+/// Run `zdd-do demo`; returns the exit code.
 pub(super) async fn run(
     g: &cli::Global,
     d: &cli::DemoArgs,
@@ -445,100 +403,4 @@ fn figures(
             })
             .collect(),
     }
-}
-
-fn print_human(r: &DemoReport) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "zdd-do demo: {} in {:.1}s (DigitalOcean times scaled ×{})",
-        if r.ok {
-            "every deploy succeeded and no request failed"
-        } else {
-            "SOMETHING FAILED (see below)"
-        },
-        r.total.as_secs_f64(),
-        r.time_scale
-    );
-    let _ = writeln!(out, "\ntraffic");
-    for t in &r.traffic {
-        let rep = &t.report;
-        let _ = writeln!(
-            out,
-            "  {:<14} {:>6} sent  {:>3} failed  {:>6.1} req/s  p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms",
-            t.entry,
-            rep.sent,
-            rep.failed,
-            rep.rate(),
-            rep.p50_ms,
-            rep.p95_ms,
-            rep.p99_ms
-        );
-        let _ = writeln!(
-            out,
-            "  {:<14} versions over time (1 s each): {}",
-            "", t.timeline
-        );
-    }
-    let _ = writeln!(
-        out,
-        "  legend: 1 = v1 answered, 2 = v2, + = both, x = a request failed"
-    );
-    let _ = writeln!(out, "\ndeploys");
-    for d in &r.deploys {
-        let _ = writeln!(
-            out,
-            "  {:<36} {:<9} {:>5.1}s  lower bound {:>5.1}s  ratio {:.2} (target {}{})  {} API calls",
-            d.what,
-            d.outcome,
-            d.wall.as_secs_f64(),
-            d.lower_bound.as_secs_f64(),
-            d.ratio,
-            d.target,
-            if d.within_target { ", met" } else { ", MISSED" },
-            d.api_calls
-        );
-        // Repeated steps (one per droplet in a roll) are summed: `drain ×6 4.5s`.
-        let mut totals: Vec<(&str, usize, f64)> = Vec::new();
-        for (name, t) in &d.steps {
-            match totals.iter_mut().find(|(n, _, _)| n == name) {
-                Some(e) => {
-                    e.1 += 1;
-                    e.2 += t;
-                }
-                None => totals.push((name, 1, *t)),
-            }
-        }
-        let steps: Vec<String> = totals
-            .iter()
-            .map(|(s, n, t)| {
-                if *n > 1 {
-                    format!("{s} ×{n} {t:.1}s")
-                } else {
-                    format!("{s} {t:.1}s")
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "    steps: {}", steps.join(", "));
-        let _ = writeln!(out, "    lower bound: {}", d.lower_bound_formula);
-    }
-    if let Some(roll) = r.deploys.last() {
-        let _ = writeln!(
-            out,
-            "\nthe same rolling deploy with fixed sleeps: {:.1}s ({}); zdd-do took {:.1}s and checked health instead of hoping",
-            r.fixed_sleep_roll.as_secs_f64(),
-            r.fixed_sleep_formula,
-            roll.wall.as_secs_f64()
-        );
-    }
-    let _ = writeln!(
-        out,
-        "simulated DigitalOcean API calls in all: {}",
-        r.sim_api_calls
-    );
-    let _ = writeln!(
-        out,
-        "\nrehearse your own pipeline against the simulator: zdd-do sim"
-    );
 }
