@@ -11,10 +11,12 @@ use crate::cli::{self, Cli, Command, Output};
 use crate::exit;
 use crate::render::{StderrSink, Style};
 
+#[cfg(feature = "sim")]
 mod demo;
 mod promote;
 mod roll;
 mod rollback;
+#[cfg(feature = "sim")]
 mod sim;
 mod status;
 mod switch;
@@ -33,7 +35,9 @@ pub async fn run(args: Cli) -> i32 {
         Command::Rollback(r) => rollback::run(&args.global, r, &sink).await,
         Command::Status(s) => status::run(&args.global, s, &sink).await,
         Command::Unlock(u) => unlock::run(&args.global, u).await,
+        #[cfg(feature = "sim")]
         Command::Sim(s) => sim::run(&args.global, s).await,
+        #[cfg(feature = "sim")]
         Command::Demo(d) => demo::run(&args.global, d, &sink).await,
         Command::Roll(r) => roll::run(&args.global, r, &sink).await,
     };

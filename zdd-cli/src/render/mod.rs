@@ -7,10 +7,12 @@ use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod bluegreen;
+#[cfg(feature = "sim")]
 pub mod demo;
 mod events;
 pub mod json;
 pub mod roll;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod status;
 pub mod unlock;
