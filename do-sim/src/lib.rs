@@ -17,7 +17,8 @@
 //!   assigned to; assignment happens when the action completes;
 //! - **fault injection** ([`Faults`]) and **control endpoints** under `/_sim` (see
 //!   [`control`](crate#control-endpoints));
-//! - a **traffic generator**, [`traffic::Load`].
+//! - a **traffic generator**, [`traffic::Load`], and the formulas of the figures a benchmark
+//!   reports from it ([`bench`]: lower bounds, the fixed-sleep baseline, targets).
 //!
 //! Droplets, load balancers and reserved IPs all listen on one port, [`Sim::app_port`], each on
 //! its own address, so `http://<ip>:<port>/health` works for any of them.
@@ -58,6 +59,7 @@
 
 mod api;
 mod app;
+pub mod bench;
 mod config;
 mod control;
 mod forward;

@@ -138,9 +138,11 @@ pub enum Command {
     /// Run the local DigitalOcean simulator (API, droplets, a load balancer, a reserved IP)
     /// until Ctrl-C, to rehearse a pipeline without an account; `sim deploy` is the hook that
     /// "deploys" a version to a simulated droplet.
+    #[cfg(feature = "sim")]
     Sim(SimArgs),
     /// Deploy through a local simulator with traffic running (no account needed): a promote, a
     /// rollback and a rolling deploy, then a report of requests, latency, versions and timings.
+    #[cfg(feature = "sim")]
     Demo(DemoArgs),
     /// Update the droplets behind a load balancer a few at a time: take out, update,
     /// health-gate, put back, wait until the load balancer routes to them again.
@@ -529,6 +531,7 @@ mod tests {
     }
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct SimArgs {
     #[command(subcommand)]
@@ -547,6 +550,7 @@ pub struct SimArgs {
     pub fault_5xx: f64,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Subcommand)]
 pub enum SimAction {
     /// Deploy a version to a droplet of a running simulator (at --api-url / ZDD_DO_API_URL).
@@ -561,6 +565,7 @@ pub enum SimAction {
     },
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Multiply DigitalOcean's times (health-check intervals, action latency, boot time) by this.

@@ -169,6 +169,19 @@ async fn cli_exit_codes_and_json() {
         (2, Some("config_error")),
         "{v:#}"
     );
+    // Core's check names the settings; the CLI names its flags.
+    assert_eq!(
+        v["message"],
+        "--on-failure, --rollback-exec: rolling back on failure needs a rollback command",
+        "{v:#}"
+    );
+    assert!(fake.calls().is_empty());
+    let (code, v, _) = cli(&fake, &["--drain", "shutdown-url", "--drain-path", "drain"]).await;
+    assert_eq!(code, 2, "{v:#}");
+    assert_eq!(
+        v["message"], "--drain-path: drain path `drain` must start with `/`",
+        "{v:#}"
+    );
     assert!(fake.calls().is_empty());
 
     // 7: locked.

@@ -5,6 +5,7 @@
 //! - [`rolling`]: update the droplets behind a load balancer a few at a time, taking each out
 //!   of rotation, health-gating it and putting it back, with waits computed from the load
 //!   balancer's health check; pause or roll back on failure, resume after a crash.
+//! - [`unlock`]: break a deploy lock by hand; [`lb`]: find a load balancer by id or name.
 //!
 //! Core never prints and never reads flags or environment variables: it reports through an
 //! [`events::EventSink`] and returns reports that callers render.
@@ -14,12 +15,14 @@ mod error;
 pub mod events;
 pub mod health;
 pub mod hook;
+pub mod lb;
 pub mod lock;
 pub mod outcome;
 pub mod refusal;
 pub mod report;
 pub mod rolling;
 mod runner;
+pub mod unlock;
 
 pub use error::Error;
 pub use outcome::Outcome;

@@ -11,10 +11,7 @@ impl Run<'_> {
                 LbRef::Name(n) => format!("load balancer named `{n}`"),
             },
         );
-        let r = match &self.cfg.lb {
-            LbRef::Id(id) => self.client.load_balancers().get(id).await.map(Some),
-            LbRef::Name(n) => self.client.load_balancers().find_by_name(n).await,
-        };
+        let r = crate::lb::lookup(self.client, &self.cfg.lb).await;
         match r {
             Ok(Some(lb)) => {
                 self.steps.finish(

@@ -1,13 +1,13 @@
 //! `zdd-do sim`: the local simulator, standalone; `zdd-do sim deploy`: its deploy hook.
 
-use std::io::Write;
-
 use do_sim::{Faults, Sim, SimConfig};
 
-use super::{Early, interrupted, print_json};
+use super::{Early, interrupted};
 use crate::cli::{self, Output, SimAction};
 use crate::exit;
+use crate::render::{self, json::print_json};
 
+/// Run `zdd-do sim` until interrupted, or `zdd-do sim deploy`; returns the exit code.
 pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early> {
     if let Some(SimAction::Deploy {
         droplet,
@@ -19,12 +19,7 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
             .map_err(|e| Early(exit::USAGE, format!("sim deploy: {e}")))?;
         match g.output {
             Output::Json => print_json(&answer),
-            Output::Human => {
-                let _ = writeln!(
-                    std::io::stdout(),
-                    "deployed {app_version} to droplet {droplet}"
-                );
-            }
+            Output::Human => render::sim::print_deployed(droplet, app_version),
         }
         return Ok(exit::OK);
     }
@@ -53,44 +48,9 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
     let sim = Sim::start(cfg)
         .await
         .map_err(|e| usage(format!("the simulator could not start: {e}")))?;
-    let view = sim.view();
     match g.output {
-        Output::Json => print_json(&view),
-        Output::Human => {
-            let rip = sim
-                .reserved_ips()
-                .first()
-                .map(|r| r.ip.to_string())
-                .unwrap_or_default();
-            let lb = sim
-                .load_balancers()
-                .first()
-                .map(|l| l.id.to_string())
-                .unwrap_or_default();
-            let mut out = std::io::stdout().lock();
-            let _ = write!(out, "{view}");
-            let _ = writeln!(out);
-            let _ = writeln!(
-                out,
-                "Rehearse a pipeline in another shell (Ctrl-C here stops the simulator):"
-            );
-            let _ = writeln!(
-                out,
-                "  export ZDD_DO_API_URL={} DIGITALOCEAN_ACCESS_TOKEN={} ZDD_HEALTH_PORT={} ZDD_HEALTH_PATH=/health",
-                sim.api_url(),
-                sim.token(),
-                sim.app_port()
-            );
-            let _ = writeln!(
-                out,
-                "  zdd-do promote --reserved-ip {rip} --version v2 --exec 'zdd-do sim deploy'"
-            );
-            let _ = writeln!(
-                out,
-                "  zdd-do roll --lb {lb} --version v2 --exec 'zdd-do sim deploy'"
-            );
-            let _ = out.flush();
-        }
+        Output::Json => print_json(&sim.view()),
+        Output::Human => render::sim::print_human(&sim),
     }
     interrupted().await;
     sim.shutdown().await;

@@ -1,0 +1,267 @@
+//! Benchmark figures for deploys run against the simulator (`zdd-do demo`): what the platform
+//! needs at least for a deploy (boot, an action's latency, the probes a health gate requires,
+//! the waits a load balancer's settings impose), never the deploy tool's own sleeps; the fixed
+//! `sleep 30` + `sleep 40` per droplet that pipelines use today, as the baseline; the target a
+//! deploy is held to; and which versions answered a traffic run, second by second.
+//!
+//! Pure functions of durations and counts, so the formulas are unit-tested here and the figures
+//! a report shows say how they were computed.
+
+use std::time::Duration;
+
+use do_api::load_balancers::HealthCheck;
+
+use crate::traffic::LoadReport;
+
+/// Today's pipelines: `sleep 30` after taking a droplet out of rotation, `sleep 40` after
+/// putting it back, in DigitalOcean time (scale it like the simulator's other times).
+pub const FIXED_SLEEPS: Duration = Duration::from_secs(30 + 40);
+
+/// DigitalOcean's default load-balancer health check (`resources/load_balancers/models/
+/// health_check.yml`: every 10 s, 5 s timeout, unhealthy after 5, healthy after 3), so the fixed
+/// `sleep 30` + `sleep 40` per droplet that pipelines use today is compared on its own ground.
+pub fn do_default_health_check() -> HealthCheck {
+    HealthCheck::http(80, "/health")
+        .check_interval_seconds(10)
+        .response_timeout_seconds(5)
+        .unhealthy_threshold(5)
+        .healthy_threshold(3)
+}
+
+/// A computed duration and how it was computed, for a person reading the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure {
+    /// The duration.
+    pub duration: Duration,
+    /// The formula with its terms filled in.
+    pub formula: String,
+}
+
+/// The shortest health gate that requires `successes` passing probes `interval` apart: the
+/// probes' own time aside, `successes - 1` intervals.
+pub fn gate_min(successes: u32, interval: Duration) -> Duration {
+    interval * successes.saturating_sub(1)
+}
+
+/// The lower bound of a blue-green switch: the standby's boot after its update (`None`: no
+/// update, as in a rollback), its health gate, the assign action's latency, and the same probes
+/// through the reserved IP.
+pub fn blue_green_lower_bound(
+    boot: Option<Duration>,
+    successes: u32,
+    interval: Duration,
+    assign_latency: Duration,
+) -> Figure {
+    let gate = gate_min(successes, interval);
+    Figure {
+        duration: boot.unwrap_or_default() + gate + assign_latency + gate,
+        formula: format!(
+            "{}gate {} probes {}ms apart + assign latency {:.1}s + the same probes through the IP",
+            boot.map(|b| format!("boot {:.1}s + ", b.as_secs_f64()))
+                .unwrap_or_default(),
+            successes,
+            interval.as_millis(),
+            assign_latency.as_secs_f64()
+        ),
+    }
+}
+
+/// The lower bound of a rolling deploy of `droplets`: the waits the load balancer's settings
+/// impose (as the deploy applied them), and per droplet its boot and its health gate.
+pub fn rolling_lower_bound(
+    lb_waits: Duration,
+    droplets: u32,
+    boot: Duration,
+    successes: u32,
+    interval: Duration,
+) -> Figure {
+    Figure {
+        duration: lb_waits + (boot + gate_min(successes, interval)) * droplets,
+        formula: format!(
+            "waits computed from the load balancer's settings {:.1}s + {droplets} × (boot {:.1}s + gate {} probes {}ms apart)",
+            lb_waits.as_secs_f64(),
+            boot.as_secs_f64(),
+            successes,
+            interval.as_millis()
+        ),
+    }
+}
+
+/// The same rolling deploy with today's fixed sleeps instead: per droplet, [`FIXED_SLEEPS`]
+/// (`scaled_sleeps`, as scaled by the simulator at `time_scale`) and its boot.
+pub fn fixed_sleep_roll(
+    droplets: u32,
+    scaled_sleeps: Duration,
+    time_scale: f64,
+    boot: Duration,
+) -> Figure {
+    Figure {
+        duration: (scaled_sleeps + boot) * droplets,
+        formula: format!(
+            "{droplets} × (sleep 30 s + sleep 40 s, scaled ×{time_scale} = {:.1}s, + boot {:.1}s)",
+            scaled_sleeps.as_secs_f64(),
+            boot.as_secs_f64()
+        ),
+    }
+}
+
+/// How close to its lower bound a deploy must come: within `factor` times it, plus `slack_s`
+/// seconds (for fixed costs the bound leaves out, such as API round trips).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    /// Allowed multiple of the lower bound.
+    pub factor: f64,
+    /// Allowed seconds on top.
+    pub slack_s: f64,
+}
+
+impl Target {
+    /// `≤ 1.10× + 0.5s`, or `≤ 1.15×` without slack.
+    pub fn describe(&self) -> String {
+        if self.slack_s > 0.0 {
+            format!("≤ {:.2}× + {}s", self.factor, self.slack_s)
+        } else {
+            format!("≤ {:.2}×", self.factor)
+        }
+    }
+
+    /// Whether a deploy that took `wall` meets the target over `lower_bound`.
+    pub fn met(&self, wall: Duration, lower_bound: Duration) -> bool {
+        wall.as_secs_f64() <= lower_bound.as_secs_f64() * self.factor + self.slack_s
+    }
+}
+
+/// `wall` over `lower_bound`; 0 when there is no bound.
+pub fn ratio(wall: Duration, lower_bound: Duration) -> f64 {
+    if lower_bound.is_zero() {
+        0.0
+    } else {
+        wall.as_secs_f64() / lower_bound.as_secs_f64()
+    }
+}
+
+/// One character per bucket of a traffic run: `1` only `old` answered, `2` only `new`, `+` both,
+/// `.` neither, `x` a request failed.
+pub fn timeline(report: &LoadReport, old: &str, new: &str) -> String {
+    report
+        .buckets
+        .iter()
+        .map(|b| {
+            if b.failed > 0 {
+                'x'
+            } else {
+                match (b.versions.contains_key(old), b.versions.contains_key(new)) {
+                    (true, false) => '1',
+                    (false, true) => '2',
+                    (true, true) => '+',
+                    _ => '.',
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::Bucket;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn a_gate_needs_one_interval_fewer_than_its_probes() {
+        assert_eq!(gate_min(3, MS(100)), MS(200));
+        assert_eq!(gate_min(1, MS(100)), Duration::ZERO);
+        assert_eq!(gate_min(0, MS(100)), Duration::ZERO);
+    }
+
+    #[test]
+    fn blue_green_bound_is_boot_gate_latency_and_gate_again() {
+        let promote = blue_green_lower_bound(Some(MS(300)), 3, MS(100), MS(200));
+        assert_eq!(promote.duration, MS(300 + 200 + 200 + 200));
+        assert_eq!(
+            promote.formula,
+            "boot 0.3s + gate 3 probes 100ms apart + assign latency 0.2s + the same probes through the IP"
+        );
+        let rollback = blue_green_lower_bound(None, 3, MS(100), MS(200));
+        assert_eq!(rollback.duration, MS(600));
+        assert_eq!(
+            rollback.formula,
+            "gate 3 probes 100ms apart + assign latency 0.2s + the same probes through the IP"
+        );
+    }
+
+    #[test]
+    fn rolling_bound_is_the_waits_plus_boot_and_gate_per_droplet() {
+        let b = rolling_lower_bound(MS(5500), 3, MS(300), 3, MS(100));
+        assert_eq!(b.duration, MS(5500 + 3 * (300 + 200)));
+        assert_eq!(
+            b.formula,
+            "waits computed from the load balancer's settings 5.5s + 3 × (boot 0.3s + gate 3 probes 100ms apart)"
+        );
+    }
+
+    #[test]
+    fn fixed_sleeps_are_seventy_seconds_and_a_boot_per_droplet() {
+        assert_eq!(FIXED_SLEEPS, Duration::from_secs(70));
+        let f = fixed_sleep_roll(3, MS(7000), 0.1, MS(300));
+        assert_eq!(f.duration, MS(3 * 7300));
+        assert_eq!(
+            f.formula,
+            "3 × (sleep 30 s + sleep 40 s, scaled ×0.1 = 7.0s, + boot 0.3s)"
+        );
+    }
+
+    #[test]
+    fn the_default_health_check_is_digitaloceans() {
+        let hc = do_default_health_check();
+        assert_eq!(
+            (
+                hc.check_interval_seconds,
+                hc.response_timeout_seconds,
+                hc.unhealthy_threshold,
+                hc.healthy_threshold
+            ),
+            (10, 5, 5, 3)
+        );
+    }
+
+    #[test]
+    fn targets_and_ratios() {
+        let t = Target {
+            factor: 1.10,
+            slack_s: 0.5,
+        };
+        assert_eq!(t.describe(), "≤ 1.10× + 0.5s");
+        assert!(t.met(MS(1590), MS(1000)));
+        assert!(!t.met(MS(1610), MS(1000)));
+        let t = Target {
+            factor: 1.15,
+            slack_s: 0.0,
+        };
+        assert_eq!(t.describe(), "≤ 1.15×");
+        assert!(t.met(MS(1140), MS(1000)) && !t.met(MS(1160), MS(1000)));
+        assert_eq!(ratio(MS(1500), MS(1000)), 1.5);
+        assert_eq!(ratio(MS(1500), Duration::ZERO), 0.0);
+    }
+
+    #[test]
+    fn timeline_marks_versions_and_failures() {
+        let bucket = |versions: &[&str], failed: u64| Bucket {
+            failed,
+            versions: versions.iter().map(|v| (v.to_string(), 1)).collect(),
+            ..Bucket::default()
+        };
+        let report = LoadReport {
+            buckets: vec![
+                bucket(&["v1"], 0),
+                bucket(&["v1", "v2"], 0),
+                bucket(&["v2"], 0),
+                bucket(&["v2"], 1),
+                bucket(&[], 0),
+            ],
+            ..LoadReport::default()
+        };
+        assert_eq!(timeline(&report, "v1", "v2"), "1+2x.");
+    }
+}

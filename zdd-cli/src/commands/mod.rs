@@ -1,0 +1,266 @@
+//! Running a parsed command: dispatch to one module per command, and the context they share:
+//! the token and the API client, the health, pair and lock flags turned into core settings,
+//! the interrupt signal, and [`Early`], a failure before anything ran, with its exit code.
+//! What a command shows is in [`crate::render`].
+
+use do_api::{Client, Token};
+use zdd_core::bluegreen::{LockSettings, Roles};
+use zdd_core::health::{AddressKind, HealthCheck, HealthField, Scheme};
+
+use crate::cli::{self, Cli, Command, Output};
+use crate::exit;
+use crate::render::{StderrSink, Style};
+
+#[cfg(feature = "sim")]
+mod demo;
+mod promote;
+mod roll;
+mod rollback;
+#[cfg(feature = "sim")]
+mod sim;
+mod status;
+mod switch;
+mod unlock;
+
+/// A failure before anything ran: a one-line message and an exit code.
+struct Early(i32, String);
+
+/// Run the parsed command; returns the exit code.
+pub async fn run(args: Cli) -> i32 {
+    let style = style(args.global.events);
+    let sink = StderrSink::new(style);
+    let output = args.global.output;
+    let result = match &args.command {
+        Command::Promote(p) => promote::run(&args.global, p, &sink).await,
+        Command::Rollback(r) => rollback::run(&args.global, r, &sink).await,
+        Command::Status(s) => status::run(&args.global, s, &sink).await,
+        Command::Unlock(u) => unlock::run(&args.global, u).await,
+        #[cfg(feature = "sim")]
+        Command::Sim(s) => sim::run(&args.global, s).await,
+        #[cfg(feature = "sim")]
+        Command::Demo(d) => demo::run(&args.global, d, &sink).await,
+        Command::Roll(r) => roll::run(&args.global, r, &sink).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(Early(code, message)) => {
+            let message = if code == exit::API {
+                with_token_hint(message)
+            } else {
+                message
+            };
+            report_early(output, style, code, &message);
+            code
+        }
+    }
+}
+
+/// The events' style `--events` asks for.
+pub fn style(events: cli::Events) -> Style {
+    match events {
+        cli::Events::Human => Style::Human {
+            gitlab: std::env::var("GITLAB_CI").is_ok_and(|v| v == "true"),
+        },
+        cli::Events::Json => Style::JsonLines,
+        cli::Events::None => Style::Quiet,
+    }
+}
+
+/// A failure before anything ran: the JSON document on stdout with `--output json`, and one
+/// line on stderr in the events' style.
+pub fn report_early(output: Output, style: Style, code: i32, message: &str) {
+    if output == Output::Json {
+        crate::render::json::print_json(
+            &serde_json::json!({"outcome": outcome_name(code), "message": message, "exit_code": code}),
+        );
+    }
+    crate::render::error(style, code, message);
+}
+
+fn outcome_name(code: i32) -> &'static str {
+    match code {
+        exit::USAGE => "config_error",
+        exit::REFUSED => "refused",
+        exit::LOCKED => "locked",
+        exit::API => "api_error",
+        _ => "error",
+    }
+}
+
+/// Where this run's token came from, for the message when DigitalOcean refuses it.
+static TOKEN_SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A message about a failed API call, with what to check when the failure is DigitalOcean
+/// refusing the token (401): the variable or file it came from. do-api's errors show the
+/// status as `401 unauthorized`.
+pub fn with_token_hint(message: String) -> String {
+    match TOKEN_SOURCE.get() {
+        Some(source) if message.contains("401 unauthorized") => format!(
+            "{message}. DigitalOcean refused the token from {source}: check that it is current, not revoked, and of this team"
+        ),
+        _ => message,
+    }
+}
+
+/// The token: DIGITALOCEAN_ACCESS_TOKEN (doctl's name), DIGITALOCEAN_TOKEN, or --token-file.
+fn token(g: &cli::Global) -> Result<Token, Early> {
+    let usage = |m: String| Early(exit::USAGE, m);
+    if let Some(path) = &g.token_file {
+        let _ = TOKEN_SOURCE.set(format!("the token file {}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            usage(format!(
+                "cannot read the token file {}: {e}",
+                path.display()
+            ))
+        })?;
+        return Token::new(text).map_err(|e| usage(format!("token file {}: {e}", path.display())));
+    }
+    for var in ["DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN"] {
+        if let Ok(v) = std::env::var(var)
+            && !v.trim().is_empty()
+        {
+            let _ = TOKEN_SOURCE.set(var.to_owned());
+            return Token::new(v).map_err(|e| usage(format!("{var}: {e}")));
+        }
+    }
+    Err(usage(
+        "no API token: set DIGITALOCEAN_ACCESS_TOKEN (or DIGITALOCEAN_TOKEN) or pass --token-file"
+            .into(),
+    ))
+}
+
+fn client(g: &cli::Global) -> Result<Client, Early> {
+    Client::builder()
+        .token(token(g)?)
+        .base_url(g.api_url.clone())
+        .timeout(g.api_timeout)
+        .build()
+        .map_err(|e| Early(exit::USAGE, e.to_string()))
+}
+
+/// A health check from where to probe (which differs per command) and how (shared flags).
+fn health_check(
+    scheme: Option<cli::Scheme>,
+    port: Option<u16>,
+    path: &str,
+    p: &cli::Probe,
+) -> Result<HealthCheck, String> {
+    let check = HealthCheck {
+        scheme: match scheme {
+            Some(cli::Scheme::Https) => Scheme::Https,
+            Some(cli::Scheme::Http) | None => Scheme::Http,
+        },
+        port,
+        path: path.to_owned(),
+        address: match p.health_address {
+            cli::Address::Public => AddressKind::Public,
+            cli::Address::Private => AddressKind::Private,
+        },
+        status_min: p.health_status.0,
+        status_max: p.health_status.1,
+        expect_body: p.expect_body.clone(),
+        request_timeout: p.health_timeout,
+        successes: p.health_successes,
+        interval: p.health_interval,
+        deadline: p.health_deadline,
+        insecure_tls: p.health_insecure,
+    };
+    check.check().map_err(|e| {
+        let flags: Vec<&str> = e.fields.iter().map(|f| health_flag(*f)).collect();
+        format!("{}: {}", flags.join(", "), e.message)
+    })?;
+    Ok(check)
+}
+
+/// The flag that sets a health check setting.
+pub(super) fn health_flag(f: HealthField) -> &'static str {
+    match f {
+        HealthField::StatusRange => "--health-status",
+        HealthField::Successes => "--health-successes",
+        HealthField::RequestTimeout => "--health-timeout",
+        HealthField::Interval => "--health-interval",
+        HealthField::Deadline => "--health-deadline",
+        HealthField::ExpectBody => "--expect-body",
+        _ => "a health flag",
+    }
+}
+
+fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
+    health_check(
+        Some(h.health_scheme),
+        h.health_port,
+        &h.health_path,
+        &h.probe,
+    )
+    .map_err(|m| Early(exit::USAGE, m))
+}
+
+/// The deploy lock's settings, or none with `--no-lock`.
+fn lock_settings(l: &cli::Lock) -> Result<Option<LockSettings>, Early> {
+    if l.no_lock {
+        return Ok(None);
+    }
+    if l.lock_wait >= l.lock_ttl {
+        // A run still waiting after the TTL would have its own lock tag removed as stale.
+        return Err(Early(
+            exit::USAGE,
+            format!(
+                "--lock-wait {} must be shorter than --lock-ttl {}",
+                crate::duration::show(l.lock_wait),
+                crate::duration::show(l.lock_ttl)
+            ),
+        ));
+    }
+    Ok(Some(LockSettings {
+        ttl: l.lock_ttl,
+        wait: l.lock_wait,
+        settle: l.lock_settle,
+        lease: l.lock_lease,
+        ..LockSettings::default()
+    }))
+}
+
+fn roles(p: &cli::Pair) -> Result<Roles, Early> {
+    for (flag, tag) in [
+        ("--live-tag", &p.live_tag),
+        ("--standby-tag", &p.standby_tag),
+    ] {
+        do_api::validate::tag_name(tag).map_err(|e| Early(exit::USAGE, format!("{flag}: {e}")))?;
+    }
+    if p.live_tag == p.standby_tag {
+        return Err(Early(
+            exit::USAGE,
+            format!(
+                "--live-tag and --standby-tag are both `{}`; they must differ",
+                p.live_tag
+            ),
+        ));
+    }
+    Ok(Roles {
+        live_tag: p.live_tag.clone(),
+        standby_tag: p.standby_tag.clone(),
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM (GitLab cancels jobs with SIGTERM).
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

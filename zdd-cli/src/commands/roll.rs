@@ -1,0 +1,136 @@
+//! `zdd-do roll`: flags to a [`RollingConfig`], run, render, exit code.
+
+use zdd_core::rolling::{
+    self, Drain, HealthOverrides, Identify, LbProbe, LbRef, OnFailure, RollingConfig, RollingField,
+};
+
+use super::{
+    Early, client, health_check, health_flag, interrupted, lock_settings, with_token_hint,
+};
+use crate::cli::{self, Output};
+use crate::exit;
+use crate::hook::{CommandHook, HookOutput};
+use crate::render::{self, StderrSink};
+
+fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
+    let usage = |m: String| Early(exit::USAGE, m);
+    for (flag, v) in [("--exec", &r.exec), ("--rollback-exec", &r.rollback_exec)] {
+        if v.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            return Err(usage(format!(
+                "{flag} is empty; give a command or leave the flag out"
+            )));
+        }
+    }
+    let on_failure = match r.on_failure {
+        cli::OnFailureArg::Pause => OnFailure::Pause,
+        cli::OnFailureArg::Rollback => OnFailure::Rollback,
+    };
+    let h = &r.health;
+    let health = health_check(
+        h.health_scheme,
+        h.health_port,
+        h.health_path.as_deref().unwrap_or("/"),
+        &h.probe,
+    )
+    .map_err(usage)?;
+    let scheme = health.scheme;
+    let drain = match r.drain {
+        cli::DrainMode::Remove => Drain::Remove,
+        cli::DrainMode::ShutdownUrl => Drain::ShutdownUrl {
+            path: r.drain_path.clone(),
+            method: r.drain_method.to_ascii_uppercase(),
+        },
+    };
+    let lb_probe = match (&r.lb_probe, &r.lb_probe_match) {
+        (Some(url), Some(m)) => Some(LbProbe {
+            url: url.clone(),
+            identify: Identify::parse(m).map_err(|e| usage(format!("--lb-probe-match: {e}")))?,
+            deadline: r.lb_probe_timeout,
+        }),
+        (None, Some(_)) => {
+            return Err(usage("--lb-probe-match needs --lb-probe".into()));
+        }
+        _ => None,
+    };
+    let cfg = RollingConfig {
+        lb: LbRef::parse(&r.lb),
+        max_unavailable: r.max_unavailable,
+        drain,
+        drain_wait: r.drain_wait,
+        lb_sync_wait: r.lb_sync_wait,
+        batch_delay: r.batch_delay,
+        health,
+        health_overrides: HealthOverrides {
+            scheme: h.health_scheme.map(|_| scheme),
+            port: h.health_port,
+            path: h.health_path.clone(),
+        },
+        lb_probe,
+        on_failure,
+        version: r.app_version.clone(),
+        dry_run: r.dry_run,
+        lock: lock_settings(&r.lock)?,
+        wait_scale: r.wait_scale,
+    };
+    // Core's one check of the configuration, in flag names.
+    cfg.check(r.rollback_exec.is_some()).map_err(|e| {
+        let flags: Vec<&str> = e.fields.iter().map(|f| roll_flag(*f)).collect();
+        usage(format!("{}: {}", flags.join(", "), e.message))
+    })?;
+    Ok(cfg)
+}
+
+/// The flag that sets a rolling setting.
+fn roll_flag(f: RollingField) -> &'static str {
+    match f {
+        RollingField::Lb => "--lb",
+        RollingField::MaxUnavailable => "--max-unavailable",
+        RollingField::WaitScale => "--wait-scale",
+        RollingField::OnFailure => "--on-failure",
+        RollingField::RollbackHook => "--rollback-exec",
+        RollingField::DrainPath => "--drain-path",
+        RollingField::DrainMethod => "--drain-method",
+        RollingField::LbProbe => "--lb-probe",
+        RollingField::Health(h) => health_flag(h),
+        _ => "a roll flag",
+    }
+}
+
+/// Run `zdd-do roll`; returns the exit code.
+pub(super) async fn run(
+    g: &cli::Global,
+    r: &cli::RollArgs,
+    sink: &StderrSink,
+) -> Result<i32, Early> {
+    let cfg = config(r)?;
+    let client = client(g)?;
+    let hook = |c: &Option<String>| {
+        c.as_ref().map(|c| CommandHook {
+            command: c.clone(),
+            timeout: r.exec_timeout,
+            output: HookOutput::for_style(sink.style()),
+        })
+    };
+    let (update, rollback) = (hook(&r.exec), hook(&r.rollback_exec));
+    let mut report = rolling::run(
+        &client,
+        &cfg,
+        update.as_ref(),
+        rollback.as_ref(),
+        sink,
+        interrupted(),
+    )
+    .await;
+    if report.outcome == rolling::Outcome::ApiError {
+        report.message = with_token_hint(report.message);
+    }
+    let code = exit::for_roll_outcome(report.outcome);
+    if let Some(path) = &r.dotenv {
+        crate::dotenv::write_or_warn(path, &render::roll::dotenv(&report, code), sink.style());
+    }
+    match g.output {
+        Output::Json => render::json::print_result_json(&report, code),
+        Output::Human => render::roll::print_human(&report, code),
+    }
+    Ok(code)
+}

@@ -1,0 +1,32 @@
+//! `zdd-do rollback`: send traffic back to the standby (the previous version).
+
+use zdd_core::bluegreen::{self, Mode, Outcome};
+use zdd_core::hook::NoHook;
+
+use super::{Early, client, interrupted, switch, with_token_hint};
+use crate::cli;
+use crate::render::StderrSink;
+
+/// Run `zdd-do rollback`; returns the exit code.
+pub(super) async fn run(
+    g: &cli::Global,
+    r: &cli::RollbackArgs,
+    sink: &StderrSink,
+) -> Result<i32, Early> {
+    let mut cfg = switch::config(&r.switch)?;
+    cfg.force = r.force;
+    let client = client(g)?;
+    let mut report = bluegreen::run(
+        &client,
+        &cfg,
+        Mode::Rollback,
+        None::<&NoHook>,
+        sink,
+        interrupted(),
+    )
+    .await;
+    if report.outcome == Outcome::ApiError {
+        report.message = with_token_hint(report.message);
+    }
+    switch::finish(g, &report, r.switch.dotenv.as_ref(), sink)
+}

@@ -1,0 +1,68 @@
+//! Finding a load balancer from what a person gave: its id, or its name. `roll` and `unlock`
+//! both start here, so a name is looked up one way everywhere.
+
+use do_api::Client;
+use do_api::load_balancers::LoadBalancer;
+
+use crate::rolling::LbRef;
+
+/// Why no load balancer was found.
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    /// No load balancer has this id or name in the account the token belongs to.
+    #[error("{}", not_found(.0))]
+    NotFound(LbRef),
+    /// The API failed, or refused the request (two load balancers with the name is
+    /// [`do_api::Error::InvalidInput`] naming both ids).
+    #[error(transparent)]
+    Api(#[from] do_api::Error),
+}
+
+pub(crate) fn not_found(lb: &LbRef) -> String {
+    match lb {
+        LbRef::Name(n) => format!("no load balancer is named `{n}`"),
+        LbRef::Id(id) => format!("no load balancer has the id {id}"),
+    }
+}
+
+/// The load balancer `lb` names, as DigitalOcean answers: by id, one `GET` (an unknown id is
+/// DigitalOcean's 404, [`do_api::Error::is_not_found`]); by name, the list (`Ok(None)`: no
+/// load balancer has that name; two with it is [`do_api::Error::InvalidInput`]).
+pub async fn lookup(client: &Client, lb: &LbRef) -> do_api::Result<Option<LoadBalancer>> {
+    match lb {
+        LbRef::Id(id) => client.load_balancers().get(id).await.map(Some),
+        LbRef::Name(n) => client.load_balancers().find_by_name(n).await,
+    }
+}
+
+/// The load balancer `lb` names, or [`FindError::NotFound`] when there is none: an unknown
+/// name, or an id DigitalOcean answers 404 for. (A 404 to the list of load balancers is not
+/// "no such name": it says the API URL is wrong, and stays an API error.)
+pub async fn find(client: &Client, lb: &LbRef) -> Result<LoadBalancer, FindError> {
+    match lookup(client, lb).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(FindError::NotFound(lb.clone())),
+        Err(e) if matches!(lb, LbRef::Id(_)) && e.is_not_found() => {
+            Err(FindError::NotFound(lb.clone()))
+        }
+        Err(e) => Err(FindError::Api(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_says_what_was_asked_for() {
+        assert_eq!(
+            FindError::NotFound(LbRef::Name("web-lb".into())).to_string(),
+            "no load balancer is named `web-lb`"
+        );
+        assert_eq!(
+            FindError::NotFound(LbRef::Id("4de7ac8b-495b-4884-9a69-1050c6793cd6".into()))
+                .to_string(),
+            "no load balancer has the id 4de7ac8b-495b-4884-9a69-1050c6793cd6"
+        );
+    }
+}
