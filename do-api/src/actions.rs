@@ -104,6 +104,15 @@ impl Action {
     pub fn is_errored(&self) -> bool {
         self.status == ActionStatus::Errored
     }
+
+    /// Wall time between `started_at` and `completed_at`, when both parse as RFC 3339 UTC
+    /// times of the shape DigitalOcean sends (`2020-11-14T16:29:21Z`); `None` while the action
+    /// runs, or when the times are missing, malformed or out of order.
+    pub fn duration(&self) -> Option<Duration> {
+        let start = parse_utc(self.started_at.as_deref()?)?;
+        let end = parse_utc(self.completed_at.as_deref()?)?;
+        (end >= start).then(|| Duration::from_secs_f64(end - start))
+    }
 }
 
 /// Handler for `/v2/actions`. Get one with [`Client::actions`].
@@ -178,14 +187,6 @@ pub(crate) fn check_action(action: Action) -> Check<Action> {
     }
 }
 
-/// Wall time between `started_at` and `completed_at`, when both parse as RFC 3339 UTC times
-/// of the shape DigitalOcean sends (`2020-11-14T16:29:21Z`).
-pub fn action_duration(action: &Action) -> Option<Duration> {
-    let start = parse_utc(action.started_at.as_deref()?)?;
-    let end = parse_utc(action.completed_at.as_deref()?)?;
-    (end >= start).then(|| Duration::from_secs_f64(end - start))
-}
-
 /// Seconds since the epoch for `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
 fn parse_utc(s: &str) -> Option<f64> {
     let s = s.strip_suffix('Z')?;
@@ -240,7 +241,7 @@ mod tests {
             r#"{"id":1,"status":"completed","type":"assign_ip","started_at":"2020-11-14T16:29:21Z","completed_at":"2020-11-14T16:30:06Z"}"#,
         )
         .unwrap();
-        assert_eq!(action_duration(&a), Some(Duration::from_secs(45)));
+        assert_eq!(a.duration(), Some(Duration::from_secs(45)));
         assert_eq!(parse_utc("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_utc("2000-03-01T00:00:00Z"), Some(951_868_800.0));
         assert_eq!(parse_utc("2020-13-01T00:00:00Z"), None);

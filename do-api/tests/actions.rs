@@ -33,10 +33,7 @@ async fn get_decodes_the_official_example() {
     assert_eq!(action.kind, ActionType::Create);
     assert_eq!(action.resource_id, Some(3164444));
     assert_eq!(action.region.unwrap().slug.as_deref(), Some("nyc3"));
-    assert_eq!(
-        do_api::actions::action_duration(&client_action()),
-        Some(Duration::from_secs(3))
-    );
+    assert_eq!(client_action().duration(), Some(Duration::from_secs(3)));
 }
 
 fn client_action() -> do_api::Action {

@@ -448,7 +448,7 @@ impl<'a> Run<'a> {
                 self.assign = Some(AssignTiming {
                     action_id: action.id.0,
                     observed: sent.elapsed(),
-                    api_reported: do_api::actions::action_duration(&action),
+                    api_reported: action.duration(),
                 });
                 self.steps
                     .finish(s, true, format!("action {} completed", action.id));
