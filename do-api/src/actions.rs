@@ -182,7 +182,13 @@ impl Actions<'_> {
 pub(crate) fn check_action(action: Action) -> Check<Action> {
     match action.status {
         ActionStatus::Completed => Check::Done(action),
-        ActionStatus::Errored => Check::Failed(Error::ActionErrored(Box::new(action))),
+        ActionStatus::Errored => Check::Failed(Error::ActionErrored {
+            id: action.id,
+            kind: action.kind.to_string(),
+            status: action.status.to_string(),
+            resource_type: action.resource_type,
+            resource_id: action.resource_id,
+        }),
         ref other => Check::Pending(format!("{} {}", action.kind, other)),
     }
 }

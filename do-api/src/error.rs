@@ -11,7 +11,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::actions::Action;
+use crate::ids::ActionId;
 use crate::rate_limit::RateLimit;
 
 /// Result alias used across the crate.
@@ -45,15 +45,25 @@ pub enum Error {
     /// The client could not be built (bad base URL, unusable token).
     #[error("invalid client configuration: {0}")]
     Config(String),
-    /// An action finished with status `errored`.
+    /// An action finished with status `errored`. Fetch the whole action with
+    /// [`Actions::get`](crate::actions::Actions::get) if more is needed.
     #[error(
-        "action {} ({}) on {} {} errored",
-        .0.id,
-        .0.kind,
-        .0.resource_type.as_deref().unwrap_or("resource"),
-        .0.resource_id.map(|id| id.to_string()).unwrap_or_default()
+        "action {id} ({kind}) on {} {} errored",
+        resource_type.as_deref().unwrap_or("resource"),
+        resource_id.map(|id| id.to_string()).unwrap_or_default()
     )]
-    ActionErrored(Box<Action>),
+    ActionErrored {
+        /// The action's id.
+        id: ActionId,
+        /// Its type as DigitalOcean spells it (`assign_ip`).
+        kind: String,
+        /// Its status as DigitalOcean spells it (`errored`).
+        status: String,
+        /// The kind of resource it acted on (`reserved_ip`, `droplet`), when given.
+        resource_type: Option<String>,
+        /// The id of that resource, when given (for IP actions, the IP as a number).
+        resource_id: Option<u64>,
+    },
     /// A resource (load balancer, droplet) reached a terminal error state while we waited.
     #[error("{what} reached status `{status}` instead of `{expected}`")]
     ResourceErrored {

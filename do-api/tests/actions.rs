@@ -131,7 +131,19 @@ async fn wait_fails_on_errored() {
         .await
         .unwrap_err();
     match &err {
-        Error::ActionErrored(a) => assert_eq!(a.id, ActionId(36804636)),
+        Error::ActionErrored {
+            id,
+            kind,
+            status,
+            resource_type,
+            resource_id,
+        } => {
+            assert_eq!(*id, ActionId(36804636));
+            assert_eq!(kind, "assign_ip");
+            assert_eq!(status, "errored");
+            assert_eq!(resource_type.as_deref(), Some("reserved_ip"));
+            assert_eq!(*resource_id, Some(758604968));
+        }
         other => panic!("expected ActionErrored, got {other:?}"),
     }
     assert_eq!(

@@ -120,7 +120,7 @@ async fn errored_actions_change_nothing() {
     let ip = sim.reserved_ips()[0].ip.to_string();
     let a = c.reserved_ips().assign(&ip, fallback.id).await.unwrap();
     let e = c.actions().wait(a.id, &fast_wait()).await.unwrap_err();
-    assert!(matches!(e, Error::ActionErrored(_)), "{e}");
+    assert!(matches!(e, Error::ActionErrored { .. }), "{e}");
     let rip = c.reserved_ips().get(&ip).await.unwrap();
     assert_eq!(rip.droplet_id(), Some(prod.id));
     assert!(!rip.locked, "unlocked after the error");

@@ -530,7 +530,7 @@ impl<'a> Run<'a> {
                     return Err(format!("action {} is still running ({})", a.id, e.chain()));
                 }
                 // Errored: it ended; where the IP points says the rest.
-                Err(do_api::Error::ActionErrored(_)) => {}
+                Err(do_api::Error::ActionErrored { .. }) => {}
                 Err(e) => {
                     return Err(format!(
                         "waiting for action {} failed ({})",
