@@ -22,6 +22,8 @@
 
 mod macros;
 
+pub(crate) use macros::string_enum;
+
 pub mod actions;
 pub mod client;
 pub mod common;
@@ -35,7 +37,7 @@ pub mod rate_limit;
 pub mod reserved_ips;
 pub mod retry;
 pub mod tags;
-pub mod validate;
+pub(crate) mod validate;
 pub mod wait;
 
 pub use actions::{Action, ActionStatus, ActionType};

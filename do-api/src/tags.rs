@@ -1,8 +1,8 @@
 //! Tags (`resources/tags/` in the official spec): create, get, list, delete, and tagging or
 //! untagging resources. Model: `resources/tags/models/tags.yml`.
 //!
-//! Tag names are checked with [`validate::tag_name`] before anything is sent (they also appear
-//! in URL paths). Tag names are "case stable": use the capitalization the tag was created with.
+//! Tag names are checked with [`validate_name`] before anything is sent (they also appear in
+//! URL paths). Tag names are "case stable": use the capitalization the tag was created with.
 //!
 //! Retries: every tag call is sent as repeatable (`Repeat::Safe`: retried after 5xx and
 //! timeouts, see [`crate::RetryPolicy`]), POSTs included, because none can duplicate work:
@@ -135,6 +135,19 @@ impl Tag {
     pub fn droplet_count(&self) -> u64 {
         self.resources.droplets.as_ref().map_or(0, |d| d.count)
     }
+}
+
+/// Check a tag name the way every tag call here does before sending: 1 to 255 of letters,
+/// digits, `_`, `-` and `:` (`resources/tags/models/tags.yml`, pattern `^[a-zA-Z0-9_\-\:]+$`,
+/// maxLength 255). For callers that build tag names themselves and want to refuse a bad one
+/// early; the error is [`Error::InvalidInput`] naming what is wrong.
+///
+/// ```
+/// assert!(do_api::tags::validate_name("zdd-lock:ip-203-0-113-7").is_ok());
+/// assert!(do_api::tags::validate_name("203.0.113.7").is_err());
+/// ```
+pub fn validate_name(name: &str) -> Result<()> {
+    validate::tag_name(name).map(drop)
 }
 
 #[derive(Serialize)]

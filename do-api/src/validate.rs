@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// A tag name as DigitalOcean accepts it: 1 to 255 of letters, digits, `_`, `-`, `:`
 /// (`resources/tags/models/tags.yml`, pattern `^[a-zA-Z0-9_\-\:]+$`, maxLength 255).
-pub fn tag_name(name: &str) -> Result<&str> {
+pub(crate) fn tag_name(name: &str) -> Result<&str> {
     if name.is_empty() {
         return Err(Error::InvalidInput(
             "tag name is empty; give a name such as `PROD`".into(),
@@ -31,7 +31,7 @@ pub fn tag_name(name: &str) -> Result<&str> {
 }
 
 /// An IPv4 address in dotted form (reserved and floating IPs are IPv4 only).
-pub fn ipv4(ip: &str) -> Result<Ipv4Addr> {
+pub(crate) fn ipv4(ip: &str) -> Result<Ipv4Addr> {
     ip.trim().parse::<Ipv4Addr>().map_err(|_| {
         Error::InvalidInput(format!(
             "`{ip}` is not an IPv4 address; reserved and floating IPs look like 203.0.113.7"

@@ -236,7 +236,7 @@ fn roles(p: &cli::Pair) -> Result<Roles, Early> {
         ("--live-tag", &p.live_tag),
         ("--standby-tag", &p.standby_tag),
     ] {
-        do_api::validate::tag_name(tag).map_err(|e| Early(exit::USAGE, format!("{flag}: {e}")))?;
+        do_api::tags::validate_name(tag).map_err(|e| Early(exit::USAGE, format!("{flag}: {e}")))?;
     }
     if p.live_tag == p.standby_tag {
         return Err(Early(

@@ -323,7 +323,7 @@ mod tests {
         assert_eq!(ids(&p), vec![vec![1], vec![2], vec![3], vec![4], vec![5]]);
         assert_eq!(p.membership, Membership::Tag("web".into()));
         assert_eq!(p.marker, "zdd-out:lb-4de7ac8b-495b-4884-9a69-1050c6793cd6");
-        do_api::validate::tag_name(&p.marker).unwrap();
+        do_api::tags::validate_name(&p.marker).unwrap();
         assert_eq!(
             ids(&plan(&obs, 2).unwrap()),
             vec![vec![1, 2], vec![3, 4], vec![5]]
