@@ -45,6 +45,7 @@
 //! `{"pages": {}}`, so `list()` returns page 1's items after one request (asserted).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -936,7 +937,7 @@ async fn contract_load_balancers() {
 async fn contract_reserved_ips() {
     let prism = Prism::shared();
     let client = prism.client();
-    let ip = "45.55.96.47";
+    let ip = Ipv4Addr::new(45, 55, 96, 47);
 
     // GET /v2/reserved_ips?page=1&per_page=200 (`links: {}`).
     let page = ok(
@@ -945,7 +946,7 @@ async fn contract_reserved_ips() {
         client.reserved_ips().list_page(1).await,
     );
     assert_eq!(page.items.len(), 1);
-    assert_eq!(page.items[0].ip.to_string(), ip);
+    assert_eq!(page.items[0].ip, ip);
     assert!(!page.items[0].is_assigned());
     assert_eq!(page.total, Some(1));
     assert_eq!(page.next_page, None);
@@ -979,7 +980,7 @@ async fn contract_reserved_ips() {
         "reserved_ips().create(in region)",
         client.reserved_ips().create(&in_region).await,
     );
-    assert_eq!(created.ip.to_string(), ip);
+    assert_eq!(created.ip, ip);
     assert!(created.locked);
     let with_project =
         CreateReservedIp::in_region("nyc3").project_id("746c6152-2fa2-11ed-92d3-27aaa54e4988");
@@ -1047,7 +1048,7 @@ async fn contract_reserved_ips() {
 async fn contract_floating_ips() {
     let prism = Prism::shared();
     let client = prism.client();
-    let ip = "45.55.96.47";
+    let ip = Ipv4Addr::new(45, 55, 96, 47);
 
     // GET /v2/floating_ips?page=1&per_page=200 (`links: {}`).
     let page = ok(
@@ -1056,7 +1057,7 @@ async fn contract_floating_ips() {
         client.floating_ips().list_page(1).await,
     );
     assert_eq!(page.items.len(), 1);
-    assert_eq!(page.items[0].ip.to_string(), ip);
+    assert_eq!(page.items[0].ip, ip);
     assert_eq!(page.total, Some(1));
     assert_eq!(page.next_page, None);
     let sent = client.requests_sent();
@@ -1086,7 +1087,7 @@ async fn contract_floating_ips() {
             .create(&CreateFloatingIp::in_region("nyc3"))
             .await,
     );
-    assert_eq!(created.ip.to_string(), ip);
+    assert_eq!(created.ip, ip);
     ok(
         prism,
         "floating_ips().create(in region, project)",
@@ -1328,28 +1329,34 @@ struct Inventory {
 /// Reads do-api's sources the way rustfmt lays them out, with no parser dependency:
 ///
 /// - an `impl ... {` line opens a block for its type (`impl Droplets<'_> {` -> `Droplets`,
-///   `impl<'c> $name<'c> {` -> `$name`, `impl Trait for X {` -> `X`); the block ends at the
-///   first later line that is `}` at the same indentation (rustfmt guarantees this; braces in
+///   `impl<'c, K: IpKind> IpHandler<'c, K> {` -> `IpHandler`, `impl Trait for X {` -> `X`);
+///   the block ends at the first later line that is `}` at the same indentation (rustfmt guarantees this; braces in
 ///   doc comments and strings, like `{droplet_id}`, are never counted);
 /// - `pub async fn name` inside the block is an operation of that type (`pub(crate)` ones are
 ///   internal and not matched);
-/// - a type `$name` comes from `ip_handler!`-style macros: it stands for every `handler: Type`
-///   given to a macro in the sources (`ReservedIps`, `FloatingIps`);
+/// - a generic handler is named by its aliases: `pub type ReservedIps<'c> = IpHandler<'c,
+///   Reserved>;` makes every operation of `IpHandler` one of `ReservedIps` (and of
+///   `FloatingIps` likewise);
 /// - `pub fn name(&self) -> Type<'_>` inside `impl Client` is the accessor of handler `Type`.
 fn scan_sources(files: &[(String, String)]) -> Inventory {
     let mut inv = Inventory::default();
-    let mut macro_handlers = Vec::new();
+    // Generic handler -> the aliases that name it (`IpHandler` -> `ReservedIps`, `FloatingIps`).
+    let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut raw = Vec::new();
     for (_, text) in files {
         let mut blocks: Vec<(usize, String)> = Vec::new();
         for line in text.lines() {
             let indent = line.len() - line.trim_start().len();
             let t = line.trim();
-            // `handler: ReservedIps,` in a macro call (not `handler: $name:ident` in its rules).
-            if let Some(h) = t.strip_prefix("handler:")
-                && !h.trim().starts_with('$')
+            // `pub type ReservedIps<'c> = IpHandler<'c, Reserved>;`
+            if let Some(rest) = t.strip_prefix("pub type ")
+                && let Some((alias, target)) = rest.split_once(" = ")
+                && target.contains("<'c")
             {
-                macro_handlers.push(ident(h.trim()).to_owned());
+                aliases
+                    .entry(ident(target).to_owned())
+                    .or_default()
+                    .push(ident(alias).to_owned());
             }
             if blocks.last().is_some_and(|(i, _)| *i == indent) && t.starts_with('}') {
                 blocks.pop();
@@ -1373,16 +1380,15 @@ fn scan_sources(files: &[(String, String)]) -> Inventory {
         }
     }
     for (owner, name) in raw {
-        if owner.starts_with('$') {
-            assert!(
-                !macro_handlers.is_empty(),
-                "`pub async fn {name}` in a macro's `impl {owner}`, but no `handler: Type` found"
-            );
-            for h in &macro_handlers {
-                inv.methods.insert(format!("{h}::{name}"));
+        match aliases.get(&owner) {
+            Some(names) => {
+                for alias in names {
+                    inv.methods.insert(format!("{alias}::{name}"));
+                }
             }
-        } else {
-            inv.methods.insert(format!("{owner}::{name}"));
+            None => {
+                inv.methods.insert(format!("{owner}::{name}"));
+            }
         }
     }
     inv
@@ -1512,7 +1518,7 @@ fn every_handler_method_has_a_contract_call() {
 }
 
 /// The scan and the coverage check on a made-up source: a new operation, on a plain handler
-/// or in a macro-made one, is found, and an uncalled one is reported.
+/// or on a generic one named by an alias, is found, and an uncalled one is reported.
 #[test]
 fn coverage_check_finds_a_new_operation() {
     let src = r#"
@@ -1533,17 +1539,12 @@ impl Widgets<'_> {
     pub(crate) async fn internal(&self) {}
 }
 
-macro_rules! gadget_handler {
-    ($name:ident) => {
-        impl<'c> $name<'c> {
-            pub async fn turn(&self) {}
-        }
-    };
+impl<'c, K: Kind> Gadget<'c, K> {
+    pub async fn turn(&self) {}
 }
 
-gadget_handler! {
-    handler: Gadgets,
-}
+/// Gadgets.
+pub type Gadgets<'c> = Gadget<'c, Big>;
 
 impl Default for Widgets<'_> {
     fn default() -> Self {}

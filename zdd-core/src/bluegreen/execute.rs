@@ -269,7 +269,7 @@ impl<'a> Run<'a> {
                 .droplets()
                 .list_by_tag(&roles.standby_tag)
                 .await?;
-            let rip = self.client.reserved_ips().get(&ip.to_string()).await?;
+            let rip = self.client.reserved_ips().get(ip).await?;
             Ok::<_, do_api::Error>(Observation {
                 ip,
                 ip_region: rip.region.as_ref().and_then(|r| r.slug.clone()),
@@ -400,12 +400,7 @@ impl<'a> Run<'a> {
     }
 
     async fn ip_holder(&self, ip: Ipv4Addr) -> Result<Option<DropletId>, do_api::Error> {
-        Ok(self
-            .client
-            .reserved_ips()
-            .get(&ip.to_string())
-            .await?
-            .droplet_id())
+        Ok(self.client.reserved_ips().get(ip).await?.droplet_id())
     }
 
     /// Assign `ip` to `to` and wait; confirm through the API that it points there.
@@ -427,11 +422,7 @@ impl<'a> Run<'a> {
         let sent = Instant::now();
         let sink = self.steps.sink;
         let result = async {
-            let action = self
-                .client
-                .reserved_ips()
-                .assign(&ip.to_string(), to.id)
-                .await?;
+            let action = self.client.reserved_ips().assign(ip, to.id).await?;
             self.client
                 .actions()
                 .wait_with(action.id, &self.cfg.assign_wait, |a| {
@@ -498,11 +489,10 @@ impl<'a> Run<'a> {
     /// After a failed assign: wait (within the assign timeout) for every action DigitalOcean
     /// still runs on `ip`, then read where it points. `Err` says why that is unknown.
     async fn settle_ip(&mut self, ip: Ipv4Addr) -> Result<Option<DropletId>, String> {
-        let ip_s = ip.to_string();
         let running: Vec<do_api::actions::Action> = self
             .client
             .reserved_ips()
-            .list_actions(&ip_s)
+            .list_actions(ip)
             .await
             .map_err(|e| format!("listing the IP's actions failed ({})", e.chain()))?
             .into_iter()
