@@ -36,28 +36,49 @@ crate::string_enum! {
     /// What an action does. Droplet actions (`resources/droplets/models/droplet_actions.yml`),
     /// reserved/floating IP actions (`assign_ip`, `unassign_ip`) and the ones DO creates itself.
     pub enum ActionType {
+        /// Creating a droplet.
         Create => "create",
+        /// Destroying a droplet.
         Destroy => "destroy",
+        /// Assigning a reserved or floating IP to a droplet.
         AssignIp => "assign_ip",
+        /// Unassigning a reserved or floating IP.
         UnassignIp => "unassign_ip",
         /// Reserving a reserved or floating IP (seen in the spec's reserved IP action examples).
         ReserveIp => "reserve_ip",
+        /// Enabling backups.
         EnableBackups => "enable_backups",
+        /// Disabling backups.
         DisableBackups => "disable_backups",
+        /// A graceful reboot.
         Reboot => "reboot",
+        /// A hard reset.
         PowerCycle => "power_cycle",
+        /// A graceful shutdown.
         Shutdown => "shutdown",
+        /// A hard power off.
         PowerOff => "power_off",
+        /// Powering on.
         PowerOn => "power_on",
+        /// Restoring from a backup.
         Restore => "restore",
+        /// Resetting the root password.
         PasswordReset => "password_reset",
+        /// Resizing.
         Resize => "resize",
+        /// Rebuilding from an image.
         Rebuild => "rebuild",
+        /// Renaming.
         Rename => "rename",
+        /// Changing the kernel.
         ChangeKernel => "change_kernel",
+        /// Enabling IPv6.
         EnableIpv6 => "enable_ipv6",
+        /// Taking a snapshot.
         Snapshot => "snapshot",
+        /// Enabling private networking.
         EnablePrivateNetworking => "enable_private_networking",
+        /// Changing the backup policy.
         ChangeBackupPolicy => "change_backup_policy",
     }
 }

@@ -27,16 +27,22 @@ pub enum Error {
     /// The request never produced an HTTP answer (connection refused, reset, timed out).
     #[error("could not reach the DigitalOcean API for {method} {path}")]
     Transport {
+        /// The request's method.
         method: String,
+        /// The request's path (no host, no query).
         path: String,
+        /// What the HTTP client reported.
         #[source]
         source: reqwest::Error,
     },
     /// The answer was a success but its body did not have the documented shape.
     #[error("unexpected response body for {method} {path}: {detail}")]
     Decode {
+        /// The request's method.
         method: String,
+        /// The request's path (no host, no query).
         path: String,
+        /// What did not match, with a snippet of the body.
         detail: String,
     },
     /// Input rejected before anything was sent.
@@ -67,20 +73,31 @@ pub enum Error {
     /// A resource (load balancer, droplet) reached a terminal error state while we waited.
     #[error("{what} reached status `{status}` instead of `{expected}`")]
     ResourceErrored {
+        /// The resource, such as `load balancer 4de7ac8b-...`.
         what: String,
+        /// The status it reached.
         status: String,
+        /// The status the wait was for.
         expected: String,
     },
     /// A wait ran past its deadline.
     #[error("{what} did not finish within {}s (last seen: {last_seen})", .waited.as_secs_f64().round())]
     Timeout {
+        /// What was waited for, such as `action 36804636`.
         what: String,
+        /// How long it was waited for.
         waited: Duration,
+        /// The last state seen.
         last_seen: String,
     },
     /// The API's paging links led somewhere we refuse to follow (a loop, or too many pages).
     #[error("pagination stopped for {path}: {detail}")]
-    Pagination { path: String, detail: String },
+    Pagination {
+        /// The list's path.
+        path: String,
+        /// What was wrong with the links.
+        detail: String,
+    },
 }
 
 impl Error {

@@ -20,6 +20,8 @@
 //!   duplicate work. `Retry-After` and `ratelimit-reset` set the wait. See [`RetryPolicy`].
 //! - The token is never shown in `Debug`, errors or logs.
 
+#![warn(missing_docs)]
+
 mod macros;
 
 pub(crate) use macros::string_enum;
