@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::actions::{Action, ActionType};
 use crate::client::{Client, Repeat, Request};
 use crate::common::Region;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, none_if_not_found};
 use crate::ids::{ActionId, DropletId, ImageId, SshKeyId, VpcId};
 use crate::pagination::Page;
 use crate::validate;
@@ -1111,6 +1111,12 @@ impl Droplets<'_> {
                 "droplet",
             )
             .await
+    }
+
+    /// Like [`Self::get`], with `Ok(None)` when DigitalOcean answers 404 (no such droplet, or
+    /// one already destroyed); every other error is still an error.
+    pub async fn get_opt(&self, id: DropletId) -> Result<Option<Droplet>> {
+        none_if_not_found(self.get(id).await)
     }
 
     /// `POST /v2/droplets` (`droplets_create.yml`): one droplet or several, see

@@ -160,6 +160,16 @@ impl Error {
     }
 }
 
+/// `Ok(None)` for a 404, so that the `get_opt` methods read "is it there?" as an `Option`; every
+/// other error stays an error.
+pub(crate) fn none_if_not_found<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A non-success answer from DigitalOcean.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Request};
 use crate::common::Region;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, none_if_not_found};
 use crate::ids::{DropletId, LoadBalancerId, ProjectId, VpcId};
 use crate::pagination::Page;
 use crate::validate;
@@ -960,6 +960,12 @@ impl LoadBalancers<'_> {
                 "load_balancer",
             )
             .await
+    }
+
+    /// Like [`Self::get`], with `Ok(None)` when DigitalOcean answers 404 (no such load
+    /// balancer); every other error is still an error, and an empty id is refused as in `get`.
+    pub async fn get_opt(&self, id: &LoadBalancerId) -> Result<Option<LoadBalancer>> {
+        none_if_not_found(self.get(id).await)
     }
 
     /// One page of `GET /v2/load_balancers` (`loadBalancers_list.yml`).

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Repeat, Request};
 use crate::droplets::Droplet;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, none_if_not_found};
 use crate::ids::DropletId;
 use crate::pagination::Page;
 use crate::validate;
@@ -206,6 +206,12 @@ impl Tags<'_> {
             path: req.path(),
             detail: format!("`tag`: {e}"),
         })
+    }
+
+    /// Like [`Self::get`], with `Ok(None)` when DigitalOcean answers 404 (no such tag); every
+    /// other error is still an error, and a bad name is refused as in `get`.
+    pub async fn get_opt(&self, name: &str) -> Result<Option<Tag>> {
+        none_if_not_found(self.get(name).await)
     }
 
     /// One page of `GET /v2/tags` (`resources/tags/tags_list.yml`).

@@ -274,6 +274,36 @@ async fn get_404_is_an_api_error() {
     assert!(err.is_not_found(), "{err:?}");
 }
 
+/// `get_opt`: `None` only for a 404; a found droplet is `Some`, any other error stays one.
+#[tokio::test]
+async fn get_opt_is_none_only_for_a_404() {
+    let server = server().await;
+    for (id, status, fixture) in [
+        (
+            3164444,
+            200,
+            "official/droplets_get/200-single-droplet.json",
+        ),
+        (1, 404, "official/droplets_get/404-example.json"),
+        (2, 401, "official/droplets_get/401-example.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/droplets/{id}")))
+            .and(auth())
+            .respond_with(json_fixture(status, fixture))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let c = client(&server);
+    let found = c.droplets().get_opt(DropletId(3164444)).await.unwrap();
+    assert_eq!(found.expect("the droplet exists").name, "example.com");
+    assert_eq!(c.droplets().get_opt(DropletId(1)).await.unwrap(), None);
+    let err = c.droplets().get_opt(DropletId(2)).await.unwrap_err();
+    assert!(err.is_unauthorized(), "{err:?}");
+    assert_eq!(c.requests_sent(), 3, "one request each, no retries");
+}
+
 #[tokio::test]
 async fn get_is_retried_on_503() {
     let server = server().await;

@@ -235,6 +235,53 @@ async fn get_decodes_the_official_example() {
     assert_eq!(lb.forwarding_rules[0].certificate_id.as_deref(), Some(""));
 }
 
+/// `get_opt`: `None` only for a 404; a found load balancer is `Some`, any other error stays
+/// one, and an empty id is still refused before sending.
+#[tokio::test]
+async fn get_opt_is_none_only_for_a_404() {
+    let server = server().await;
+    for (id, status, fixture) in [
+        (
+            LB,
+            200,
+            "official/loadBalancers_get/200-load-balancer-basic-response.json",
+        ),
+        ("gone", 404, "official/loadBalancers_get/404-example.json"),
+        ("secret", 401, "official/loadBalancers_get/401-example.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/load_balancers/{id}")))
+            .and(auth())
+            .respond_with(json_fixture(status, fixture))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let c = client(&server);
+    let lbs = c.load_balancers();
+    let found = lbs.get_opt(&lb_id()).await.unwrap();
+    assert_eq!(
+        found.expect("the load balancer exists").name,
+        "example-lb-01"
+    );
+    assert_eq!(
+        lbs.get_opt(&LoadBalancerId::from("gone")).await.unwrap(),
+        None
+    );
+    let err = lbs
+        .get_opt(&LoadBalancerId::from("secret"))
+        .await
+        .unwrap_err();
+    assert!(err.is_unauthorized(), "{err:?}");
+    let err = lbs.get_opt(&LoadBalancerId::from("")).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert_eq!(
+        c.requests_sent(),
+        3,
+        "one request each, none for the empty id"
+    );
+}
+
 #[tokio::test]
 async fn list_sends_paging_parameters_and_decodes_the_official_example() {
     let server = server().await;

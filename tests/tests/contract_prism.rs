@@ -290,6 +290,13 @@ async fn contract_droplets() {
     );
     assert_eq!(got.id, DropletId(3164444));
     assert_eq!(got.size_slug.as_deref(), Some("s-1vcpu-1gb"));
+    // The same GET through get_opt: the example answers 200, so `Some`.
+    let found = ok(
+        prism,
+        "droplets().get_opt",
+        client.droplets().get_opt(DropletId(3164444)).await,
+    );
+    assert_eq!(found.map(|d| d.id), Some(DropletId(3164444)));
     assert_eq!(got.networks.v6.len(), 1);
     assert_eq!(
         got.vpc_uuid,
@@ -598,6 +605,12 @@ async fn contract_tags() {
 
     // GET /v2/tags/{tag_id}, with a colon in the name (a path segment).
     let tag = ok(prism, "tags().get", client.tags().get("env:prod").await);
+    let found = ok(
+        prism,
+        "tags().get_opt",
+        client.tags().get_opt("env:prod").await,
+    );
+    assert_eq!(found.as_ref(), Some(&tag));
     // The schema's example (`tags_existing.yml`) nests `tag` twice; do-api reads it.
     assert_eq!(tag.name, "extra-awesome");
     assert_eq!(tag.resources.count, 5);
@@ -808,6 +821,12 @@ async fn contract_load_balancers() {
         client.load_balancers().get(&id).await,
     );
     assert_eq!(lb.id, id);
+    let found = ok(
+        prism,
+        "load_balancers().get_opt",
+        client.load_balancers().get_opt(&id).await,
+    );
+    assert_eq!(found.as_ref(), Some(&lb));
     assert_eq!(lb.name, "example-lb-01");
     assert_eq!(lb.ip.as_deref(), Some("104.131.186.241"));
     assert_eq!(
@@ -965,6 +984,12 @@ async fn contract_reserved_ips() {
         "reserved_ips().get",
         client.reserved_ips().get(ip).await,
     );
+    let found = ok(
+        prism,
+        "reserved_ips().get_opt",
+        client.reserved_ips().get_opt(ip).await,
+    );
+    assert_eq!(found.as_ref(), Some(&got));
     assert_eq!(got.droplet_id(), Some(DropletId(3164444)));
     assert_eq!(got.region_slug(), Some("nyc3"));
     assert_eq!(
@@ -1075,6 +1100,12 @@ async fn contract_floating_ips() {
         "floating_ips().get",
         client.floating_ips().get(ip).await,
     );
+    let found = ok(
+        prism,
+        "floating_ips().get_opt",
+        client.floating_ips().get_opt(ip).await,
+    );
+    assert_eq!(found.as_ref(), Some(&got));
     assert_eq!(got.droplet_id(), Some(DropletId(3164444)));
     assert_eq!(got.region_slug(), Some("nyc3"));
 
@@ -1268,6 +1299,7 @@ const COVERED: &[&str] = &[
     "Droplets::delete",
     "Droplets::delete_by_tag",
     "Droplets::get",
+    "Droplets::get_opt",
     "Droplets::list",
     "Droplets::list_by_name",
     "Droplets::list_by_tag",
@@ -1278,6 +1310,7 @@ const COVERED: &[&str] = &[
     "FloatingIps::create_with_links",
     "FloatingIps::delete",
     "FloatingIps::get",
+    "FloatingIps::get_opt",
     "FloatingIps::get_action",
     "FloatingIps::list",
     "FloatingIps::list_actions",
@@ -1289,6 +1322,7 @@ const COVERED: &[&str] = &[
     "LoadBalancers::delete",
     "LoadBalancers::find_by_name",
     "LoadBalancers::get",
+    "LoadBalancers::get_opt",
     "LoadBalancers::list",
     "LoadBalancers::list_page",
     "LoadBalancers::remove_droplets",
@@ -1300,6 +1334,7 @@ const COVERED: &[&str] = &[
     "ReservedIps::create_with_links",
     "ReservedIps::delete",
     "ReservedIps::get",
+    "ReservedIps::get_opt",
     "ReservedIps::get_action",
     "ReservedIps::list",
     "ReservedIps::list_actions",
@@ -1308,6 +1343,7 @@ const COVERED: &[&str] = &[
     "Tags::create",
     "Tags::delete",
     "Tags::get",
+    "Tags::get_opt",
     "Tags::list",
     "Tags::list_page",
     "Tags::tag_droplets",

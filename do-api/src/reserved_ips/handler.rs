@@ -10,7 +10,7 @@ use super::model::{CreatedReservedIp, ReservedIp};
 use super::request::{CreateReservedIp, IpActionBody};
 use crate::actions::Action;
 use crate::client::{Client, Repeat, Request, decode};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, none_if_not_found};
 use crate::ids::{ActionId, DropletId};
 use crate::pagination::Page;
 
@@ -119,11 +119,17 @@ impl<'c, K: IpKind> IpHandler<'c, K> {
     }
 
     /// `GET /v2/reserved_ips/{reserved_ip}` (`reservedIPs_get`). An address the account does
-    /// not hold is a 404, [`Error::is_not_found`].
+    /// not hold is a 404, [`Error::is_not_found`]; [`Self::get_opt`] makes that `None`.
     pub async fn get(&self, ip: Ipv4Addr) -> Result<ReservedIp> {
         self.client
             .keyed(Self::one(Method::GET, ip, &[]), K::KEY)
             .await
+    }
+
+    /// Like [`Self::get`], with `Ok(None)` when DigitalOcean answers 404 (the account holds no
+    /// such IP); every other error is still an error.
+    pub async fn get_opt(&self, ip: Ipv4Addr) -> Result<Option<ReservedIp>> {
+        none_if_not_found(self.get(ip).await)
     }
 
     /// `POST /v2/reserved_ips` (`reservedIPs_create`, answers 202): create a reserved IP in a

@@ -27,6 +27,10 @@ macro_rules! ip_suite {
         use wiremock::{Mock, MockServer, ResponseTemplate};
 
         const IP: Ipv4Addr = Ipv4Addr::new(45, 55, 96, 47);
+        /// An address the account does not hold (404).
+        const GONE: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 9);
+        /// An address the token may not read (401).
+        const SECRET: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
         const PROJECT: &str = "746c6152-2fa2-11ed-92d3-27aaa54e4988";
 
         /// A POST to `.../{IP}/actions` with exactly `body`.
@@ -149,6 +153,33 @@ macro_rules! ip_suite {
             let err = client(&server).$handler().get(IP).await.unwrap_err();
             assert!(err.is_not_found(), "{err:?}");
             assert_eq!(err.api().unwrap().id.as_deref(), Some("not_found"));
+        }
+
+        /// `get_opt`: `None` only for a 404; a held IP is `Some`, any other error stays one.
+        #[tokio::test]
+        async fn get_opt_is_none_only_for_a_404() {
+            let server = server().await;
+            for (ip, status, fixture) in [
+                (IP, 200, concat!("official/", $ops, "_get/200-", $dash, "-assigned.json")),
+                (GONE, 404, concat!("official/", $ops, "_get/404-example.json")),
+                (SECRET, 401, concat!("official/", $ops, "_get/401-example.json")),
+            ] {
+                Mock::given(method("GET"))
+                    .and(path(format!(concat!("/v2/", $seg, "/{}"), ip)))
+                    .and(auth())
+                    .respond_with(json_fixture(status, fixture))
+                    .expect(1)
+                    .mount(&server)
+                    .await;
+            }
+            let c = client(&server);
+            let found = c.$handler().get_opt(IP).await.unwrap().expect("the IP is held");
+            assert_eq!(found.ip, IP);
+            assert_eq!(found.droplet_id(), Some(DropletId(3164444)));
+            assert_eq!(c.$handler().get_opt(GONE).await.unwrap(), None);
+            let err = c.$handler().get_opt(SECRET).await.unwrap_err();
+            assert!(err.is_unauthorized(), "{err:?}");
+            assert_eq!(c.requests_sent(), 3, "one request each, no retries");
         }
 
         #[tokio::test]
