@@ -7,7 +7,7 @@ use do_api::{Client, Token, WaitOptions};
 use zdd_core::bluegreen::{
     self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome, Roles,
 };
-use zdd_core::health::{AddressKind, HealthCheck, HealthField, Scheme};
+use zdd_core::health::{AddressKind, HealthField, HealthPolicy, Scheme};
 use zdd_core::hook::NoHook;
 
 use crate::cli::{self, Cli, Command, Output};
@@ -155,8 +155,8 @@ fn health_check(
     port: Option<u16>,
     path: &str,
     p: &cli::Probe,
-) -> Result<HealthCheck, String> {
-    let check = HealthCheck {
+) -> Result<HealthPolicy, String> {
+    let check = HealthPolicy {
         scheme: match scheme {
             Some(cli::Scheme::Https) => Scheme::Https,
             Some(cli::Scheme::Http) | None => Scheme::Http,
@@ -196,7 +196,7 @@ fn health_flag(f: HealthField) -> &'static str {
     }
 }
 
-fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
+fn health(h: &cli::Health) -> Result<HealthPolicy, Early> {
     health_check(
         Some(h.health_scheme),
         h.health_port,

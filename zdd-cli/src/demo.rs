@@ -7,13 +7,13 @@
 use std::io::Write;
 use std::time::Duration;
 
-use do_api::load_balancers::HealthCheck as LbHealth;
+use do_api::load_balancers::HealthCheck;
 use do_sim::traffic::{Load, LoadConfig, LoadReport};
 use do_sim::{DropletSpec, LbSpec, ReservedIpSpec, Sim, SimConfig};
 use serde::Serialize;
 use zdd_core::bluegreen::{self, BlueGreenConfig, Mode, Outcome as BgOutcome};
 use zdd_core::events::EventSink;
-use zdd_core::health::HealthCheck;
+use zdd_core::health::HealthPolicy;
 use zdd_core::hook::{DropletHook, HookTarget};
 use zdd_core::lock::LockSettings;
 use zdd_core::rolling::{self, LbRef, Outcome as RollOutcome, RollingConfig};
@@ -25,8 +25,8 @@ use crate::exit;
 /// DigitalOcean's default load-balancer health check (`resources/load_balancers/models/
 /// health_check.yml`: every 10 s, 5 s timeout, unhealthy after 5, healthy after 3), so the fixed
 /// `sleep 30` + `sleep 40` per droplet that pipelines use today is compared on its own ground.
-fn do_default_health_check() -> LbHealth {
-    LbHealth::http(80, "/health")
+fn do_default_health_check() -> HealthCheck {
+    HealthCheck::http(80, "/health")
         .check_interval_seconds(10)
         .response_timeout_seconds(5)
         .unhealthy_threshold(5)
@@ -205,7 +205,7 @@ pub(super) async fn run(
         settle: sim.scaled(LockSettings::default().settle),
         ..LockSettings::default()
     };
-    let check = |version: Option<&str>| HealthCheck {
+    let check = |version: Option<&str>| HealthPolicy {
         port: Some(port),
         path: "/health".into(),
         expect_body: version.map(|v| format!("\"version\":\"{v}\"")),
@@ -213,7 +213,7 @@ pub(super) async fn run(
         interval: PROBE_INTERVAL,
         request_timeout: Duration::from_secs(1),
         deadline: Duration::from_secs(30),
-        ..HealthCheck::default()
+        ..HealthPolicy::default()
     };
     let bg = |version: Option<&str>| BlueGreenConfig {
         reserved_ip: Some(rip),

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::plan::{Observation, Plan, Roles, TagMove, plan, tag_moves};
 use crate::events::{Event, EventSink, Step};
-use crate::health::{AddressKind, HealthCheck, HealthFailure};
+use crate::health::{AddressKind, HealthFailure, HealthPolicy};
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, LockSettings, scope_for_ip};
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
@@ -37,7 +37,7 @@ pub struct BlueGreenConfig {
     /// The reserved IP; found from the tagged droplets when `None`.
     pub reserved_ip: Option<Ipv4Addr>,
     /// The health check for the gate (on the droplet) and the verification (through the IP).
-    pub health: HealthCheck,
+    pub health: HealthPolicy,
     /// How long to wait for the assign action.
     #[serde(skip)]
     pub assign_wait: WaitOptions,
@@ -61,7 +61,7 @@ impl Default for BlueGreenConfig {
         BlueGreenConfig {
             roles: Roles::default(),
             reserved_ip: None,
-            health: HealthCheck::default(),
+            health: HealthPolicy::default(),
             assign_wait: WaitOptions::with_timeout(Duration::from_secs(120)),
             verify_deadline: Duration::from_secs(10),
             version: None,
@@ -325,15 +325,15 @@ impl<'a> Run<'a> {
 
     /// The check for the droplet traffic falls back to: the previous version, so the expected
     /// body (the new version's text) does not apply.
-    fn fallback_check(&self) -> HealthCheck {
-        HealthCheck {
+    fn fallback_check(&self) -> HealthPolicy {
+        HealthPolicy {
             expect_body: None,
             ..self.cfg.health.clone()
         }
     }
 
     /// Health-check a droplet directly.
-    async fn gate(&mut self, d: &Droplet, check: &HealthCheck) -> Result<(), HealthFailure> {
+    async fn gate(&mut self, d: &Droplet, check: &HealthPolicy) -> Result<(), HealthFailure> {
         let ip = match self.direct_ip(d) {
             Ok(ip) => ip,
             Err(Stop(_, msg)) => {
@@ -373,7 +373,7 @@ impl<'a> Run<'a> {
         &mut self,
         ip: Ipv4Addr,
         who: &Droplet,
-        check: &HealthCheck,
+        check: &HealthPolicy,
     ) -> Result<Duration, HealthFailure> {
         let url = check.url_for(IpAddr::V4(ip));
         let s = self.steps.start(

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use do_api::droplets::Droplet;
-use do_api::load_balancers::{HealthCheck as LbHealth, LoadBalancer};
+use do_api::load_balancers::{HealthCheck, LoadBalancer};
 use do_api::{Client, DropletId, LoadBalancerId};
 use serde::Serialize;
 use tokio::time::Instant;
@@ -19,7 +19,7 @@ use super::plan::{
 use super::probe::{LbProbe, names};
 use super::waits::{self, Drain, Wait};
 use crate::events::{Event, EventSink, Step};
-use crate::health::{AddressKind, HealthCheck};
+use crate::health::{AddressKind, HealthPolicy};
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, LockSettings, scope_for_lb};
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
@@ -86,7 +86,7 @@ pub struct RollingConfig {
     pub batch_delay: Duration,
     /// The direct health gate's timings, status range, body, successes and deadline; its
     /// scheme, port and path come from the load balancer unless overridden.
-    pub health: HealthCheck,
+    pub health: HealthPolicy,
     /// `--health-scheme/--health-port/--health-path`.
     pub health_overrides: HealthOverrides,
     /// Watch traffic through the load balancer instead of waiting the computed window.
@@ -115,7 +115,7 @@ impl RollingConfig {
             drain_wait: Duration::from_secs(10),
             lb_sync_wait: Duration::from_secs(5),
             batch_delay: Duration::ZERO,
-            health: HealthCheck::default(),
+            health: HealthPolicy::default(),
             health_overrides: HealthOverrides::default(),
             lb_probe: None,
             on_failure: OnFailure::Pause,
@@ -241,7 +241,7 @@ pub struct LbSummary {
     /// How it selects droplets.
     pub membership: Membership,
     /// Its health check (defaults of the spec when absent).
-    pub health_check: LbHealth,
+    pub health_check: HealthCheck,
     /// The direct health gate URL, with `<droplet-ip>` for the address.
     pub gate_url: Option<String>,
 }
@@ -314,7 +314,7 @@ struct Run<'a> {
     lb_summary: Option<LbSummary>,
     marker: Option<String>,
     membership: Option<Membership>,
-    check: HealthCheck,
+    check: HealthPolicy,
     pool: Vec<Droplet>,
     /// Droplets out of rotation now (by us or an earlier run).
     out: BTreeSet<DropletId>,
@@ -337,7 +337,7 @@ impl<'a> Run<'a> {
         self.lb.as_ref().expect("observed")
     }
 
-    fn lb_health(&self) -> LbHealth {
+    fn lb_health(&self) -> HealthCheck {
         self.lb().health_check.clone().unwrap_or_default()
     }
 
@@ -519,8 +519,8 @@ impl<'a> Run<'a> {
     }
 
     /// The check for droplets that may run either version: no expected body.
-    fn any_version_check(&self) -> HealthCheck {
-        HealthCheck {
+    fn any_version_check(&self) -> HealthPolicy {
+        HealthPolicy {
             expect_body: None,
             ..self.check.clone()
         }
@@ -863,7 +863,7 @@ impl<'a> Run<'a> {
                 "taking this batch out would leave no healthy droplet in rotation".into(),
             ));
         }
-        let check = HealthCheck {
+        let check = HealthPolicy {
             successes: 1,
             ..self.any_version_check()
         };
@@ -902,7 +902,7 @@ impl<'a> Run<'a> {
 
     async fn drain_url(&self, d: &Droplet, path: &str, method: &str) -> Result<(), String> {
         let ip = self.direct_ip(d)?;
-        let url = HealthCheck {
+        let url = HealthPolicy {
             path: path.to_owned(),
             ..self.check.clone()
         }
