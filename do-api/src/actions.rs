@@ -36,28 +36,49 @@ crate::string_enum! {
     /// What an action does. Droplet actions (`resources/droplets/models/droplet_actions.yml`),
     /// reserved/floating IP actions (`assign_ip`, `unassign_ip`) and the ones DO creates itself.
     pub enum ActionType {
+        /// Creating a droplet.
         Create => "create",
+        /// Destroying a droplet.
         Destroy => "destroy",
+        /// Assigning a reserved or floating IP to a droplet.
         AssignIp => "assign_ip",
+        /// Unassigning a reserved or floating IP.
         UnassignIp => "unassign_ip",
         /// Reserving a reserved or floating IP (seen in the spec's reserved IP action examples).
         ReserveIp => "reserve_ip",
+        /// Enabling backups.
         EnableBackups => "enable_backups",
+        /// Disabling backups.
         DisableBackups => "disable_backups",
+        /// A graceful reboot.
         Reboot => "reboot",
+        /// A hard reset.
         PowerCycle => "power_cycle",
+        /// A graceful shutdown.
         Shutdown => "shutdown",
+        /// A hard power off.
         PowerOff => "power_off",
+        /// Powering on.
         PowerOn => "power_on",
+        /// Restoring from a backup.
         Restore => "restore",
+        /// Resetting the root password.
         PasswordReset => "password_reset",
+        /// Resizing.
         Resize => "resize",
+        /// Rebuilding from an image.
         Rebuild => "rebuild",
+        /// Renaming.
         Rename => "rename",
+        /// Changing the kernel.
         ChangeKernel => "change_kernel",
+        /// Enabling IPv6.
         EnableIpv6 => "enable_ipv6",
+        /// Taking a snapshot.
         Snapshot => "snapshot",
+        /// Enabling private networking.
         EnablePrivateNetworking => "enable_private_networking",
+        /// Changing the backup policy.
         ChangeBackupPolicy => "change_backup_policy",
     }
 }
@@ -103,6 +124,15 @@ impl Action {
     /// `errored`.
     pub fn is_errored(&self) -> bool {
         self.status == ActionStatus::Errored
+    }
+
+    /// Wall time between `started_at` and `completed_at`, when both parse as RFC 3339 UTC
+    /// times of the shape DigitalOcean sends (`2020-11-14T16:29:21Z`); `None` while the action
+    /// runs, or when the times are missing, malformed or out of order.
+    pub fn duration(&self) -> Option<Duration> {
+        let start = parse_utc(self.started_at.as_deref()?)?;
+        let end = parse_utc(self.completed_at.as_deref()?)?;
+        (end >= start).then(|| Duration::from_secs_f64(end - start))
     }
 }
 
@@ -173,17 +203,15 @@ impl Actions<'_> {
 pub(crate) fn check_action(action: Action) -> Check<Action> {
     match action.status {
         ActionStatus::Completed => Check::Done(action),
-        ActionStatus::Errored => Check::Failed(Error::ActionErrored(Box::new(action))),
+        ActionStatus::Errored => Check::Failed(Error::ActionErrored {
+            id: action.id,
+            kind: action.kind.to_string(),
+            status: action.status.to_string(),
+            resource_type: action.resource_type,
+            resource_id: action.resource_id,
+        }),
         ref other => Check::Pending(format!("{} {}", action.kind, other)),
     }
-}
-
-/// Wall time between `started_at` and `completed_at`, when both parse as RFC 3339 UTC times
-/// of the shape DigitalOcean sends (`2020-11-14T16:29:21Z`).
-pub fn action_duration(action: &Action) -> Option<Duration> {
-    let start = parse_utc(action.started_at.as_deref()?)?;
-    let end = parse_utc(action.completed_at.as_deref()?)?;
-    (end >= start).then(|| Duration::from_secs_f64(end - start))
 }
 
 /// Seconds since the epoch for `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
@@ -240,7 +268,7 @@ mod tests {
             r#"{"id":1,"status":"completed","type":"assign_ip","started_at":"2020-11-14T16:29:21Z","completed_at":"2020-11-14T16:30:06Z"}"#,
         )
         .unwrap();
-        assert_eq!(action_duration(&a), Some(Duration::from_secs(45)));
+        assert_eq!(a.duration(), Some(Duration::from_secs(45)));
         assert_eq!(parse_utc("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_utc("2000-03-01T00:00:00Z"), Some(951_868_800.0));
         assert_eq!(parse_utc("2020-13-01T00:00:00Z"), None);

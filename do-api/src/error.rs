@@ -11,7 +11,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::actions::Action;
+use crate::ids::ActionId;
 use crate::rate_limit::RateLimit;
 
 /// Result alias used across the crate.
@@ -27,16 +27,22 @@ pub enum Error {
     /// The request never produced an HTTP answer (connection refused, reset, timed out).
     #[error("could not reach the DigitalOcean API for {method} {path}")]
     Transport {
+        /// The request's method.
         method: String,
+        /// The request's path (no host, no query).
         path: String,
+        /// What the HTTP client reported.
         #[source]
         source: reqwest::Error,
     },
     /// The answer was a success but its body did not have the documented shape.
     #[error("unexpected response body for {method} {path}: {detail}")]
     Decode {
+        /// The request's method.
         method: String,
+        /// The request's path (no host, no query).
         path: String,
+        /// What did not match, with a snippet of the body.
         detail: String,
     },
     /// Input rejected before anything was sent.
@@ -45,32 +51,53 @@ pub enum Error {
     /// The client could not be built (bad base URL, unusable token).
     #[error("invalid client configuration: {0}")]
     Config(String),
-    /// An action finished with status `errored`.
+    /// An action finished with status `errored`. Fetch the whole action with
+    /// [`Actions::get`](crate::actions::Actions::get) if more is needed.
     #[error(
-        "action {} ({}) on {} {} errored",
-        .0.id,
-        .0.kind,
-        .0.resource_type.as_deref().unwrap_or("resource"),
-        .0.resource_id.map(|id| id.to_string()).unwrap_or_default()
+        "action {id} ({kind}) on {} {} errored",
+        resource_type.as_deref().unwrap_or("resource"),
+        resource_id.map(|id| id.to_string()).unwrap_or_default()
     )]
-    ActionErrored(Box<Action>),
+    ActionErrored {
+        /// The action's id.
+        id: ActionId,
+        /// Its type as DigitalOcean spells it (`assign_ip`).
+        kind: String,
+        /// Its status as DigitalOcean spells it (`errored`).
+        status: String,
+        /// The kind of resource it acted on (`reserved_ip`, `droplet`), when given.
+        resource_type: Option<String>,
+        /// The id of that resource, when given (for IP actions, the IP as a number).
+        resource_id: Option<u64>,
+    },
     /// A resource (load balancer, droplet) reached a terminal error state while we waited.
     #[error("{what} reached status `{status}` instead of `{expected}`")]
     ResourceErrored {
+        /// The resource, such as `load balancer 4de7ac8b-...`.
         what: String,
+        /// The status it reached.
         status: String,
+        /// The status the wait was for.
         expected: String,
     },
     /// A wait ran past its deadline.
     #[error("{what} did not finish within {}s (last seen: {last_seen})", .waited.as_secs_f64().round())]
     Timeout {
+        /// What was waited for, such as `action 36804636`.
         what: String,
+        /// How long it was waited for.
         waited: Duration,
+        /// The last state seen.
         last_seen: String,
     },
     /// The API's paging links led somewhere we refuse to follow (a loop, or too many pages).
     #[error("pagination stopped for {path}: {detail}")]
-    Pagination { path: String, detail: String },
+    Pagination {
+        /// The list's path.
+        path: String,
+        /// What was wrong with the links.
+        detail: String,
+    },
 }
 
 impl Error {
@@ -130,6 +157,16 @@ impl Error {
             source = s.source();
         }
         out
+    }
+}
+
+/// `Ok(None)` for a 404, so that the `get_opt` methods read "is it there?" as an `Option`; every
+/// other error stays an error.
+pub(crate) fn none_if_not_found<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -20,7 +20,11 @@
 //!   duplicate work. `Retry-After` and `ratelimit-reset` set the wait. See [`RetryPolicy`].
 //! - The token is never shown in `Debug`, errors or logs.
 
+#![warn(missing_docs)]
+
 mod macros;
+
+pub(crate) use macros::string_enum;
 
 pub mod actions;
 pub mod client;
@@ -35,7 +39,7 @@ pub mod rate_limit;
 pub mod reserved_ips;
 pub mod retry;
 pub mod tags;
-pub mod validate;
+pub(crate) mod validate;
 pub mod wait;
 
 pub use actions::{Action, ActionStatus, ActionType};

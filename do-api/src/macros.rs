@@ -13,8 +13,6 @@
 ///     }
 /// }
 /// ```
-#[macro_export]
-#[doc(hidden)]
 macro_rules! string_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -64,3 +62,5 @@ macro_rules! string_enum {
         }
     };
 }
+
+pub(crate) use string_enum;

@@ -1,8 +1,8 @@
 //! Tags (`resources/tags/` in the official spec): create, get, list, delete, and tagging or
 //! untagging resources. Model: `resources/tags/models/tags.yml`.
 //!
-//! Tag names are checked with [`validate::tag_name`] before anything is sent (they also appear
-//! in URL paths). Tag names are "case stable": use the capitalization the tag was created with.
+//! Tag names are checked with [`validate_name`] before anything is sent (they also appear in
+//! URL paths). Tag names are "case stable": use the capitalization the tag was created with.
 //!
 //! Retries: every tag call is sent as repeatable (`Repeat::Safe`: retried after 5xx and
 //! timeouts, see [`crate::RetryPolicy`]), POSTs included, because none can duplicate work:
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Repeat, Request};
 use crate::droplets::Droplet;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, none_if_not_found};
 use crate::ids::DropletId;
 use crate::pagination::Page;
 use crate::validate;
@@ -137,6 +137,19 @@ impl Tag {
     }
 }
 
+/// Check a tag name the way every tag call here does before sending: 1 to 255 of letters,
+/// digits, `_`, `-` and `:` (`resources/tags/models/tags.yml`, pattern `^[a-zA-Z0-9_\-\:]+$`,
+/// maxLength 255). For callers that build tag names themselves and want to refuse a bad one
+/// early; the error is [`Error::InvalidInput`] naming what is wrong.
+///
+/// ```
+/// assert!(do_api::tags::validate_name("zdd-lock:ip-203-0-113-7").is_ok());
+/// assert!(do_api::tags::validate_name("203.0.113.7").is_err());
+/// ```
+pub fn validate_name(name: &str) -> Result<()> {
+    validate::tag_name(name).map(drop)
+}
+
 #[derive(Serialize)]
 struct CreateBody<'a> {
     name: &'a str,
@@ -193,6 +206,12 @@ impl Tags<'_> {
             path: req.path(),
             detail: format!("`tag`: {e}"),
         })
+    }
+
+    /// Like [`Self::get`], with `Ok(None)` when DigitalOcean answers 404 (no such tag); every
+    /// other error is still an error, and a bad name is refused as in `get`.
+    pub async fn get_opt(&self, name: &str) -> Result<Option<Tag>> {
+        none_if_not_found(self.get(name).await)
     }
 
     /// One page of `GET /v2/tags` (`resources/tags/tags_list.yml`).

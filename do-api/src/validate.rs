@@ -1,13 +1,11 @@
 //! Input checks done before anything is sent, so a typo fails with a clear message instead of a
 //! 4xx from DigitalOcean (or, worse, a request to the wrong resource).
 
-use std::net::Ipv4Addr;
-
 use crate::error::{Error, Result};
 
 /// A tag name as DigitalOcean accepts it: 1 to 255 of letters, digits, `_`, `-`, `:`
 /// (`resources/tags/models/tags.yml`, pattern `^[a-zA-Z0-9_\-\:]+$`, maxLength 255).
-pub fn tag_name(name: &str) -> Result<&str> {
+pub(crate) fn tag_name(name: &str) -> Result<&str> {
     if name.is_empty() {
         return Err(Error::InvalidInput(
             "tag name is empty; give a name such as `PROD`".into(),
@@ -28,15 +26,6 @@ pub fn tag_name(name: &str) -> Result<&str> {
         )));
     }
     Ok(name)
-}
-
-/// An IPv4 address in dotted form (reserved and floating IPs are IPv4 only).
-pub fn ipv4(ip: &str) -> Result<Ipv4Addr> {
-    ip.trim().parse::<Ipv4Addr>().map_err(|_| {
-        Error::InvalidInput(format!(
-            "`{ip}` is not an IPv4 address; reserved and floating IPs look like 203.0.113.7"
-        ))
-    })
 }
 
 /// A non-empty name-like value.
@@ -68,13 +57,5 @@ mod tests {
                 .contains("contains ` `")
         );
         assert!(tag_name(&"x".repeat(256)).is_err());
-    }
-
-    #[test]
-    fn ips() {
-        assert_eq!(ipv4("45.55.96.47").unwrap().to_string(), "45.55.96.47");
-        let e = ipv4("2604:a880::1").unwrap_err().to_string();
-        assert!(e.contains("is not an IPv4 address"), "{e}");
-        assert!(ipv4("").is_err());
     }
 }

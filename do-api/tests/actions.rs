@@ -33,10 +33,7 @@ async fn get_decodes_the_official_example() {
     assert_eq!(action.kind, ActionType::Create);
     assert_eq!(action.resource_id, Some(3164444));
     assert_eq!(action.region.unwrap().slug.as_deref(), Some("nyc3"));
-    assert_eq!(
-        do_api::actions::action_duration(&client_action()),
-        Some(Duration::from_secs(3))
-    );
+    assert_eq!(client_action().duration(), Some(Duration::from_secs(3)));
 }
 
 fn client_action() -> do_api::Action {
@@ -134,7 +131,19 @@ async fn wait_fails_on_errored() {
         .await
         .unwrap_err();
     match &err {
-        Error::ActionErrored(a) => assert_eq!(a.id, ActionId(36804636)),
+        Error::ActionErrored {
+            id,
+            kind,
+            status,
+            resource_type,
+            resource_id,
+        } => {
+            assert_eq!(*id, ActionId(36804636));
+            assert_eq!(kind, "assign_ip");
+            assert_eq!(status, "errored");
+            assert_eq!(resource_type.as_deref(), Some("reserved_ip"));
+            assert_eq!(*resource_id, Some(758604968));
+        }
         other => panic!("expected ActionErrored, got {other:?}"),
     }
     assert_eq!(

@@ -166,6 +166,39 @@ async fn get_of_a_missing_tag_is_not_found() {
     assert!(err.is_not_found(), "{err}");
 }
 
+/// `get_opt`: `None` only for a 404; a found tag is `Some`, any other error stays one, and a
+/// bad name is still refused before sending.
+#[tokio::test]
+async fn get_opt_is_none_only_for_a_404() {
+    let server = server().await;
+    for (name, status, fixture) in [
+        ("extra-awesome", 200, "official/tags_get/200-schema.json"),
+        ("gone", 404, "official/tags_get/404-example.json"),
+        ("secret", 401, "official/tags_get/401-example.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/tags/{name}")))
+            .and(auth())
+            .respond_with(json_fixture(status, fixture))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let c = client(&server);
+    let found = c.tags().get_opt("extra-awesome").await.unwrap();
+    assert_eq!(found.expect("the tag exists").name, "extra-awesome");
+    assert_eq!(c.tags().get_opt("gone").await.unwrap(), None);
+    let err = c.tags().get_opt("secret").await.unwrap_err();
+    assert!(err.is_unauthorized(), "{err:?}");
+    let err = c.tags().get_opt("a b").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert_eq!(
+        c.requests_sent(),
+        3,
+        "one request each, none for the bad name"
+    );
+}
+
 #[tokio::test]
 async fn list_sends_paging_parameters_and_decodes_the_official_example() {
     let server = server().await;

@@ -52,12 +52,12 @@ async fn every_operation_zdd_uses_decodes() {
     let ips = c.reserved_ips().list().await.unwrap();
     assert_eq!(ips.len(), 1);
     assert_eq!(ips[0].droplet_id(), Some(prod.id));
-    let ip = ips[0].ip.to_string();
-    let one = c.reserved_ips().get(&ip).await.unwrap();
+    let ip = ips[0].ip;
+    let one = c.reserved_ips().get(ip).await.unwrap();
     assert_eq!(one.droplet_id(), Some(prod.id));
     assert_eq!(one.region_slug(), Some("nyc3"));
     assert!(!one.locked);
-    let floating = c.floating_ips().get(&ip).await.unwrap();
+    let floating = c.floating_ips().get(ip).await.unwrap();
     assert_eq!(floating.droplet_id(), Some(prod.id));
     assert_eq!(c.floating_ips().list().await.unwrap().len(), 1);
 
@@ -384,25 +384,17 @@ async fn assignment_completes_after_the_latency_and_the_forwarder_switches() {
     );
 
     let t0 = Instant::now();
-    let action = c
-        .reserved_ips()
-        .assign(&ip.ip.to_string(), fallback.id)
-        .await
-        .unwrap();
+    let action = c.reserved_ips().assign(ip.ip, fallback.id).await.unwrap();
     assert_eq!(action.status, ActionStatus::InProgress);
     assert_eq!(action.kind.as_str(), "assign_ip");
     assert_eq!(action.resource_id, Some(u64::from(u32::from(ip.ip))));
     assert_eq!(action.resource_type.as_deref(), Some("reserved_ip"));
     // Still the old droplet, and locked: a second action is refused.
     assert_eq!(hit(&ip.url).await.1, Some(prod.id.0));
-    let rip = c.reserved_ips().get(&ip.ip.to_string()).await.unwrap();
+    let rip = c.reserved_ips().get(ip.ip).await.unwrap();
     assert!(rip.locked);
     assert_eq!(rip.droplet_id(), Some(prod.id));
-    let e = c
-        .reserved_ips()
-        .assign(&ip.ip.to_string(), prod.id)
-        .await
-        .unwrap_err();
+    let e = c.reserved_ips().assign(ip.ip, prod.id).await.unwrap_err();
     assert_eq!(api_status(&e), Some(422), "{e}");
 
     // Nobody polls the action: the assignment happens in wall time.
@@ -419,15 +411,11 @@ async fn assignment_completes_after_the_latency_and_the_forwarder_switches() {
     let done = c.actions().get(action.id).await.unwrap();
     assert!(done.is_completed());
     assert!(done.completed_at.is_some());
-    let listed = c
-        .reserved_ips()
-        .list_actions(&ip.ip.to_string())
-        .await
-        .unwrap();
+    let listed = c.reserved_ips().list_actions(ip.ip).await.unwrap();
     assert_eq!(listed[0].id, action.id);
     assert_eq!(
         c.reserved_ips()
-            .get_action(&ip.ip.to_string(), action.id)
+            .get_action(ip.ip, action.id)
             .await
             .unwrap()
             .status,
@@ -435,15 +423,9 @@ async fn assignment_completes_after_the_latency_and_the_forwarder_switches() {
     );
 
     // Unassign: the IP resets connections once the action completes.
-    let un = c.reserved_ips().unassign(&ip.ip.to_string()).await.unwrap();
+    let un = c.reserved_ips().unassign(ip.ip).await.unwrap();
     c.actions().wait(un.id, &fast_wait()).await.unwrap();
-    assert!(
-        !c.reserved_ips()
-            .get(&ip.ip.to_string())
-            .await
-            .unwrap()
-            .is_assigned()
-    );
+    assert!(!c.reserved_ips().get(ip.ip).await.unwrap().is_assigned());
     assert!(http().get(&ip.url).send().await.is_err());
     sim.shutdown().await;
 }

@@ -117,18 +117,18 @@ async fn errored_actions_change_nothing() {
     let c = client(&sim);
     let prod = sim.droplet("prod").unwrap();
     let fallback = sim.droplet("fallback").unwrap();
-    let ip = sim.reserved_ips()[0].ip.to_string();
-    let a = c.reserved_ips().assign(&ip, fallback.id).await.unwrap();
+    let ip = sim.reserved_ips()[0].ip;
+    let a = c.reserved_ips().assign(ip, fallback.id).await.unwrap();
     let e = c.actions().wait(a.id, &fast_wait()).await.unwrap_err();
-    assert!(matches!(e, Error::ActionErrored(_)), "{e}");
-    let rip = c.reserved_ips().get(&ip).await.unwrap();
+    assert!(matches!(e, Error::ActionErrored { .. }), "{e}");
+    let rip = c.reserved_ips().get(ip).await.unwrap();
     assert_eq!(rip.droplet_id(), Some(prod.id));
     assert!(!rip.locked, "unlocked after the error");
     // Only the next one: the retry completes.
-    let a = c.reserved_ips().assign(&ip, fallback.id).await.unwrap();
+    let a = c.reserved_ips().assign(ip, fallback.id).await.unwrap();
     c.actions().wait(a.id, &fast_wait()).await.unwrap();
     assert_eq!(
-        c.reserved_ips().get(&ip).await.unwrap().droplet_id(),
+        c.reserved_ips().get(ip).await.unwrap().droplet_id(),
         Some(fallback.id)
     );
     let stats = sim.stats();

@@ -38,11 +38,7 @@ async fn blue_green_switch_through_the_reserved_ip_loses_nothing() {
     })
     .await
     .unwrap();
-    let a = c
-        .reserved_ips()
-        .assign(&ip.ip.to_string(), fallback.id)
-        .await
-        .unwrap();
+    let a = c.reserved_ips().assign(ip.ip, fallback.id).await.unwrap();
     c.actions().wait(a.id, &fast_wait()).await.unwrap();
     // Traffic has moved: wait until a few hundred milliseconds of v2 were served.
     sim.wait_for("v2 to serve a while", DEADLINE, |_| {
@@ -174,11 +170,7 @@ async fn switching_the_reserved_ip_to_a_booting_droplet_fails_requests() {
     let traffic = load(&ip.url);
     // Deploy and switch at once: 400 ms of action, then 200 ms of boot left to hit.
     sim.deploy(fallback.id, "v2").unwrap();
-    let a = c
-        .reserved_ips()
-        .assign(&ip.ip.to_string(), fallback.id)
-        .await
-        .unwrap();
+    let a = c.reserved_ips().assign(ip.ip, fallback.id).await.unwrap();
     c.actions().wait(a.id, &fast_wait()).await.unwrap();
     sim.wait_for("v2 answers", DEADLINE, |_| {
         traffic.report().by_version.contains_key("v2")

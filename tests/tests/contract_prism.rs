@@ -45,6 +45,7 @@
 //! `{"pages": {}}`, so `list()` returns page 1's items after one request (asserted).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -289,6 +290,13 @@ async fn contract_droplets() {
     );
     assert_eq!(got.id, DropletId(3164444));
     assert_eq!(got.size_slug.as_deref(), Some("s-1vcpu-1gb"));
+    // The same GET through get_opt: the example answers 200, so `Some`.
+    let found = ok(
+        prism,
+        "droplets().get_opt",
+        client.droplets().get_opt(DropletId(3164444)).await,
+    );
+    assert_eq!(found.map(|d| d.id), Some(DropletId(3164444)));
     assert_eq!(got.networks.v6.len(), 1);
     assert_eq!(
         got.vpc_uuid,
@@ -597,6 +605,12 @@ async fn contract_tags() {
 
     // GET /v2/tags/{tag_id}, with a colon in the name (a path segment).
     let tag = ok(prism, "tags().get", client.tags().get("env:prod").await);
+    let found = ok(
+        prism,
+        "tags().get_opt",
+        client.tags().get_opt("env:prod").await,
+    );
+    assert_eq!(found.as_ref(), Some(&tag));
     // The schema's example (`tags_existing.yml`) nests `tag` twice; do-api reads it.
     assert_eq!(tag.name, "extra-awesome");
     assert_eq!(tag.resources.count, 5);
@@ -807,6 +821,12 @@ async fn contract_load_balancers() {
         client.load_balancers().get(&id).await,
     );
     assert_eq!(lb.id, id);
+    let found = ok(
+        prism,
+        "load_balancers().get_opt",
+        client.load_balancers().get_opt(&id).await,
+    );
+    assert_eq!(found.as_ref(), Some(&lb));
     assert_eq!(lb.name, "example-lb-01");
     assert_eq!(lb.ip.as_deref(), Some("104.131.186.241"));
     assert_eq!(
@@ -936,7 +956,7 @@ async fn contract_load_balancers() {
 async fn contract_reserved_ips() {
     let prism = Prism::shared();
     let client = prism.client();
-    let ip = "45.55.96.47";
+    let ip = Ipv4Addr::new(45, 55, 96, 47);
 
     // GET /v2/reserved_ips?page=1&per_page=200 (`links: {}`).
     let page = ok(
@@ -945,7 +965,7 @@ async fn contract_reserved_ips() {
         client.reserved_ips().list_page(1).await,
     );
     assert_eq!(page.items.len(), 1);
-    assert_eq!(page.items[0].ip.to_string(), ip);
+    assert_eq!(page.items[0].ip, ip);
     assert!(!page.items[0].is_assigned());
     assert_eq!(page.total, Some(1));
     assert_eq!(page.next_page, None);
@@ -964,6 +984,12 @@ async fn contract_reserved_ips() {
         "reserved_ips().get",
         client.reserved_ips().get(ip).await,
     );
+    let found = ok(
+        prism,
+        "reserved_ips().get_opt",
+        client.reserved_ips().get_opt(ip).await,
+    );
+    assert_eq!(found.as_ref(), Some(&got));
     assert_eq!(got.droplet_id(), Some(DropletId(3164444)));
     assert_eq!(got.region_slug(), Some("nyc3"));
     assert_eq!(
@@ -979,7 +1005,7 @@ async fn contract_reserved_ips() {
         "reserved_ips().create(in region)",
         client.reserved_ips().create(&in_region).await,
     );
-    assert_eq!(created.ip.to_string(), ip);
+    assert_eq!(created.ip, ip);
     assert!(created.locked);
     let with_project =
         CreateReservedIp::in_region("nyc3").project_id("746c6152-2fa2-11ed-92d3-27aaa54e4988");
@@ -1047,7 +1073,7 @@ async fn contract_reserved_ips() {
 async fn contract_floating_ips() {
     let prism = Prism::shared();
     let client = prism.client();
-    let ip = "45.55.96.47";
+    let ip = Ipv4Addr::new(45, 55, 96, 47);
 
     // GET /v2/floating_ips?page=1&per_page=200 (`links: {}`).
     let page = ok(
@@ -1056,7 +1082,7 @@ async fn contract_floating_ips() {
         client.floating_ips().list_page(1).await,
     );
     assert_eq!(page.items.len(), 1);
-    assert_eq!(page.items[0].ip.to_string(), ip);
+    assert_eq!(page.items[0].ip, ip);
     assert_eq!(page.total, Some(1));
     assert_eq!(page.next_page, None);
     let sent = client.requests_sent();
@@ -1074,6 +1100,12 @@ async fn contract_floating_ips() {
         "floating_ips().get",
         client.floating_ips().get(ip).await,
     );
+    let found = ok(
+        prism,
+        "floating_ips().get_opt",
+        client.floating_ips().get_opt(ip).await,
+    );
+    assert_eq!(found.as_ref(), Some(&got));
     assert_eq!(got.droplet_id(), Some(DropletId(3164444)));
     assert_eq!(got.region_slug(), Some("nyc3"));
 
@@ -1086,7 +1118,7 @@ async fn contract_floating_ips() {
             .create(&CreateFloatingIp::in_region("nyc3"))
             .await,
     );
-    assert_eq!(created.ip.to_string(), ip);
+    assert_eq!(created.ip, ip);
     ok(
         prism,
         "floating_ips().create(in region, project)",
@@ -1267,6 +1299,7 @@ const COVERED: &[&str] = &[
     "Droplets::delete",
     "Droplets::delete_by_tag",
     "Droplets::get",
+    "Droplets::get_opt",
     "Droplets::list",
     "Droplets::list_by_name",
     "Droplets::list_by_tag",
@@ -1277,6 +1310,7 @@ const COVERED: &[&str] = &[
     "FloatingIps::create_with_links",
     "FloatingIps::delete",
     "FloatingIps::get",
+    "FloatingIps::get_opt",
     "FloatingIps::get_action",
     "FloatingIps::list",
     "FloatingIps::list_actions",
@@ -1288,6 +1322,7 @@ const COVERED: &[&str] = &[
     "LoadBalancers::delete",
     "LoadBalancers::find_by_name",
     "LoadBalancers::get",
+    "LoadBalancers::get_opt",
     "LoadBalancers::list",
     "LoadBalancers::list_page",
     "LoadBalancers::remove_droplets",
@@ -1299,6 +1334,7 @@ const COVERED: &[&str] = &[
     "ReservedIps::create_with_links",
     "ReservedIps::delete",
     "ReservedIps::get",
+    "ReservedIps::get_opt",
     "ReservedIps::get_action",
     "ReservedIps::list",
     "ReservedIps::list_actions",
@@ -1307,6 +1343,7 @@ const COVERED: &[&str] = &[
     "Tags::create",
     "Tags::delete",
     "Tags::get",
+    "Tags::get_opt",
     "Tags::list",
     "Tags::list_page",
     "Tags::tag_droplets",
@@ -1328,28 +1365,34 @@ struct Inventory {
 /// Reads do-api's sources the way rustfmt lays them out, with no parser dependency:
 ///
 /// - an `impl ... {` line opens a block for its type (`impl Droplets<'_> {` -> `Droplets`,
-///   `impl<'c> $name<'c> {` -> `$name`, `impl Trait for X {` -> `X`); the block ends at the
-///   first later line that is `}` at the same indentation (rustfmt guarantees this; braces in
+///   `impl<'c, K: IpKind> IpHandler<'c, K> {` -> `IpHandler`, `impl Trait for X {` -> `X`);
+///   the block ends at the first later line that is `}` at the same indentation (rustfmt guarantees this; braces in
 ///   doc comments and strings, like `{droplet_id}`, are never counted);
 /// - `pub async fn name` inside the block is an operation of that type (`pub(crate)` ones are
 ///   internal and not matched);
-/// - a type `$name` comes from `ip_handler!`-style macros: it stands for every `handler: Type`
-///   given to a macro in the sources (`ReservedIps`, `FloatingIps`);
+/// - a generic handler is named by its aliases: `pub type ReservedIps<'c> = IpHandler<'c,
+///   Reserved>;` makes every operation of `IpHandler` one of `ReservedIps` (and of
+///   `FloatingIps` likewise);
 /// - `pub fn name(&self) -> Type<'_>` inside `impl Client` is the accessor of handler `Type`.
 fn scan_sources(files: &[(String, String)]) -> Inventory {
     let mut inv = Inventory::default();
-    let mut macro_handlers = Vec::new();
+    // Generic handler -> the aliases that name it (`IpHandler` -> `ReservedIps`, `FloatingIps`).
+    let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut raw = Vec::new();
     for (_, text) in files {
         let mut blocks: Vec<(usize, String)> = Vec::new();
         for line in text.lines() {
             let indent = line.len() - line.trim_start().len();
             let t = line.trim();
-            // `handler: ReservedIps,` in a macro call (not `handler: $name:ident` in its rules).
-            if let Some(h) = t.strip_prefix("handler:")
-                && !h.trim().starts_with('$')
+            // `pub type ReservedIps<'c> = IpHandler<'c, Reserved>;`
+            if let Some(rest) = t.strip_prefix("pub type ")
+                && let Some((alias, target)) = rest.split_once(" = ")
+                && target.contains("<'c")
             {
-                macro_handlers.push(ident(h.trim()).to_owned());
+                aliases
+                    .entry(ident(target).to_owned())
+                    .or_default()
+                    .push(ident(alias).to_owned());
             }
             if blocks.last().is_some_and(|(i, _)| *i == indent) && t.starts_with('}') {
                 blocks.pop();
@@ -1373,16 +1416,15 @@ fn scan_sources(files: &[(String, String)]) -> Inventory {
         }
     }
     for (owner, name) in raw {
-        if owner.starts_with('$') {
-            assert!(
-                !macro_handlers.is_empty(),
-                "`pub async fn {name}` in a macro's `impl {owner}`, but no `handler: Type` found"
-            );
-            for h in &macro_handlers {
-                inv.methods.insert(format!("{h}::{name}"));
+        match aliases.get(&owner) {
+            Some(names) => {
+                for alias in names {
+                    inv.methods.insert(format!("{alias}::{name}"));
+                }
             }
-        } else {
-            inv.methods.insert(format!("{owner}::{name}"));
+            None => {
+                inv.methods.insert(format!("{owner}::{name}"));
+            }
         }
     }
     inv
@@ -1512,7 +1554,7 @@ fn every_handler_method_has_a_contract_call() {
 }
 
 /// The scan and the coverage check on a made-up source: a new operation, on a plain handler
-/// or in a macro-made one, is found, and an uncalled one is reported.
+/// or on a generic one named by an alias, is found, and an uncalled one is reported.
 #[test]
 fn coverage_check_finds_a_new_operation() {
     let src = r#"
@@ -1533,17 +1575,12 @@ impl Widgets<'_> {
     pub(crate) async fn internal(&self) {}
 }
 
-macro_rules! gadget_handler {
-    ($name:ident) => {
-        impl<'c> $name<'c> {
-            pub async fn turn(&self) {}
-        }
-    };
+impl<'c, K: Kind> Gadget<'c, K> {
+    pub async fn turn(&self) {}
 }
 
-gadget_handler! {
-    handler: Gadgets,
-}
+/// Gadgets.
+pub type Gadgets<'c> = Gadget<'c, Big>;
 
 impl Default for Widgets<'_> {
     fn default() -> Self {}
@@ -1569,14 +1606,14 @@ pub async fn free_standing() {}
 }
 
 /// [`every_droplet_action`] sends every variant of do-api's `DropletAction` (the enum is
-/// `#[non_exhaustive]`, so a `match` here cannot prove it): the variants are read from
-/// `droplets.rs` and each must be named as `DropletAction::<Variant>` in this file.
+/// `#[non_exhaustive]`, so a `match` here cannot prove it): the variants are read from the
+/// file that defines it and each must be named as `DropletAction::<Variant>` in this file.
 #[test]
 fn droplet_action_variants_are_all_sent() {
     let src = do_api_sources()
         .into_iter()
-        .find(|(p, _)| p.ends_with("droplets.rs"))
-        .expect("do-api/src/droplets.rs")
+        .find(|(_, text)| text.contains("pub enum DropletAction {"))
+        .expect("the do-api file that defines DropletAction")
         .1;
     let start = src
         .find("pub enum DropletAction {")

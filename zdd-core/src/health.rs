@@ -42,7 +42,7 @@ pub enum AddressKind {
 
 /// How to decide that something is healthy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HealthCheck {
+pub struct HealthPolicy {
     /// `http` or `https`.
     pub scheme: Scheme,
     /// Port (80 or 443 by default, from the scheme).
@@ -72,10 +72,10 @@ pub struct HealthCheck {
     pub insecure_tls: bool,
 }
 
-impl Default for HealthCheck {
+impl Default for HealthPolicy {
     /// `http://<public ip>:80/`, 200-399, 2 s per probe, 3 in a row, every 1 s, within 60 s.
     fn default() -> Self {
-        HealthCheck {
+        HealthPolicy {
             scheme: Scheme::Http,
             port: None,
             path: "/".into(),
@@ -92,7 +92,7 @@ impl Default for HealthCheck {
     }
 }
 
-/// A setting of a [`HealthCheck`], as named by [`InvalidHealthCheck`].
+/// A setting of a [`HealthPolicy`], as named by [`InvalidHealthPolicy`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -111,11 +111,11 @@ pub enum HealthField {
     ExpectBody,
 }
 
-/// Why a [`HealthCheck`] is refused: the settings involved (the first is the one to change)
+/// Why a [`HealthPolicy`] is refused: the settings involved (the first is the one to change)
 /// and what is wrong with them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct InvalidHealthCheck {
+pub struct InvalidHealthPolicy {
     /// The settings involved.
     pub fields: Vec<HealthField>,
     /// What is wrong, naming the settings (never a flag).
@@ -210,7 +210,7 @@ pub struct HealthFailure {
     pub duration: Duration,
 }
 
-impl HealthCheck {
+impl HealthPolicy {
     /// The URL for `ip`.
     pub fn url_for(&self, ip: IpAddr) -> String {
         let port = self.port.unwrap_or(match self.scheme {
@@ -234,12 +234,12 @@ impl HealthCheck {
         self.check().map_err(|e| e.message)
     }
 
-    /// [`HealthCheck::validate`], saying which settings are involved, so that a caller can
+    /// [`HealthPolicy::validate`], saying which settings are involved, so that a caller can
     /// name them in its own terms (a CLI names its flags).
-    pub fn check(&self) -> Result<(), InvalidHealthCheck> {
+    pub fn check(&self) -> Result<(), InvalidHealthPolicy> {
         use HealthField as F;
         let bad = |fields: &[HealthField], message: String| {
-            Err(InvalidHealthCheck {
+            Err(InvalidHealthPolicy {
                 fields: fields.to_vec(),
                 message,
             })
@@ -430,7 +430,7 @@ impl HealthCheck {
 
 async fn probe_with(
     http: &reqwest::Client,
-    check: &HealthCheck,
+    check: &HealthPolicy,
     url: &str,
 ) -> Result<u16, ProbeFailure> {
     let resp = http.get(url).send().await.map_err(classify)?;
@@ -479,48 +479,48 @@ fn classify(e: reqwest::Error) -> ProbeFailure {
 mod tests {
     use super::*;
 
-    fn refused(check: HealthCheck) -> InvalidHealthCheck {
+    fn refused(check: HealthPolicy) -> InvalidHealthPolicy {
         check.check().expect_err("refused")
     }
 
     #[test]
     fn the_default_is_valid() {
-        assert_eq!(HealthCheck::default().validate(), Ok(()));
+        assert_eq!(HealthPolicy::default().validate(), Ok(()));
     }
 
     #[test]
     fn zero_durations_are_refused_naming_the_field() {
-        let e = refused(HealthCheck {
+        let e = refused(HealthPolicy {
             interval: Duration::ZERO,
-            ..HealthCheck::default()
+            ..HealthPolicy::default()
         });
         assert_eq!(e.fields, [HealthField::Interval]);
         assert_eq!(
             e.message,
             "health interval must be more than 0 (a pause of 0 sends probes back to back)"
         );
-        let e = refused(HealthCheck {
+        let e = refused(HealthPolicy {
             deadline: Duration::ZERO,
-            ..HealthCheck::default()
+            ..HealthPolicy::default()
         });
         assert_eq!(e.fields, [HealthField::Deadline]);
         assert_eq!(
             e.message,
             "health deadline must be more than 0 (no probe would be judged)"
         );
-        let e = refused(HealthCheck {
+        let e = refused(HealthPolicy {
             request_timeout: Duration::ZERO,
-            ..HealthCheck::default()
+            ..HealthPolicy::default()
         });
         assert_eq!(e.fields, [HealthField::RequestTimeout]);
     }
 
     #[test]
     fn a_deadline_must_fit_the_probes() {
-        let e = refused(HealthCheck {
+        let e = refused(HealthPolicy {
             deadline: Duration::from_secs(1),
             request_timeout: Duration::from_secs(2),
-            ..HealthCheck::default()
+            ..HealthPolicy::default()
         });
         assert_eq!(
             e.fields,
@@ -530,12 +530,12 @@ mod tests {
             e.message,
             "health deadline 1s is shorter than the health request timeout 2s: not even one probe fits"
         );
-        let e = refused(HealthCheck {
+        let e = refused(HealthPolicy {
             deadline: Duration::from_secs(2),
             successes: 3,
             interval: Duration::from_secs(1),
             request_timeout: Duration::from_millis(500),
-            ..HealthCheck::default()
+            ..HealthPolicy::default()
         });
         assert_eq!(
             e.message,
@@ -543,22 +543,22 @@ mod tests {
         );
         // A huge count does not overflow.
         assert!(
-            HealthCheck {
+            HealthPolicy {
                 successes: u32::MAX,
                 interval: Duration::from_secs(u64::MAX / 2),
-                ..HealthCheck::default()
+                ..HealthPolicy::default()
             }
             .check()
             .is_err()
         );
         // Fast loopback settings, as the scenario tests use, are fine.
         assert_eq!(
-            HealthCheck {
+            HealthPolicy {
                 successes: 2,
                 interval: Duration::from_millis(20),
                 deadline: Duration::from_millis(600),
                 request_timeout: Duration::from_millis(500),
-                ..HealthCheck::default()
+                ..HealthPolicy::default()
             }
             .validate(),
             Ok(())
@@ -568,26 +568,26 @@ mod tests {
     #[test]
     fn messages_never_name_a_flag() {
         for check in [
-            HealthCheck {
+            HealthPolicy {
                 interval: Duration::ZERO,
-                ..HealthCheck::default()
+                ..HealthPolicy::default()
             },
-            HealthCheck {
+            HealthPolicy {
                 deadline: Duration::ZERO,
-                ..HealthCheck::default()
+                ..HealthPolicy::default()
             },
-            HealthCheck {
+            HealthPolicy {
                 deadline: Duration::from_millis(100),
-                ..HealthCheck::default()
+                ..HealthPolicy::default()
             },
-            HealthCheck {
+            HealthPolicy {
                 successes: 0,
-                ..HealthCheck::default()
+                ..HealthPolicy::default()
             },
-            HealthCheck {
+            HealthPolicy {
                 status_min: 400,
                 status_max: 200,
-                ..HealthCheck::default()
+                ..HealthPolicy::default()
             },
         ] {
             let e = refused(check);

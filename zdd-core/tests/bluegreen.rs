@@ -7,7 +7,7 @@ use do_api::{Client, Token, WaitOptions};
 use fake_do::{App, FakeDo};
 use zdd_core::bluegreen::{self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome};
 use zdd_core::events::{CollectingSink, Event};
-use zdd_core::health::HealthCheck;
+use zdd_core::health::HealthPolicy;
 use zdd_core::hook::{DropletHook, HookTarget, NoHook};
 
 const BLUE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
@@ -38,14 +38,14 @@ fn client(fake: &FakeDo) -> Client {
 fn config(fake: &FakeDo) -> BlueGreenConfig {
     BlueGreenConfig {
         reserved_ip: Some(RIP),
-        health: HealthCheck {
+        health: HealthPolicy {
             port: Some(fake.app_port),
             successes: 2,
             interval: Duration::from_millis(20),
             deadline: Duration::from_millis(600),
             request_timeout: Duration::from_millis(500),
             expect_body: Some("v2".into()),
-            ..HealthCheck::default()
+            ..HealthPolicy::default()
         },
         assign_wait: WaitOptions::with_timeout(Duration::from_secs(5))
             .interval(Duration::from_millis(5), Duration::from_millis(20)),
@@ -407,7 +407,7 @@ async fn rollback_sends_traffic_back() {
     );
     fake.clear_log();
     let cfg = BlueGreenConfig {
-        health: HealthCheck {
+        health: HealthPolicy {
             expect_body: None,
             ..config(&fake).health
         },
@@ -442,7 +442,7 @@ async fn forced_rollback_skips_the_gate() {
         Outcome::Switched
     );
     fake.set_app(1, 503, "old version is slow to answer");
-    let health = HealthCheck {
+    let health = HealthPolicy {
         expect_body: None,
         ..config(&fake).health
     };

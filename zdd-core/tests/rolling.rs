@@ -9,7 +9,7 @@ use fake_do::{App, FakeDo, State};
 use serde_json::json;
 use zdd_core::bluegreen::LockSettings;
 use zdd_core::events::{CollectingSink, Event};
-use zdd_core::health::HealthCheck;
+use zdd_core::health::HealthPolicy;
 use zdd_core::hook::{DropletHook, HookTarget};
 use zdd_core::rolling::{
     self, Drain, DropletState, Identify, LbProbe, LbRef, OnFailure, Outcome, RollingConfig,
@@ -29,13 +29,13 @@ fn client(fake: &FakeDo) -> Client {
 /// Waits scaled by 0.01: drain 2 s -> 20 ms, sync 1 s -> 10 ms, windows 3 s -> 30 ms.
 fn config() -> RollingConfig {
     RollingConfig {
-        health: HealthCheck {
+        health: HealthPolicy {
             successes: 2,
             interval: Duration::from_millis(20),
             deadline: Duration::from_millis(600),
             request_timeout: Duration::from_millis(500),
             expect_body: Some("v2".into()),
-            ..HealthCheck::default()
+            ..HealthPolicy::default()
         },
         drain_wait: Duration::from_secs(2),
         lb_sync_wait: Duration::from_secs(1),

@@ -11,7 +11,7 @@ use do_sim::traffic::{Load, LoadConfig};
 use do_sim::{DropletSpec, LbSpec, ReservedIpSpec, Sim, SimConfig};
 use zdd_core::bluegreen::{self, BlueGreenConfig, Mode, Outcome as BgOutcome};
 use zdd_core::events::EventSink;
-use zdd_core::health::HealthCheck;
+use zdd_core::health::HealthPolicy;
 use zdd_core::hook::{DropletHook, HookTarget};
 use zdd_core::lock::LockSettings;
 use zdd_core::rolling::{self, LbRef, Outcome as RollOutcome, RollingConfig};
@@ -140,7 +140,7 @@ pub(super) async fn run(
         settle: sim.scaled(LockSettings::default().settle),
         ..LockSettings::default()
     };
-    let check = |version: Option<&str>| HealthCheck {
+    let check = |version: Option<&str>| HealthPolicy {
         port: Some(port),
         path: "/health".into(),
         expect_body: version.map(|v| format!("\"version\":\"{v}\"")),
@@ -148,7 +148,7 @@ pub(super) async fn run(
         interval: PROBE_INTERVAL,
         request_timeout: Duration::from_secs(1),
         deadline: Duration::from_secs(30),
-        ..HealthCheck::default()
+        ..HealthPolicy::default()
     };
     let bg = |version: Option<&str>| BlueGreenConfig {
         reserved_ip: Some(rip),

@@ -5,7 +5,7 @@
 
 use do_api::{Client, Token};
 use zdd_core::bluegreen::{LockSettings, Roles};
-use zdd_core::health::{AddressKind, HealthCheck, HealthField, Scheme};
+use zdd_core::health::{AddressKind, HealthField, HealthPolicy, Scheme};
 
 use crate::cli::{self, Cli, Command, Output};
 use crate::exit;
@@ -144,8 +144,8 @@ fn health_check(
     port: Option<u16>,
     path: &str,
     p: &cli::Probe,
-) -> Result<HealthCheck, String> {
-    let check = HealthCheck {
+) -> Result<HealthPolicy, String> {
+    let check = HealthPolicy {
         scheme: match scheme {
             Some(cli::Scheme::Https) => Scheme::Https,
             Some(cli::Scheme::Http) | None => Scheme::Http,
@@ -185,7 +185,7 @@ pub(super) fn health_flag(f: HealthField) -> &'static str {
     }
 }
 
-fn health(h: &cli::Health) -> Result<HealthCheck, Early> {
+fn health(h: &cli::Health) -> Result<HealthPolicy, Early> {
     health_check(
         Some(h.health_scheme),
         h.health_port,
@@ -225,7 +225,7 @@ fn roles(p: &cli::Pair) -> Result<Roles, Early> {
         ("--live-tag", &p.live_tag),
         ("--standby-tag", &p.standby_tag),
     ] {
-        do_api::validate::tag_name(tag).map_err(|e| Early(exit::USAGE, format!("{flag}: {e}")))?;
+        do_api::tags::validate_name(tag).map_err(|e| Early(exit::USAGE, format!("{flag}: {e}")))?;
     }
     if p.live_tag == p.standby_tag {
         return Err(Early(

@@ -7,7 +7,7 @@ use do_api::WaitOptions;
 use serde::Serialize;
 
 use super::plan::Roles;
-use crate::health::HealthCheck;
+use crate::health::HealthPolicy;
 use crate::lock::LockSettings;
 
 /// Promote (the standby gets the new version and the traffic) or roll back (traffic goes back
@@ -29,7 +29,7 @@ pub struct BlueGreenConfig {
     /// The reserved IP; found from the tagged droplets when `None`.
     pub reserved_ip: Option<Ipv4Addr>,
     /// The health check for the gate (on the droplet) and the verification (through the IP).
-    pub health: HealthCheck,
+    pub health: HealthPolicy,
     /// How long to wait for the assign action.
     #[serde(skip)]
     pub assign_wait: WaitOptions,
@@ -53,7 +53,7 @@ impl Default for BlueGreenConfig {
         BlueGreenConfig {
             roles: Roles::default(),
             reserved_ip: None,
-            health: HealthCheck::default(),
+            health: HealthPolicy::default(),
             assign_wait: WaitOptions::with_timeout(Duration::from_secs(120)),
             verify_deadline: Duration::from_secs(10),
             version: None,

@@ -312,7 +312,7 @@ impl DeployLock {
                 MIN_LEASE.as_secs()
             ))));
         }
-        do_api::validate::tag_name(&tag_name(
+        do_api::tags::validate_name(&tag_name(
             &cfg.scope,
             now_unix(),
             run_id,
@@ -479,10 +479,10 @@ mod tests {
             &new_run_id(),
             Some(Duration::from_secs(60)),
         );
-        do_api::validate::tag_name(&tag).unwrap();
+        do_api::tags::validate_name(&tag).unwrap();
         assert!(tag.ends_with(":60"), "{tag}");
         let lb = scope_for_lb(&"4de7ac8b-495b-4884-9a69-1050c6793cd6".into());
-        do_api::validate::tag_name(&format!("{}1700000000:abc", prefix(&lb))).unwrap();
+        do_api::tags::validate_name(&format!("{}1700000000:abc", prefix(&lb))).unwrap();
     }
 
     #[test]

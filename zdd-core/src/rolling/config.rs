@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::plan::HealthOverrides;
 use super::probe::LbProbe;
 use super::waits::Drain;
-use crate::health::{HealthCheck, HealthField};
+use crate::health::{HealthField, HealthPolicy};
 use crate::lock::LockSettings;
 use crate::report::secs;
 
@@ -74,7 +74,7 @@ pub struct RollingConfig {
     pub batch_delay: Duration,
     /// The direct health gate's timings, status range, body, successes and deadline; its
     /// scheme, port and path come from the load balancer unless overridden.
-    pub health: HealthCheck,
+    pub health: HealthPolicy,
     /// `--health-scheme/--health-port/--health-path`.
     pub health_overrides: HealthOverrides,
     /// Watch traffic through the load balancer instead of waiting the computed window.
@@ -103,7 +103,7 @@ impl RollingConfig {
             drain_wait: Duration::from_secs(10),
             lb_sync_wait: Duration::from_secs(5),
             batch_delay: Duration::ZERO,
-            health: HealthCheck::default(),
+            health: HealthPolicy::default(),
             health_overrides: HealthOverrides::default(),
             lb_probe: None,
             on_failure: OnFailure::Pause,
@@ -288,9 +288,9 @@ mod tests {
             [RollingField::MaxUnavailable]
         );
         let bad = RollingConfig {
-            health: HealthCheck {
+            health: HealthPolicy {
                 successes: 0,
-                ..HealthCheck::default()
+                ..HealthPolicy::default()
             },
             ..ok
         };

@@ -13,13 +13,11 @@
 use std::fmt;
 
 use do_api::droplets::Droplet;
-use do_api::load_balancers::{
-    HealthCheck as LbHealth, HealthCheckProtocol, LoadBalancer, Selector,
-};
+use do_api::load_balancers::{HealthCheck, HealthCheckProtocol, LoadBalancer, Selector};
 use do_api::{DropletId, LoadBalancerId};
 use serde::Serialize;
 
-use crate::health::{HealthCheck, Scheme};
+use crate::health::{HealthPolicy, Scheme};
 use crate::lock::scope_for_lb;
 use crate::refusal::{Refusal, describe};
 
@@ -241,10 +239,10 @@ pub struct HealthOverrides {
 /// (droplets are probed by IP). A `tcp` check has no HTTP equivalent: it needs
 /// `--health-scheme`.
 pub fn effective_check(
-    base: &HealthCheck,
-    lb: &LbHealth,
+    base: &HealthPolicy,
+    lb: &HealthCheck,
     overrides: &HealthOverrides,
-) -> Result<HealthCheck, String> {
+) -> Result<HealthPolicy, String> {
     let mut check = base.clone();
     check.scheme = match (overrides.scheme, &lb.protocol) {
         (Some(s), _) => s,
@@ -322,7 +320,7 @@ mod tests {
         assert_eq!(ids(&p), vec![vec![1], vec![2], vec![3], vec![4], vec![5]]);
         assert_eq!(p.membership, Membership::Tag("web".into()));
         assert_eq!(p.marker, "zdd-out:lb-4de7ac8b-495b-4884-9a69-1050c6793cd6");
-        do_api::validate::tag_name(&p.marker).unwrap();
+        do_api::tags::validate_name(&p.marker).unwrap();
         assert_eq!(
             ids(&plan(&obs, 2).unwrap()),
             vec![vec![1, 2], vec![3, 4], vec![5]]
@@ -459,11 +457,11 @@ mod tests {
 
     #[test]
     fn the_gate_takes_the_load_balancers_check_unless_overridden() {
-        let base = HealthCheck {
+        let base = HealthPolicy {
             expect_body: Some("v2".into()),
-            ..HealthCheck::default()
+            ..HealthPolicy::default()
         };
-        let hc = LbHealth::http(8080, "/healthz");
+        let hc = HealthCheck::http(8080, "/healthz");
         let c = effective_check(&base, &hc, &HealthOverrides::default()).unwrap();
         assert_eq!(
             c.url_for("203.0.113.1".parse().unwrap()),
@@ -483,17 +481,17 @@ mod tests {
         assert!(!c.insecure_tls);
         let c = effective_check(
             &base,
-            &LbHealth::https(443, "/"),
+            &HealthCheck::https(443, "/"),
             &HealthOverrides::default(),
         )
         .unwrap();
         assert!(c.insecure_tls && c.scheme == Scheme::Https);
         let e =
-            effective_check(&base, &LbHealth::tcp(22), &HealthOverrides::default()).unwrap_err();
+            effective_check(&base, &HealthCheck::tcp(22), &HealthOverrides::default()).unwrap_err();
         assert!(e.contains("health check is `tcp`"), "{e}");
         let c = effective_check(
             &base,
-            &LbHealth::tcp(8080),
+            &HealthCheck::tcp(8080),
             &HealthOverrides {
                 scheme: Some(Scheme::Http),
                 ..HealthOverrides::default()

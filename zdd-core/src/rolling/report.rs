@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use do_api::load_balancers::HealthCheck as LbHealth;
+use do_api::load_balancers::HealthCheck;
 use do_api::{DropletId, LoadBalancerId};
 use serde::Serialize;
 
@@ -93,7 +93,7 @@ pub struct LbSummary {
     /// How it selects droplets.
     pub membership: Membership,
     /// Its health check (defaults of the spec when absent).
-    pub health_check: LbHealth,
+    pub health_check: HealthCheck,
     /// The direct health gate URL, with `<droplet-ip>` for the address.
     pub gate_url: Option<String>,
 }

@@ -38,7 +38,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use do_api::load_balancers::HealthCheck as LbHealth;
+use do_api::load_balancers::HealthCheck;
 use serde::Serialize;
 
 use crate::report::secs;
@@ -111,7 +111,7 @@ pub fn fmt_secs(d: Duration) -> String {
 
 /// Worst case for the load balancer to mark a failing droplet unhealthy and stop routing to
 /// it: `interval × unhealthy_threshold + response_timeout` (see the module docs).
-pub fn unhealthy_window(hc: &LbHealth) -> Duration {
+pub fn unhealthy_window(hc: &HealthCheck) -> Duration {
     Duration::from_secs(
         u64::from(hc.check_interval_seconds) * u64::from(hc.unhealthy_threshold)
             + u64::from(hc.response_timeout_seconds),
@@ -120,7 +120,7 @@ pub fn unhealthy_window(hc: &LbHealth) -> Duration {
 
 /// Worst case for the load balancer to mark a passing droplet healthy and route to it:
 /// `interval × healthy_threshold + response_timeout` (see the module docs).
-pub fn healthy_window(hc: &LbHealth) -> Duration {
+pub fn healthy_window(hc: &HealthCheck) -> Duration {
     Duration::from_secs(
         u64::from(hc.check_interval_seconds) * u64::from(hc.healthy_threshold)
             + u64::from(hc.response_timeout_seconds),
@@ -154,7 +154,7 @@ pub enum Drain {
 
 /// The waits that settle a take-out, in order.
 pub fn take_out_waits(
-    hc: &LbHealth,
+    hc: &HealthCheck,
     drain: &Drain,
     drain_wait: Duration,
     lb_sync_wait: Duration,
@@ -196,7 +196,7 @@ pub fn take_out_waits(
 
 /// The waits after putting a droplet back, before the next batch may leave: the load
 /// balancer noticing the change, then its health check passing the droplet.
-pub fn put_back_waits(hc: &LbHealth, lb_sync_wait: Duration, scale: f64) -> Vec<Wait> {
+pub fn put_back_waits(hc: &HealthCheck, lb_sync_wait: Duration, scale: f64) -> Vec<Wait> {
     let w = |kind, computed, why: String| Wait {
         kind,
         computed,
@@ -239,8 +239,8 @@ pub fn total_applied(waits: &[Wait]) -> Duration {
 mod tests {
     use super::*;
 
-    fn hc(interval: u32, timeout: u32, unhealthy: u32, healthy: u32) -> LbHealth {
-        LbHealth::http(80, "/")
+    fn hc(interval: u32, timeout: u32, unhealthy: u32, healthy: u32) -> HealthCheck {
+        HealthCheck::http(80, "/")
             .check_interval_seconds(interval)
             .response_timeout_seconds(timeout)
             .unhealthy_threshold(unhealthy)
@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn windows_follow_the_documented_formulas() {
         // The spec's defaults: every 10 s, 5 s timeout, unhealthy after 5, healthy after 3.
-        let d = LbHealth::default();
+        let d = HealthCheck::default();
         assert_eq!(unhealthy_window(&d), Duration::from_secs(10 * 5 + 5));
         assert_eq!(healthy_window(&d), Duration::from_secs(10 * 3 + 5));
         // A fast setting: every 1 s, 1 s timeout, 2 and 2.

@@ -14,7 +14,7 @@ use super::config::{BlueGreenConfig, Mode};
 use super::plan::{Observation, Plan, TagMove, plan, tag_moves};
 use super::report::{AssignTiming, BlueGreenReport, Outcome};
 use crate::events::{Event, EventSink, Step};
-use crate::health::{AddressKind, HealthCheck, HealthFailure};
+use crate::health::{AddressKind, HealthFailure, HealthPolicy};
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, scope_for_ip};
 use crate::report::DropletSummary;

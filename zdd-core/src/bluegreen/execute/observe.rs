@@ -81,7 +81,7 @@ impl Run<'_> {
                 .droplets()
                 .list_by_tag(&roles.standby_tag)
                 .await?;
-            let rip = self.client.reserved_ips().get(&ip.to_string()).await?;
+            let rip = self.client.reserved_ips().get(ip).await?;
             Ok::<_, do_api::Error>(Observation {
                 ip,
                 ip_region: rip.region.as_ref().and_then(|r| r.slug.clone()),

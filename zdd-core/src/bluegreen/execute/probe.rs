@@ -26,8 +26,8 @@ impl Run<'_> {
 
     /// The check for the droplet traffic falls back to: the previous version, so the expected
     /// body (the new version's text) does not apply.
-    pub(super) fn fallback_check(&self) -> HealthCheck {
-        HealthCheck {
+    pub(super) fn fallback_check(&self) -> HealthPolicy {
+        HealthPolicy {
             expect_body: None,
             ..self.cfg.health.clone()
         }
@@ -37,7 +37,7 @@ impl Run<'_> {
     pub(super) async fn gate(
         &mut self,
         d: &Droplet,
-        check: &HealthCheck,
+        check: &HealthPolicy,
     ) -> Result<(), HealthFailure> {
         let ip = match self.direct_ip(d) {
             Ok(ip) => ip,
@@ -78,7 +78,7 @@ impl Run<'_> {
         &mut self,
         ip: Ipv4Addr,
         who: &Droplet,
-        check: &HealthCheck,
+        check: &HealthPolicy,
     ) -> Result<Duration, HealthFailure> {
         let url = check.url_for(IpAddr::V4(ip));
         let s = self.steps.start(

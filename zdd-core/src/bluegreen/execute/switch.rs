@@ -4,12 +4,7 @@ use super::*;
 
 impl Run<'_> {
     pub(super) async fn ip_holder(&self, ip: Ipv4Addr) -> Result<Option<DropletId>, do_api::Error> {
-        Ok(self
-            .client
-            .reserved_ips()
-            .get(&ip.to_string())
-            .await?
-            .droplet_id())
+        Ok(self.client.reserved_ips().get(ip).await?.droplet_id())
     }
 
     /// Assign `ip` to `to` and wait; confirm through the API that it points there.
@@ -31,11 +26,7 @@ impl Run<'_> {
         let sent = Instant::now();
         let sink = self.steps.sink;
         let result = async {
-            let action = self
-                .client
-                .reserved_ips()
-                .assign(&ip.to_string(), to.id)
-                .await?;
+            let action = self.client.reserved_ips().assign(ip, to.id).await?;
             self.client
                 .actions()
                 .wait_with(action.id, &self.cfg.assign_wait, |a| {
@@ -52,7 +43,7 @@ impl Run<'_> {
                 self.assign = Some(AssignTiming {
                     action_id: action.id.0,
                     observed: sent.elapsed(),
-                    api_reported: do_api::actions::action_duration(&action),
+                    api_reported: action.duration(),
                 });
                 self.steps
                     .finish(s, true, format!("action {} completed", action.id));
@@ -102,11 +93,10 @@ impl Run<'_> {
     /// After a failed assign: wait (within the assign timeout) for every action DigitalOcean
     /// still runs on `ip`, then read where it points. `Err` says why that is unknown.
     pub(super) async fn settle_ip(&mut self, ip: Ipv4Addr) -> Result<Option<DropletId>, String> {
-        let ip_s = ip.to_string();
         let running: Vec<do_api::actions::Action> = self
             .client
             .reserved_ips()
-            .list_actions(&ip_s)
+            .list_actions(ip)
             .await
             .map_err(|e| format!("listing the IP's actions failed ({})", e.chain()))?
             .into_iter()
@@ -134,7 +124,7 @@ impl Run<'_> {
                     return Err(format!("action {} is still running ({})", a.id, e.chain()));
                 }
                 // Errored: it ended; where the IP points says the rest.
-                Err(do_api::Error::ActionErrored(_)) => {}
+                Err(do_api::Error::ActionErrored { .. }) => {}
                 Err(e) => {
                     return Err(format!(
                         "waiting for action {} failed ({})",

@@ -22,7 +22,7 @@ impl Run<'_> {
         method: &str,
     ) -> Result<(), String> {
         let ip = self.direct_ip(d)?;
-        let url = HealthCheck {
+        let url = HealthPolicy {
             path: path.to_owned(),
             ..self.check.clone()
         }

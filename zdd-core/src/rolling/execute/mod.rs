@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use do_api::droplets::Droplet;
-use do_api::load_balancers::{HealthCheck as LbHealth, LoadBalancer};
+use do_api::load_balancers::{HealthCheck, LoadBalancer};
 use do_api::{Client, DropletId};
 use tokio::time::Instant;
 
@@ -18,7 +18,7 @@ use super::probe::{LbProbe, names};
 use super::report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
 use super::waits::{self, Drain, Wait};
 use crate::events::{Event, EventSink, Step};
-use crate::health::{AddressKind, HealthCheck};
+use crate::health::{AddressKind, HealthPolicy};
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, scope_for_lb};
 use crate::runner::{LockStop, Steps, check_lock, release_lock, take_lock};
@@ -54,7 +54,7 @@ struct Run<'a> {
     lb_summary: Option<LbSummary>,
     marker: Option<String>,
     membership: Option<Membership>,
-    check: HealthCheck,
+    check: HealthPolicy,
     pool: Vec<Droplet>,
     /// Droplets out of rotation now (by us or an earlier run).
     out: BTreeSet<DropletId>,
@@ -77,7 +77,7 @@ impl<'a> Run<'a> {
         self.lb.as_ref().expect("observed")
     }
 
-    fn lb_health(&self) -> LbHealth {
+    fn lb_health(&self) -> HealthCheck {
         self.lb().health_check.clone().unwrap_or_default()
     }
 

@@ -167,8 +167,8 @@ impl Run<'_> {
     }
 
     /// The check for droplets that may run either version: no expected body.
-    pub(super) fn any_version_check(&self) -> HealthCheck {
-        HealthCheck {
+    pub(super) fn any_version_check(&self) -> HealthPolicy {
+        HealthPolicy {
             expect_body: None,
             ..self.check.clone()
         }

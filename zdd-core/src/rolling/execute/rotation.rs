@@ -94,7 +94,7 @@ impl Run<'_> {
                 "taking this batch out would leave no healthy droplet in rotation".into(),
             ));
         }
-        let check = HealthCheck {
+        let check = HealthPolicy {
             successes: 1,
             ..self.any_version_check()
         };
