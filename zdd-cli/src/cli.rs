@@ -306,8 +306,8 @@ pub struct RollArgs {
     #[arg(long, env = "ZDD_LB")]
     pub lb: String,
     /// Droplets out of rotation at once.
-    #[arg(long, env = "ZDD_MAX_UNAVAILABLE", default_value_t = 1)]
-    pub max_unavailable: usize,
+    #[arg(long, env = "ZDD_MAX_UNAVAILABLE", default_value = "1")]
+    pub max_unavailable: std::num::NonZeroUsize,
     /// Update command run (by `sh -c`) for each droplet while it is out of rotation; it gets
     /// ZDD_DROPLET_ID, ZDD_DROPLET_NAME, ZDD_DROPLET_PUBLIC_IPV4, ZDD_DROPLET_PRIVATE_IPV4,
     /// ZDD_VERSION, ZDD_HOOK=update. A non-zero exit is a failure.

@@ -176,6 +176,16 @@ async fn cli_exit_codes_and_json() {
         "{v:#}"
     );
     assert!(fake.calls().is_empty());
+    // A batch of 0 is not a number of droplets: refused by the flag's type, nothing sent.
+    let (code, v, _) = cli(&fake, &["--max-unavailable", "0"]).await;
+    assert_eq!(code, 2, "{v:#}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--max-unavailable")),
+        "{v:#}"
+    );
+    assert!(fake.calls().is_empty());
     let (code, v, _) = cli(&fake, &["--drain", "shutdown-url", "--drain-path", "drain"]).await;
     assert_eq!(code, 2, "{v:#}");
     assert_eq!(

@@ -84,7 +84,7 @@ pub enum Event {
         /// What it acted on and how it ended.
         detail: String,
         /// How long it took.
-        #[serde(with = "crate::report::secs")]
+        #[serde(with = "crate::serde_time::secs")]
         duration: Duration,
         /// Whether it succeeded.
         ok: bool,

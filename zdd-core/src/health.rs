@@ -58,15 +58,15 @@ pub struct HealthPolicy {
     /// A substring the body must contain.
     pub expect_body: Option<String>,
     /// Timeout of one probe.
-    #[serde(with = "crate::report::secs")]
+    #[serde(with = "crate::serde_time::secs")]
     pub request_timeout: Duration,
     /// Passing probes in a row needed.
     pub successes: u32,
     /// Pause between probes.
-    #[serde(with = "crate::report::secs")]
+    #[serde(with = "crate::serde_time::secs")]
     pub interval: Duration,
     /// Give up after this long.
-    #[serde(with = "crate::report::secs")]
+    #[serde(with = "crate::serde_time::secs")]
     pub deadline: Duration,
     /// Accept any TLS certificate (droplets are probed by IP, which certificates rarely name).
     pub insecure_tls: bool,
@@ -188,10 +188,10 @@ pub struct HealthReport {
     /// Probes sent.
     pub attempts: u32,
     /// Time to the first passing probe.
-    #[serde(with = "crate::report::secs")]
+    #[serde(with = "crate::serde_time::secs")]
     pub first_success_after: Duration,
     /// Time to the last probe needed.
-    #[serde(with = "crate::report::secs")]
+    #[serde(with = "crate::serde_time::secs")]
     pub duration: Duration,
 }
 
@@ -206,7 +206,7 @@ pub struct HealthFailure {
     /// The last probe's failure.
     pub last: ProbeFailure,
     /// Time spent.
-    #[serde(with = "crate::report::secs")]
+    #[serde(with = "crate::serde_time::secs")]
     pub duration: Duration,
 }
 

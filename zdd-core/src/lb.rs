@@ -4,7 +4,36 @@
 use do_api::Client;
 use do_api::load_balancers::LoadBalancer;
 
-use crate::rolling::LbRef;
+use do_api::LoadBalancerId;
+use serde::Serialize;
+
+/// Which load balancer: its id, or its name (looked up; two with that name is refused).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", content = "value", rename_all = "snake_case")]
+pub enum LbRef {
+    /// Its UUID.
+    Id(LoadBalancerId),
+    /// Its name.
+    Name(String),
+}
+
+impl LbRef {
+    /// A UUID-shaped value (`8-4-4-4-12` hex digits) is an id; anything else a name.
+    pub fn parse(s: &str) -> LbRef {
+        let s = s.trim();
+        let groups: Vec<&str> = s.split('-').collect();
+        let uuid = groups.len() == 5
+            && groups
+                .iter()
+                .zip([8, 4, 4, 4, 12])
+                .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+        if uuid {
+            LbRef::Id(s.into())
+        } else {
+            LbRef::Name(s.to_owned())
+        }
+    }
+}
 
 /// Why no load balancer was found.
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,8 @@
 //! Core never prints and never reads flags or environment variables: it reports through an
 //! [`events::EventSink`] and returns reports that callers render.
 
+#![warn(missing_docs)]
+
 pub mod bluegreen;
 mod error;
 pub mod events;
@@ -22,6 +24,7 @@ pub mod refusal;
 pub mod report;
 pub mod rolling;
 mod runner;
+pub mod serde_time;
 pub mod unlock;
 
 pub use error::Error;

@@ -6,9 +6,9 @@ use std::net::Ipv4Addr;
 use do_api::Client;
 use serde::Serialize;
 
+use crate::lb::LbRef;
 use crate::lb::{self, FindError};
 use crate::lock::{self, LockTag, scope_for_ip, scope_for_lb};
-use crate::rolling::LbRef;
 
 /// Whose deploy lock to break.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Rolling-deploy scenarios against the stateful fake: the exact calls, the final tags, the
 //! report. The `zdd-do roll` binary's exit codes are tested in `zdd-cli/tests/roll.rs`.
 
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -349,7 +350,7 @@ async fn four_droplets_in_batches_of_two() {
     let fake = pool(4, false).await;
     let hook = AppHook::new(&fake, "v2");
     let cfg = RollingConfig {
-        max_unavailable: 2,
+        max_unavailable: NonZeroUsize::new(2).unwrap(),
         batch_delay: Duration::from_secs(1),
         ..config()
     };
@@ -393,7 +394,7 @@ async fn a_batch_size_that_would_empty_the_pool_is_refused() {
         let fake = pool(n, false).await;
         let hook = AppHook::new(&fake, "v2");
         let cfg = RollingConfig {
-            max_unavailable: k,
+            max_unavailable: NonZeroUsize::new(k).unwrap(),
             ..config()
         };
         let report = roll(&fake, &cfg, &hook, None).await;
@@ -1000,7 +1001,7 @@ async fn dry_run_prints_batches_and_waits_and_changes_nothing() {
     let hook = AppHook::new(&fake, "v2");
     let cfg = RollingConfig {
         dry_run: true,
-        max_unavailable: 3,
+        max_unavailable: NonZeroUsize::new(3).unwrap(),
         ..config()
     };
     let report = roll(&fake, &cfg, &hook, None).await;

@@ -4,7 +4,7 @@
 //! What a command shows is in [`crate::render`].
 
 use do_api::{Client, Token};
-use zdd_core::bluegreen::{LockSettings, Roles};
+use zdd_core::bluegreen::{LockSettings, RoleField, Roles};
 use zdd_core::health::{AddressKind, HealthField, HealthPolicy, Scheme};
 
 use crate::cli::{self, Cli, Command, Output};
@@ -221,24 +221,16 @@ fn lock_settings(l: &cli::Lock) -> Result<Option<LockSettings>, Early> {
 }
 
 fn roles(p: &cli::Pair) -> Result<Roles, Early> {
-    for (flag, tag) in [
-        ("--live-tag", &p.live_tag),
-        ("--standby-tag", &p.standby_tag),
-    ] {
-        do_api::tags::validate_name(tag).map_err(|e| Early(exit::USAGE, format!("{flag}: {e}")))?;
-    }
-    if p.live_tag == p.standby_tag {
-        return Err(Early(
-            exit::USAGE,
-            format!(
-                "--live-tag and --standby-tag are both `{}`; they must differ",
-                p.live_tag
-            ),
-        ));
-    }
-    Ok(Roles {
-        live_tag: p.live_tag.clone(),
-        standby_tag: p.standby_tag.clone(),
+    Roles::new(&p.live_tag, &p.standby_tag).map_err(|e| {
+        let flags: Vec<&str> = e
+            .fields
+            .iter()
+            .map(|f| match f {
+                RoleField::LiveTag => "--live-tag",
+                RoleField::StandbyTag => "--standby-tag",
+            })
+            .collect();
+        Early(exit::USAGE, format!("{}: {}", flags.join(", "), e.message))
     })
 }
 

@@ -84,7 +84,6 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
 fn roll_flag(f: RollingField) -> &'static str {
     match f {
         RollingField::Lb => "--lb",
-        RollingField::MaxUnavailable => "--max-unavailable",
         RollingField::WaitScale => "--wait-scale",
         RollingField::OnFailure => "--on-failure",
         RollingField::RollbackHook => "--rollback-exec",

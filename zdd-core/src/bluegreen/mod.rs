@@ -17,4 +17,4 @@ pub use steps::PlannedStep;
 
 pub use crate::lock::LockSettings;
 pub use crate::report::DropletSummary;
-pub use plan::{Observation, Plan, Refusal, Roles, TagMove};
+pub use plan::{InvalidRoles, Observation, Plan, Refusal, RoleField, Roles, TagMove};

@@ -32,6 +32,53 @@ pub struct Roles {
     pub standby_tag: String,
 }
 
+/// Which of the two role tags a [`InvalidRoles`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleField {
+    /// The live droplet's tag.
+    LiveTag,
+    /// The standby's tag.
+    StandbyTag,
+}
+
+/// Why two role tags are refused: the tags involved and what is wrong (never a flag).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidRoles {
+    /// The tags involved.
+    pub fields: Vec<RoleField>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Roles {
+    /// The one check of the role tags: each a valid DigitalOcean tag name, and different.
+    pub fn new(live_tag: &str, standby_tag: &str) -> Result<Roles, InvalidRoles> {
+        for (field, tag) in [
+            (RoleField::LiveTag, live_tag),
+            (RoleField::StandbyTag, standby_tag),
+        ] {
+            do_api::tags::validate_name(tag).map_err(|e| InvalidRoles {
+                fields: vec![field],
+                message: e.to_string(),
+            })?;
+        }
+        if live_tag == standby_tag {
+            return Err(InvalidRoles {
+                fields: vec![RoleField::LiveTag, RoleField::StandbyTag],
+                message: format!(
+                    "the live and standby tags are both `{live_tag}`; they must differ"
+                ),
+            });
+        }
+        Ok(Roles {
+            live_tag: live_tag.to_owned(),
+            standby_tag: standby_tag.to_owned(),
+        })
+    }
+}
+
 impl Default for Roles {
     fn default() -> Self {
         Roles {

@@ -8,8 +8,8 @@
 //! is in the list the late one reads, and the late one backs off. Two runs that see each other
 //! both back off and try again after a random pause.
 //!
-//! Liveness: the holder renews its lock every `lease / 4` ([`renew`]); another run judges a
-//! lock by watching its tags change on its own clock ([`watch`]) and removes it once it has
+//! Liveness: the holder renews its lock every `lease / 4` (`renew`); another run judges a
+//! lock by watching its tags change on its own clock (`watch`) and removes it once it has
 //! stayed unchanged for a whole lease (the holder died: a cancelled CI job, a killed runner). A
 //! holder that cannot renew for `lease / 2` stops itself before its next change. Tags without a
 //! lease (zdd-do before leases) are held until their time is older than the TTL.

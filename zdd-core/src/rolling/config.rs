@@ -1,9 +1,9 @@
 //! What a rolling run is asked to do: the load balancer, batch size, drain, health gate, lock,
 //! and the checks that make a configuration usable.
 
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use do_api::LoadBalancerId;
 use serde::Serialize;
 
 use super::plan::HealthOverrides;
@@ -13,33 +13,7 @@ use crate::health::{HealthField, HealthPolicy};
 use crate::lock::LockSettings;
 use crate::report::secs;
 
-/// Which load balancer: its id, or its name (looked up; two with that name is refused).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "by", content = "value", rename_all = "snake_case")]
-pub enum LbRef {
-    /// Its UUID.
-    Id(LoadBalancerId),
-    /// Its name.
-    Name(String),
-}
-
-impl LbRef {
-    /// A UUID-shaped value (`8-4-4-4-12` hex digits) is an id; anything else a name.
-    pub fn parse(s: &str) -> LbRef {
-        let s = s.trim();
-        let groups: Vec<&str> = s.split('-').collect();
-        let uuid = groups.len() == 5
-            && groups
-                .iter()
-                .zip([8, 4, 4, 4, 12])
-                .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
-        if uuid {
-            LbRef::Id(s.into())
-        } else {
-            LbRef::Name(s.to_owned())
-        }
-    }
-}
+pub use crate::lb::LbRef;
 
 /// What to do when a droplet fails (update command, health gate, or the load balancer not
 /// routing to it again).
@@ -59,7 +33,7 @@ pub struct RollingConfig {
     /// The load balancer.
     pub lb: LbRef,
     /// Droplets taken out at once (`--max-unavailable`, at least 1).
-    pub max_unavailable: usize,
+    pub max_unavailable: NonZeroUsize,
     /// How a droplet is taken out.
     pub drain: Drain,
     /// Wait for in-flight requests after a droplet leaves rotation.
@@ -98,7 +72,7 @@ impl RollingConfig {
     pub fn new(lb: LbRef) -> Self {
         RollingConfig {
             lb,
-            max_unavailable: 1,
+            max_unavailable: NonZeroUsize::MIN,
             drain: Drain::Remove,
             drain_wait: Duration::from_secs(10),
             lb_sync_wait: Duration::from_secs(5),
@@ -123,8 +97,6 @@ impl RollingConfig {
 pub enum RollingField {
     /// `lb`.
     Lb,
-    /// `max_unavailable`.
-    MaxUnavailable,
     /// `wait_scale`.
     WaitScale,
     /// `on_failure`.
@@ -168,12 +140,6 @@ impl RollingConfig {
                 fields: e.fields.into_iter().map(F::Health).collect(),
                 message: e.message,
             });
-        }
-        if self.max_unavailable == 0 {
-            return bad(
-                &[F::MaxUnavailable],
-                "the number of droplets out of rotation at once must be at least 1".into(),
-            );
         }
         if !(self.wait_scale.is_finite() && self.wait_scale >= 0.0) {
             return bad(
@@ -279,14 +245,6 @@ mod tests {
         let e = bad.check(false).unwrap_err();
         assert!(e.message.contains("must start with"), "{e}");
         assert_eq!(e.fields, [RollingField::DrainPath]);
-        let bad = RollingConfig {
-            max_unavailable: 0,
-            ..ok.clone()
-        };
-        assert_eq!(
-            bad.check(false).unwrap_err().fields,
-            [RollingField::MaxUnavailable]
-        );
         let bad = RollingConfig {
             health: HealthPolicy {
                 successes: 0,

@@ -11,6 +11,7 @@
 //! is in rotation and is handled like any other.
 
 use std::fmt;
+use std::num::NonZeroUsize;
 
 use do_api::droplets::Droplet;
 use do_api::load_balancers::{HealthCheck, HealthCheckProtocol, LoadBalancer, Selector};
@@ -127,7 +128,8 @@ pub fn membership(lb: &LoadBalancer) -> Membership {
 
 /// Decide the batches, or refuse. `max_unavailable` droplets at most are taken out at once,
 /// and at least one droplet always stays in rotation.
-pub fn plan(obs: &Observation, max_unavailable: usize) -> Result<RollPlan, Refusal> {
+pub fn plan(obs: &Observation, max_unavailable: NonZeroUsize) -> Result<RollPlan, Refusal> {
+    let max_unavailable = max_unavailable.get();
     let refuse = |reason: String| {
         Err(Refusal {
             reason,
@@ -140,9 +142,6 @@ pub fn plan(obs: &Observation, max_unavailable: usize) -> Result<RollPlan, Refus
             "load balancer {} ({}) is `{}`, not `active`",
             lb.name, lb.id, lb.status
         ));
-    }
-    if max_unavailable == 0 {
-        return refuse("the number of droplets out of rotation at once must be at least 1".into());
     }
     let mut out: Vec<Droplet> = obs
         .marked
@@ -296,6 +295,10 @@ mod tests {
         .unwrap()
     }
 
+    fn nz(n: usize) -> NonZeroUsize {
+        NonZeroUsize::new(n).unwrap()
+    }
+
     fn tagged(n: u64) -> Observation {
         Observation {
             lb: lb("web", &[], "active"),
@@ -316,24 +319,24 @@ mod tests {
     fn batches_of_max_unavailable_in_id_order() {
         let mut obs = tagged(5);
         obs.selected.reverse();
-        let p = plan(&obs, 1).unwrap();
+        let p = plan(&obs, nz(1)).unwrap();
         assert_eq!(ids(&p), vec![vec![1], vec![2], vec![3], vec![4], vec![5]]);
         assert_eq!(p.membership, Membership::Tag("web".into()));
         assert_eq!(p.marker, "zdd-out:lb-4de7ac8b-495b-4884-9a69-1050c6793cd6");
         do_api::tags::validate_name(&p.marker).unwrap();
         assert_eq!(
-            ids(&plan(&obs, 2).unwrap()),
+            ids(&plan(&obs, nz(2)).unwrap()),
             vec![vec![1, 2], vec![3, 4], vec![5]]
         );
         assert_eq!(
-            ids(&plan(&obs, 4).unwrap()),
+            ids(&plan(&obs, nz(4)).unwrap()),
             vec![vec![1, 2, 3, 4], vec![5]]
         );
         assert_eq!(
-            ids(&plan(&tagged(4), 2).unwrap()),
+            ids(&plan(&tagged(4), nz(2)).unwrap()),
             vec![vec![1, 2], vec![3, 4]]
         );
-        let p = plan(&obs, 2).unwrap();
+        let p = plan(&obs, nz(2)).unwrap();
         assert!(
             p.batches
                 .iter()
@@ -347,7 +350,7 @@ mod tests {
 
     #[test]
     fn a_batch_that_would_empty_the_pool_is_refused() {
-        let r = plan(&tagged(3), 3).unwrap_err();
+        let r = plan(&tagged(3), nz(3)).unwrap_err();
         assert_eq!(
             r.reason,
             "batches of 3 would take all 3 droplets behind load balancer web-lb out of rotation at once; take at most 2 at once"
@@ -358,31 +361,26 @@ mod tests {
             "{}",
             r.found
         );
-        assert!(plan(&tagged(3), 7).is_err());
-        let r = plan(&tagged(1), 1).unwrap_err();
+        assert!(plan(&tagged(3), nz(7)).is_err());
+        let r = plan(&tagged(1), nz(1)).unwrap_err();
         assert!(r.reason.contains("has a single droplet"), "{}", r.reason);
-        assert!(plan(&tagged(2), 1).is_ok());
+        assert!(plan(&tagged(2), nz(1)).is_ok());
     }
 
     #[test]
     fn other_refusals_say_what_is_wrong() {
-        let r = plan(&tagged(3), 0).unwrap_err();
-        assert_eq!(
-            r.reason,
-            "the number of droplets out of rotation at once must be at least 1"
-        );
-        let r = plan(&tagged(0), 1).unwrap_err();
+        let r = plan(&tagged(0), nz(1)).unwrap_err();
         assert_eq!(
             r.reason,
             "no droplet is behind load balancer web-lb (droplets tagged `web`)"
         );
         let mut obs = tagged(3);
         obs.lb.status = "new".into();
-        let r = plan(&obs, 1).unwrap_err();
+        let r = plan(&obs, nz(1)).unwrap_err();
         assert!(r.reason.contains("is `new`, not `active`"), "{}", r.reason);
         let mut obs = tagged(3);
         obs.selected[1] = droplet(2, &["web"], "off");
-        let r = plan(&obs, 1).unwrap_err();
+        let r = plan(&obs, nz(1)).unwrap_err();
         assert_eq!(r.reason, "droplet 2 (web-2) is `off`, not `active`");
     }
 
@@ -403,7 +401,7 @@ mod tests {
             marked: vec![three, two],
             unhealthy: vec![],
         };
-        let p = plan(&obs, 1).unwrap();
+        let p = plan(&obs, nz(1)).unwrap();
         assert_eq!(ids(&p), vec![vec![2], vec![1], vec![3], vec![4]]);
         assert!(p.batches[0].resume && !p.batches[0].members[0].in_rotation);
         assert!(!p.batches[1].resume);
@@ -413,7 +411,10 @@ mod tests {
         );
         // The out droplet does not count against max-unavailable: 3 in rotation, batches of 3
         // would leave one (the resumed droplet, back by then).
-        assert_eq!(ids(&plan(&obs, 3).unwrap()), vec![vec![2], vec![1, 3, 4]]);
+        assert_eq!(
+            ids(&plan(&obs, nz(3)).unwrap()),
+            vec![vec![2], vec![1, 3, 4]]
+        );
         // Every droplet out: the pool serves nothing already; putting them back is allowed.
         let all_out = Observation {
             lb: lb("web", &[], "active"),
@@ -421,7 +422,7 @@ mod tests {
             marked: vec![droplet(1, &[&marker], "active")],
             unhealthy: vec![],
         };
-        assert_eq!(ids(&plan(&all_out, 1).unwrap()), vec![vec![1]]);
+        assert_eq!(ids(&plan(&all_out, nz(1)).unwrap()), vec![vec![1]]);
     }
 
     #[test]
@@ -429,11 +430,14 @@ mod tests {
         let mut obs = tagged(4);
         obs.unhealthy = vec![DropletId(3)];
         assert_eq!(
-            ids(&plan(&obs, 1).unwrap()),
+            ids(&plan(&obs, nz(1)).unwrap()),
             vec![vec![3], vec![1], vec![2], vec![4]]
         );
         obs.unhealthy = vec![DropletId(4), DropletId(2)];
-        assert_eq!(ids(&plan(&obs, 2).unwrap()), vec![vec![2, 4], vec![1, 3]]);
+        assert_eq!(
+            ids(&plan(&obs, nz(2)).unwrap()),
+            vec![vec![2, 4], vec![1, 3]]
+        );
     }
 
     #[test]
@@ -444,10 +448,10 @@ mod tests {
             marked: vec![],
             unhealthy: vec![],
         };
-        let p = plan(&obs, 1).unwrap();
+        let p = plan(&obs, nz(1)).unwrap();
         assert_eq!(p.membership, Membership::DropletIds);
         assert_eq!(ids(&p), vec![vec![1], vec![2], vec![3]]);
-        let r = plan(&obs, 3).unwrap_err();
+        let r = plan(&obs, nz(3)).unwrap_err();
         assert!(
             r.found.contains("selecting a list of droplet ids"),
             "{}",

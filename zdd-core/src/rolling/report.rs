@@ -110,7 +110,7 @@ pub struct RollingReport {
     /// The tag marking droplets we took out of rotation.
     pub marker_tag: Option<String>,
     /// `--max-unavailable`.
-    pub max_unavailable: usize,
+    pub max_unavailable: std::num::NonZeroUsize,
     /// `--wait-scale` (1 in production).
     pub wait_scale: f64,
     /// The plan: batches and computed waits, in order.

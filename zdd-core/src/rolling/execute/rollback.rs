@@ -60,7 +60,7 @@ impl Run<'_> {
             }
         }
         let mut chunks: Vec<Vec<Member>> = vec![sequence[..first_len].to_vec()];
-        for c in sequence[first_len..].chunks(self.cfg.max_unavailable) {
+        for c in sequence[first_len..].chunks(self.cfg.max_unavailable.get()) {
             chunks.push(c.to_vec());
         }
         let mut rolled = 0;
