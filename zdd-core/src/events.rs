@@ -4,7 +4,12 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use std::net::Ipv4Addr;
+
+use do_api::{ActionId, ActionStatus, DropletId};
 use serde::Serialize;
+
+use crate::hook::HookPurpose;
 
 /// A phase of a deploy, for progress and timing reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -65,6 +70,37 @@ impl Step {
     }
 }
 
+/// What a step acts on, typed, so that a caller can follow a droplet or a batch without
+/// reading the prose in `detail`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    /// Nothing in particular (observing, the lock).
+    #[default]
+    None,
+    /// Droplets.
+    Droplets {
+        /// Their ids.
+        ids: Vec<DropletId>,
+    },
+    /// A reserved IP.
+    ReservedIp {
+        /// The address.
+        ip: Ipv4Addr,
+    },
+}
+
+impl Subject {
+    /// One droplet.
+    pub fn droplet(id: DropletId) -> Self {
+        Subject::Droplets { ids: vec![id] }
+    }
+
+    fn is_none(&self) -> bool {
+        matches!(self, Subject::None)
+    }
+}
+
 /// Something that happened during a deploy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -75,12 +111,18 @@ pub enum Event {
         /// Which step.
         step: Step,
         /// What it acts on.
+        #[serde(default, skip_serializing_if = "Subject::is_none")]
+        subject: Subject,
+        /// What it acts on.
         detail: String,
     },
     /// A step ended (successfully or not; `ok` says which).
     StepFinished {
         /// Which step.
         step: Step,
+        /// What it acted on.
+        #[serde(default, skip_serializing_if = "Subject::is_none")]
+        subject: Subject,
         /// What it acted on and how it ended.
         detail: String,
         /// How long it took.
@@ -105,9 +147,33 @@ pub enum Event {
     /// An action was polled.
     ActionProgress {
         /// The action id.
-        action_id: u64,
+        action_id: ActionId,
         /// Its status.
-        status: String,
+        status: ActionStatus,
+    },
+    /// A batch of a rolling deploy began (before its droplets leave rotation).
+    BatchStarted {
+        /// 1-based; rollback batches continue the numbering.
+        index: usize,
+        /// Update or roll back.
+        purpose: HookPurpose,
+        /// Its droplets.
+        droplets: Vec<DropletId>,
+    },
+    /// A batch ended.
+    BatchFinished {
+        /// Its index.
+        index: usize,
+        /// Whether every droplet came back.
+        ok: bool,
+        /// How long it took.
+        #[serde(with = "crate::serde_time::secs")]
+        duration: Duration,
+    },
+    /// A failure is being undone: the updated droplets are rolled back, newest first.
+    RollbackStarted {
+        /// The droplets to roll back, in order.
+        droplets: Vec<DropletId>,
     },
     /// Something the user should know that does not stop the deploy.
     Warning {

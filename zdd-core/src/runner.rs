@@ -9,7 +9,7 @@ use std::time::Duration;
 use do_api::Client;
 use tokio::time::Instant;
 
-use crate::events::{Event, EventSink, Step};
+use crate::events::{Event, EventSink, Step, Subject};
 use crate::lock::{self, DeployLock, LockConfig, LockError};
 use crate::report::StepTiming;
 
@@ -22,6 +22,7 @@ pub(crate) struct Steps<'a> {
 /// A started step; give it back to [`Steps::finish`].
 pub(crate) struct Started {
     step: Step,
+    subject: Subject,
     at: Instant,
 }
 
@@ -34,12 +35,19 @@ impl<'a> Steps<'a> {
     }
 
     pub fn start(&self, step: Step, detail: impl Into<String>) -> Started {
+        self.start_on(step, Subject::None, detail)
+    }
+
+    /// Start a step that acts on `subject`.
+    pub fn start_on(&self, step: Step, subject: Subject, detail: impl Into<String>) -> Started {
         self.sink.emit(Event::StepStarted {
             step,
+            subject: subject.clone(),
             detail: detail.into(),
         });
         Started {
             step,
+            subject,
             at: Instant::now(),
         }
     }
@@ -50,6 +58,7 @@ impl<'a> Steps<'a> {
         let duration = s.at.elapsed();
         self.sink.emit(Event::StepFinished {
             step: s.step,
+            subject: s.subject,
             detail: detail.clone(),
             duration,
             ok,

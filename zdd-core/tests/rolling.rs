@@ -1108,3 +1108,74 @@ async fn a_load_balancer_is_found_by_name() {
         report.message
     );
 }
+
+/// Events carry typed subjects: each batch starts and finishes with its droplets' ids, and the
+/// steps that act on droplets name them, so a caller follows a droplet without reading prose.
+#[tokio::test]
+async fn events_name_batches_and_droplets() {
+    use zdd_core::events::Subject;
+    use zdd_core::hook::HookPurpose;
+    let fake = pool(2, false).await;
+    let hook = AppHook::new(&fake, "v2");
+    let sink = CollectingSink::default();
+    let report = rolling::run(
+        &client(&fake),
+        &config(),
+        Some(&hook),
+        None::<&AppHook>,
+        &sink,
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let events = sink.events();
+    let batches: Vec<(usize, Vec<u64>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BatchStarted {
+                index,
+                purpose: HookPurpose::Update,
+                droplets,
+            } => Some((*index, droplets.iter().map(|d| d.0).collect())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(batches, vec![(1, vec![1]), (2, vec![2])]);
+    let finished: Vec<(usize, bool)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BatchFinished { index, ok, .. } => Some((*index, *ok)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished, vec![(1, true), (2, true)]);
+    let taken_out: Vec<Subject> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StepStarted {
+                step: zdd_core::events::Step::TakeOut,
+                subject,
+                ..
+            } => Some(subject.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        taken_out,
+        vec![
+            Subject::droplet(do_api::DropletId(1)),
+            Subject::droplet(do_api::DropletId(2))
+        ]
+    );
+    // As JSON lines: the event's kind, and the subject as an object.
+    let json = serde_json::to_value(&events[events.len() - 1]).unwrap();
+    assert!(json["event"].is_string(), "{json}");
+    let started = events
+        .iter()
+        .find(|e| matches!(e, Event::BatchStarted { .. }))
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(started).unwrap(),
+        json!({"event": "batch_started", "index": 1, "purpose": "update", "droplets": [1]})
+    );
+}

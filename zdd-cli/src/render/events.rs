@@ -52,7 +52,7 @@ impl EventSink for StderrSink {
             Style::Human { gitlab } => {
                 let t = clock();
                 match event {
-                    Event::StepStarted { step, detail } => {
+                    Event::StepStarted { step, detail, .. } => {
                         if gitlab {
                             let n = self.section.fetch_add(1, Ordering::Relaxed);
                             let name = format!("zdd_{n}_{}", step.label().replace(' ', "_"));
@@ -71,6 +71,7 @@ impl EventSink for StderrSink {
                         detail,
                         duration,
                         ok,
+                        ..
                     } => {
                         let mark = if ok { "ok" } else { "FAILED" };
                         self.line(&format!(
@@ -97,6 +98,35 @@ impl EventSink for StderrSink {
                     }
                     Event::ActionProgress { action_id, status } => {
                         self.line(&format!("[{t}]     action {action_id}: {status}"));
+                    }
+                    Event::BatchStarted {
+                        index,
+                        purpose,
+                        droplets,
+                    } => {
+                        let ids: Vec<String> = droplets.iter().map(|d| d.to_string()).collect();
+                        self.line(&format!(
+                            "[{t}] batch {index} ({purpose}): droplets {}",
+                            ids.join(", ")
+                        ));
+                    }
+                    Event::BatchFinished {
+                        index,
+                        ok,
+                        duration,
+                    } => {
+                        let mark = if ok { "ok" } else { "FAILED" };
+                        self.line(&format!(
+                            "[{t}] {mark} batch {index} ({:.1}s)",
+                            duration.as_secs_f64()
+                        ));
+                    }
+                    Event::RollbackStarted { droplets } => {
+                        let ids: Vec<String> = droplets.iter().map(|d| d.to_string()).collect();
+                        self.line(&format!(
+                            "[{t}] rolling back droplets {}, newest first",
+                            ids.join(", ")
+                        ));
                     }
                     Event::Warning { message } => self.line(&format!("[{t}] warning: {message}")),
                     Event::Note { message } => self.line(&format!("[{t}] {message}")),

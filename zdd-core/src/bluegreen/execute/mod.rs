@@ -128,9 +128,11 @@ impl<'a> Run<'a> {
                 self.cfg.version.as_deref(),
                 crate::hook::HookPurpose::Update,
             );
-            let s = self
-                .steps
-                .start(Step::Update, format!("droplet {} ({})", to.id, to.name));
+            let s = self.steps.start_on(
+                Step::Update,
+                crate::events::Subject::droplet(to.id),
+                format!("droplet {} ({})", to.id, to.name),
+            );
             if let Err(e) = hook.run(&target).await {
                 self.steps.finish(s, false, e.clone());
                 return Err(Stop::new(

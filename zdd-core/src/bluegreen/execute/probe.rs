@@ -50,8 +50,9 @@ impl Run<'_> {
                 });
             }
         };
-        let s = self.steps.start(
+        let s = self.steps.start_on(
             Step::HealthGate,
+            crate::events::Subject::droplet(d.id),
             format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
         );
         match check.wait_healthy(ip, self.steps.sink).await {
@@ -81,8 +82,9 @@ impl Run<'_> {
         check: &HealthPolicy,
     ) -> Result<Duration, HealthFailure> {
         let url = check.url_for(IpAddr::V4(ip));
-        let s = self.steps.start(
+        let s = self.steps.start_on(
             Step::Verify,
+            crate::events::Subject::ReservedIp { ip },
             format!("droplet {} ({}) through {url}", who.id, who.name),
         );
         match check

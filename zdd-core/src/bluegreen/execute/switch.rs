@@ -16,8 +16,9 @@ impl Run<'_> {
         from: &Droplet,
         to: &Droplet,
     ) -> Result<(), Stop> {
-        let s = self.steps.start(
+        let s = self.steps.start_on(
             step,
+            crate::events::Subject::ReservedIp { ip },
             format!(
                 "reserved IP {ip}: droplet {} ({}) -> {} ({})",
                 from.id, from.name, to.id, to.name
@@ -31,8 +32,8 @@ impl Run<'_> {
                 .actions()
                 .wait_with(action.id, &self.cfg.assign_wait, |a| {
                     sink.emit(Event::ActionProgress {
-                        action_id: a.id.0,
-                        status: a.status.to_string(),
+                        action_id: a.id,
+                        status: a.status.clone(),
                     })
                 })
                 .await
@@ -113,8 +114,8 @@ impl Run<'_> {
                 .actions()
                 .wait_with(a.id, &self.cfg.assign_wait, |a| {
                     sink.emit(Event::ActionProgress {
-                        action_id: a.id.0,
-                        status: a.status.to_string(),
+                        action_id: a.id,
+                        status: a.status.clone(),
                     })
                 })
                 .await
@@ -140,8 +141,9 @@ impl Run<'_> {
     }
 
     pub(super) async fn confirm(&mut self, ip: Ipv4Addr, to: &Droplet) -> Result<(), Stop> {
-        let s = self.steps.start(
+        let s = self.steps.start_on(
             Step::Confirm,
+            crate::events::Subject::ReservedIp { ip },
             format!("reserved IP {ip} points at droplet {}", to.id),
         );
         match self.ip_holder(ip).await {

@@ -22,8 +22,11 @@ impl Run<'_> {
         if moves.is_empty() {
             return Ok(());
         }
-        let s = self.steps.start(
+        let s = self.steps.start_on(
             Step::TagMove,
+            crate::events::Subject::Droplets {
+                ids: moves.iter().map(|m| m.droplet).collect(),
+            },
             moves
                 .iter()
                 .map(|m| m.to_string())

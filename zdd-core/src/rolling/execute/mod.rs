@@ -228,9 +228,19 @@ impl<'a> Run<'a> {
             duration: Duration::ZERO,
             ok: false,
         };
+        self.steps.sink.emit(Event::BatchStarted {
+            index,
+            purpose,
+            droplets: report.droplets.clone(),
+        });
         let result = self.cycle_inner(members, purpose, hook, &mut report).await;
         report.duration = started.elapsed();
         report.ok = matches!(&result, Ok(f) if f.is_empty());
+        self.steps.sink.emit(Event::BatchFinished {
+            index,
+            ok: report.ok,
+            duration: report.duration,
+        });
         self.batches.push(report);
         result
     }
@@ -259,9 +269,11 @@ impl<'a> Run<'a> {
                     Purpose::Update => Step::Update,
                     Purpose::Rollback => Step::Rollback,
                 };
-                let s = self
-                    .steps
-                    .start(step, format!("droplet {} ({})", d.id, d.name));
+                let s = self.steps.start_on(
+                    step,
+                    crate::events::Subject::droplet(d.id),
+                    format!("droplet {} ({})", d.id, d.name),
+                );
                 let r = hook.run(&target).await;
                 let took = self.steps.finish(
                     s,
@@ -285,8 +297,9 @@ impl<'a> Run<'a> {
             }
             let gate = match self.direct_ip(d) {
                 Ok(ip) => {
-                    let s = self.steps.start(
+                    let s = self.steps.start_on(
                         Step::HealthGate,
+                        crate::events::Subject::droplet(d.id),
                         format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
                     );
                     let r = check.wait_healthy(ip, self.steps.sink).await;

@@ -59,6 +59,9 @@ impl Run<'_> {
                 });
             }
         }
+        self.steps.sink.emit(Event::RollbackStarted {
+            droplets: sequence.iter().map(|m| m.droplet.id).collect(),
+        });
         let mut chunks: Vec<Vec<Member>> = vec![sequence[..first_len].to_vec()];
         for c in sequence[first_len..].chunks(self.cfg.max_unavailable.get()) {
             chunks.push(c.to_vec());

@@ -160,7 +160,11 @@ impl Run<'_> {
     ) -> Result<(), Stop> {
         let ids = Self::ids(ds);
         let marker = self.marker.clone().expect("planned");
-        let s = self.steps.start(Step::TakeOut, Self::names(ds));
+        let s = self.steps.start_on(
+            Step::TakeOut,
+            crate::events::Subject::Droplets { ids: Self::ids(ds) },
+            Self::names(ds),
+        );
         let result = async {
             if tag_marker {
                 self.client.tags().tag_droplets(&marker, &ids).await?;
@@ -312,7 +316,11 @@ impl Run<'_> {
         }
         let ids = Self::ids(ds);
         let marker = self.marker.clone().expect("planned");
-        let s = self.steps.start(Step::PutBack, Self::names(ds));
+        let s = self.steps.start_on(
+            Step::PutBack,
+            crate::events::Subject::Droplets { ids: Self::ids(ds) },
+            Self::names(ds),
+        );
         let result = async {
             match self.membership.as_ref().expect("planned") {
                 Membership::Tag(t) => self.client.tags().tag_droplets(t, &ids).await?,
