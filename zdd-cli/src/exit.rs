@@ -2,6 +2,7 @@
 //! checks that they agree.
 
 use zdd_core::Outcome;
+use zdd_core::bluegreen::StatusState;
 
 /// Success, including a no-op, a finished resume and a dry run; for `status`, the reserved IP
 /// and the tags agree (and with `--check-health` the live droplet answers).
@@ -116,18 +117,17 @@ pub fn for_roll_outcome(o: Outcome) -> i32 {
     for_outcome(o)
 }
 
-/// The exit code of `status`: the most severe finding. `state` is core's `consistent`,
-/// `interrupted` or `inconsistent`; `live_healthy` whether the droplet holding the reserved IP
+/// The exit code of `status`: the most severe finding. `state` is core's judgement of the
+/// IP and the tags; `live_healthy` whether the droplet holding the reserved IP
 /// answered its health check (`None` without `--check-health`). An inconsistent state comes
 /// first (needs a human), then a live droplet that does not answer (users see errors now), then
 /// an interrupted run (traffic is fine, the tags are behind).
-pub fn for_status(state: &str, live_healthy: Option<bool>) -> i32 {
+pub fn for_status(state: StatusState, live_healthy: Option<bool>) -> i32 {
     match (state, live_healthy) {
-        ("consistent" | "interrupted", Some(false)) => STATUS_UNHEALTHY,
-        ("consistent", _) => OK,
-        ("interrupted", _) => STATUS_INTERRUPTED,
-        // `inconsistent`, or a state this version does not know: not something to call fine.
-        _ => STATUS_INCONSISTENT,
+        (StatusState::Inconsistent, _) => STATUS_INCONSISTENT,
+        (_, Some(false)) => STATUS_UNHEALTHY,
+        (StatusState::Consistent, _) => OK,
+        (StatusState::Interrupted, _) => STATUS_INTERRUPTED,
     }
 }
 
@@ -180,15 +180,14 @@ mod tests {
 
     #[test]
     fn status_exits_0_only_when_consistent_and_healthy() {
-        assert_eq!(for_status("consistent", None), OK);
-        assert_eq!(for_status("consistent", Some(true)), OK);
-        assert_eq!(for_status("consistent", Some(false)), 12);
-        assert_eq!(for_status("interrupted", None), 10);
-        assert_eq!(for_status("interrupted", Some(true)), 10);
-        assert_eq!(for_status("interrupted", Some(false)), 12);
-        assert_eq!(for_status("inconsistent", None), 11);
-        assert_eq!(for_status("inconsistent", Some(false)), 11);
-        assert_eq!(for_status("something new", Some(true)), 11);
+        assert_eq!(for_status(StatusState::Consistent, None), OK);
+        assert_eq!(for_status(StatusState::Consistent, Some(true)), OK);
+        assert_eq!(for_status(StatusState::Consistent, Some(false)), 12);
+        assert_eq!(for_status(StatusState::Interrupted, None), 10);
+        assert_eq!(for_status(StatusState::Interrupted, Some(true)), 10);
+        assert_eq!(for_status(StatusState::Interrupted, Some(false)), 12);
+        assert_eq!(for_status(StatusState::Inconsistent, None), 11);
+        assert_eq!(for_status(StatusState::Inconsistent, Some(false)), 11);
         // Existing codes are unchanged.
         assert_eq!(
             (

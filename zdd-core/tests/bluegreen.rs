@@ -786,7 +786,7 @@ async fn status_reports_drift() {
     let s = bluegreen::status(&client(&fake), &cfg, true, &sink)
         .await
         .unwrap();
-    assert_eq!(s.state, "consistent");
+    assert_eq!(s.state, bluegreen::StatusState::Consistent);
     assert_eq!(s.ip_droplet.as_ref().unwrap().id.0, 1);
     assert_eq!(s.health.len(), 2);
     assert!(s.health.iter().all(|h| h.healthy), "{:?}", s.health);
@@ -800,7 +800,7 @@ async fn status_reports_drift() {
     let s = bluegreen::status(&client(&fake), &cfg, false, &sink)
         .await
         .unwrap();
-    assert_eq!(s.state, "interrupted");
+    assert_eq!(s.state, bluegreen::StatusState::Interrupted);
     assert!(s.drift[0].contains("run `zdd-do promote`"), "{:?}", s.drift);
     assert!(fake.mutations().is_empty());
 }

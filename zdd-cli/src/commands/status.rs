@@ -32,7 +32,7 @@ pub(super) async fn run(
             .as_ref()
             .is_some_and(|d| report.health.iter().any(|h| h.id == d.id && h.healthy))
     });
-    let code = exit::for_status(&report.state, live_healthy);
+    let code = exit::for_status(report.state, live_healthy);
     match g.output {
         Output::Json => render::json::print_result_json(&report, code),
         Output::Human => render::status::print_human(&report, &cfg.roles, code),

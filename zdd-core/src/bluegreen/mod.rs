@@ -11,7 +11,7 @@ mod report;
 pub mod steps;
 
 pub use config::{BlueGreenConfig, Mode};
-pub use execute::{DropletHealth, StatusReport, run, status};
+pub use execute::{DropletHealth, StatusReport, StatusState, run, status};
 pub use report::{AssignTiming, BlueGreenReport, Outcome};
 pub use steps::PlannedStep;
 

@@ -27,7 +27,7 @@ mod status;
 mod switch;
 mod tags;
 
-pub use status::{DropletHealth, StatusReport, status};
+pub use status::{DropletHealth, StatusReport, StatusState, status};
 
 /// Why a run stopped early: the outcome and its message.
 type Stop = crate::Error;

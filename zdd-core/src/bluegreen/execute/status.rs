@@ -13,12 +13,42 @@ pub struct StatusReport {
     pub live_tagged: Vec<DropletSummary>,
     /// Droplets with the standby tag.
     pub standby_tagged: Vec<DropletSummary>,
-    /// `consistent`, `interrupted` or `inconsistent`.
-    pub state: String,
+    /// Whether the tags agree with where the IP points.
+    pub state: StatusState,
     /// Differences between the tags and the IP, and what to do about them.
     pub drift: Vec<String>,
     /// Health of each tagged droplet (direct check), when asked for.
     pub health: Vec<DropletHealth>,
+}
+
+/// Where things stand between the reserved IP and the tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusState {
+    /// The IP is on the live-tagged droplet; the standby is tagged as such.
+    Consistent,
+    /// The IP is on the standby-tagged droplet: a switch finished, its tag move did not
+    /// (running promote or rollback again finishes it).
+    Interrupted,
+    /// Anything else (the IP on nobody or a third droplet, ambiguous tags): needs a human.
+    Inconsistent,
+}
+
+impl StatusState {
+    /// `consistent`, `interrupted` or `inconsistent`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusState::Consistent => "consistent",
+            StatusState::Interrupted => "interrupted",
+            StatusState::Inconsistent => "inconsistent",
+        }
+    }
+}
+
+impl std::fmt::Display for StatusState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One droplet's direct health.
@@ -57,9 +87,9 @@ pub async fn status(
     let ip = run.resolve_ip().await?;
     let obs = run.observe(ip).await?;
     let (state, drift) = match plan(&obs, &cfg.roles) {
-        Ok(Plan::Switch { .. }) => ("consistent".to_owned(), Vec::new()),
+        Ok(Plan::Switch { .. }) => (StatusState::Consistent, Vec::new()),
         Ok(Plan::FinishTags { live, moves, .. }) => (
-            "interrupted".to_owned(),
+            StatusState::Interrupted,
             vec![format!(
                 "{ip} points at droplet {} but the tags were not fully moved ({}); run `zdd-do promote` (or `rollback`) to finish",
                 live.id,
@@ -70,7 +100,7 @@ pub async fn status(
                     .join(", ")
             )],
         ),
-        Err(r) => ("inconsistent".to_owned(), vec![r.reason]),
+        Err(r) => (StatusState::Inconsistent, vec![r.reason]),
     };
     let mut health = Vec::new();
     if check_health {
