@@ -20,7 +20,7 @@ pub const NOT_READY: i32 = 4;
 pub const SWITCHED_BACK: i32 = 5;
 /// Switching back (or an assign) failed: traffic state uncertain, needs a human.
 pub const UNCERTAIN: i32 = 6;
-/// Another run holds the deploy lock. Nothing changed.
+/// Another run holds the deploy lock, or this run lost it before switching. Traffic did not move.
 pub const LOCKED: i32 = 7;
 /// DigitalOcean API or authentication failure.
 pub const API: i32 = 8;
@@ -68,7 +68,10 @@ pub const TABLE: &[(i32, &str)] = &[
         UNCERTAIN,
         "undoing failed (switch back or roll back): traffic state uncertain, needs a human",
     ),
-    (LOCKED, "another run holds the deploy lock; nothing changed"),
+    (
+        LOCKED,
+        "another run holds the deploy lock, or this run lost it before switching; traffic did not move",
+    ),
     (API, "DigitalOcean API or authentication failure"),
     (
         PAUSED,
