@@ -7,7 +7,7 @@ use do_api::{Client, Token, WaitOptions};
 use fake_do::{App, FakeDo};
 use zdd_core::bluegreen::{self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome};
 use zdd_core::events::{CollectingSink, Event};
-use zdd_core::health::HealthPolicy;
+use zdd_core::health::{HealthPolicy, HealthTarget};
 use zdd_core::hook::{DropletHook, HookTarget, NoHook};
 
 const BLUE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
@@ -38,8 +38,11 @@ fn client(fake: &FakeDo) -> Client {
 fn config(fake: &FakeDo) -> BlueGreenConfig {
     BlueGreenConfig {
         reserved_ip: Some(RIP),
-        health: HealthPolicy {
+        target: HealthTarget {
             port: Some(fake.app_port),
+            ..HealthTarget::default()
+        },
+        health: HealthPolicy {
             successes: 2,
             interval: Duration::from_millis(20),
             deadline: Duration::from_millis(600),

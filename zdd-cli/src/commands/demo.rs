@@ -11,7 +11,7 @@ use do_sim::traffic::{Load, LoadConfig};
 use do_sim::{DropletSpec, LbSpec, ReservedIpSpec, Sim, SimConfig};
 use zdd_core::bluegreen::{self, BlueGreenConfig, Mode, Outcome as BgOutcome};
 use zdd_core::events::EventSink;
-use zdd_core::health::HealthPolicy;
+use zdd_core::health::{HealthPolicy, HealthTarget};
 use zdd_core::hook::{DropletHook, HookTarget};
 use zdd_core::lock::LockSettings;
 use zdd_core::rolling::{self, LbRef, Outcome as RollOutcome, RollingConfig};
@@ -141,8 +141,6 @@ pub(super) async fn run(
         ..LockSettings::default()
     };
     let check = |version: Option<&str>| HealthPolicy {
-        port: Some(port),
-        path: "/health".into(),
         expect_body: version.map(|v| format!("\"version\":\"{v}\"")),
         successes: SUCCESSES,
         interval: PROBE_INTERVAL,
@@ -153,6 +151,11 @@ pub(super) async fn run(
     let bg = |version: Option<&str>| BlueGreenConfig {
         reserved_ip: Some(rip),
         health: check(version),
+        target: HealthTarget {
+            port: Some(port),
+            path: Some("/health".into()),
+            ..HealthTarget::default()
+        },
         assign_wait: do_api::WaitOptions::with_timeout(Duration::from_secs(30))
             .interval(Duration::from_millis(100), Duration::from_millis(500)),
         version: version.map(str::to_owned),

@@ -5,7 +5,7 @@
 
 use do_api::{Client, Token};
 use zdd_core::bluegreen::{LockSettings, RoleField, Roles};
-use zdd_core::health::{AddressKind, HealthField, HealthPolicy, Scheme};
+use zdd_core::health::{AddressKind, HealthField, HealthPolicy, HealthTarget, Scheme};
 
 use crate::cli::{self, Cli, Command, Output};
 use crate::exit;
@@ -138,24 +138,31 @@ fn client(g: &cli::Global) -> Result<Client, Early> {
         .map_err(|e| Early(exit::USAGE, e.to_string()))
 }
 
-/// A health check from where to probe (which differs per command) and how (shared flags).
-fn health_check(
+/// Where to probe; what is `None` comes from the load balancer (roll) or the defaults.
+fn health_target(
     scheme: Option<cli::Scheme>,
     port: Option<u16>,
-    path: &str,
+    path: Option<&str>,
     p: &cli::Probe,
-) -> Result<HealthPolicy, String> {
-    let check = HealthPolicy {
-        scheme: match scheme {
-            Some(cli::Scheme::Https) => Scheme::Https,
-            Some(cli::Scheme::Http) | None => Scheme::Http,
-        },
+) -> HealthTarget {
+    HealthTarget {
+        scheme: scheme.map(|s| match s {
+            cli::Scheme::Https => Scheme::Https,
+            cli::Scheme::Http => Scheme::Http,
+        }),
         port,
-        path: path.to_owned(),
+        path: path.map(str::to_owned),
         address: match p.health_address {
             cli::Address::Public => AddressKind::Public,
             cli::Address::Private => AddressKind::Private,
         },
+    }
+}
+
+/// How to judge a probe (the flags every health-checking command shares), checked by core and
+/// refused in flag names.
+fn health_policy(p: &cli::Probe) -> Result<HealthPolicy, String> {
+    let policy = HealthPolicy {
         status_min: p.health_status.0,
         status_max: p.health_status.1,
         expect_body: p.expect_body.clone(),
@@ -165,11 +172,11 @@ fn health_check(
         deadline: p.health_deadline,
         insecure_tls: p.health_insecure,
     };
-    check.check().map_err(|e| {
+    policy.check().map_err(|e| {
         let flags: Vec<&str> = e.fields.iter().map(|f| health_flag(*f)).collect();
         format!("{}: {}", flags.join(", "), e.message)
     })?;
-    Ok(check)
+    Ok(policy)
 }
 
 /// The flag that sets a health check setting.
@@ -185,14 +192,16 @@ pub(super) fn health_flag(f: HealthField) -> &'static str {
     }
 }
 
-fn health(h: &cli::Health) -> Result<HealthPolicy, Early> {
-    health_check(
+/// The blue-green health flags: where (every part given or defaulted by clap) and how.
+fn health(h: &cli::Health) -> Result<(HealthTarget, HealthPolicy), Early> {
+    let target = health_target(
         Some(h.health_scheme),
         h.health_port,
-        &h.health_path,
+        Some(&h.health_path),
         &h.probe,
-    )
-    .map_err(|m| Early(exit::USAGE, m))
+    );
+    let policy = health_policy(&h.probe).map_err(|m| Early(exit::USAGE, m))?;
+    Ok((target, policy))
 }
 
 /// The deploy lock's settings, or none with `--no-lock`.

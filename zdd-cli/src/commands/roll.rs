@@ -1,11 +1,12 @@
 //! `zdd-do roll`: flags to a [`RollingConfig`], run, render, exit code.
 
 use zdd_core::rolling::{
-    self, Drain, HealthOverrides, Identify, LbProbe, LbRef, OnFailure, RollingConfig, RollingField,
+    self, Drain, Identify, LbProbe, LbRef, OnFailure, RollingConfig, RollingField,
 };
 
 use super::{
-    Early, client, health_check, health_flag, interrupted, lock_settings, with_token_hint,
+    Early, client, health_flag, health_policy, health_target, interrupted, lock_settings,
+    with_token_hint,
 };
 use crate::cli::{self, Output};
 use crate::exit;
@@ -26,14 +27,13 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
         cli::OnFailureArg::Rollback => OnFailure::Rollback,
     };
     let h = &r.health;
-    let health = health_check(
+    let health = health_policy(&h.probe).map_err(usage)?;
+    let target = health_target(
         h.health_scheme,
         h.health_port,
-        h.health_path.as_deref().unwrap_or("/"),
+        h.health_path.as_deref(),
         &h.probe,
-    )
-    .map_err(usage)?;
-    let scheme = health.scheme;
+    );
     let drain = match r.drain {
         cli::DrainMode::Remove => Drain::Remove,
         cli::DrainMode::ShutdownUrl => Drain::ShutdownUrl {
@@ -60,11 +60,7 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
         lb_sync_wait: r.lb_sync_wait,
         batch_delay: r.batch_delay,
         health,
-        health_overrides: HealthOverrides {
-            scheme: h.health_scheme.map(|_| scheme),
-            port: h.health_port,
-            path: h.health_path.clone(),
-        },
+        target,
         lb_probe,
         on_failure,
         version: r.app_version.clone(),

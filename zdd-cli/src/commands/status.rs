@@ -13,10 +13,12 @@ pub(super) async fn run(
     s: &cli::StatusArgs,
     sink: &StderrSink,
 ) -> Result<i32, Early> {
+    let (target, health) = health(&s.health)?;
     let cfg = BlueGreenConfig {
         roles: roles(&s.pair)?,
         reserved_ip: s.pair.reserved_ip,
-        health: health(&s.health)?,
+        health,
+        target,
         lock: None,
         ..BlueGreenConfig::default()
     };

@@ -13,10 +13,12 @@ use crate::render::{self, StderrSink};
 
 /// The blue-green config the shared switch flags ask for; each command adds its own.
 pub(super) fn config(s: &cli::Switch) -> Result<BlueGreenConfig, Early> {
+    let (target, health) = health(&s.health)?;
     Ok(BlueGreenConfig {
         roles: roles(&s.pair)?,
         reserved_ip: s.pair.reserved_ip,
-        health: health(&s.health)?,
+        health,
+        target,
         assign_wait: WaitOptions::with_timeout(s.assign_timeout),
         verify_deadline: s.verify_deadline,
         version: None,

@@ -7,7 +7,7 @@ use do_api::WaitOptions;
 use serde::Serialize;
 
 use super::plan::Roles;
-use crate::health::HealthPolicy;
+use crate::health::{HealthGate, HealthPolicy, HealthTarget};
 use crate::lock::LockSettings;
 
 /// Promote (the standby gets the new version and the traffic) or roll back (traffic goes back
@@ -28,8 +28,10 @@ pub struct BlueGreenConfig {
     pub roles: Roles,
     /// The reserved IP; found from the tagged droplets when `None`.
     pub reserved_ip: Option<Ipv4Addr>,
-    /// The health check for the gate (on the droplet) and the verification (through the IP).
+    /// How the gate (on the droplet) and the verification (through the IP) judge.
     pub health: HealthPolicy,
+    /// Where they probe (no load balancer: unset parts take the defaults).
+    pub target: HealthTarget,
     /// How long to wait for the assign action.
     #[serde(skip)]
     pub assign_wait: WaitOptions,
@@ -54,6 +56,7 @@ impl Default for BlueGreenConfig {
             roles: Roles::default(),
             reserved_ip: None,
             health: HealthPolicy::default(),
+            target: HealthTarget::default(),
             assign_wait: WaitOptions::with_timeout(Duration::from_secs(120)),
             verify_deadline: Duration::from_secs(10),
             version: None,
@@ -61,5 +64,12 @@ impl Default for BlueGreenConfig {
             force: false,
             lock: Some(LockSettings::default()),
         }
+    }
+}
+
+impl BlueGreenConfig {
+    /// The health gate: the target resolved (defaults for what is unset) with the policy.
+    pub fn gate(&self) -> HealthGate {
+        HealthGate::new(self.target.resolve_alone(), self.health.clone())
     }
 }

@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::plan::HealthOverrides;
 use super::probe::LbProbe;
 use super::waits::Drain;
-use crate::health::{HealthField, HealthPolicy};
+use crate::health::{HealthField, HealthPolicy, HealthTarget};
 use crate::lock::LockSettings;
 use crate::report::secs;
 
@@ -46,11 +45,11 @@ pub struct RollingConfig {
     /// Pause between batches.
     #[serde(with = "secs")]
     pub batch_delay: Duration,
-    /// The direct health gate's timings, status range, body, successes and deadline; its
-    /// scheme, port and path come from the load balancer unless overridden.
+    /// How the direct health gate judges: status range, body, timings, successes, deadline.
     pub health: HealthPolicy,
-    /// `--health-scheme/--health-port/--health-path`.
-    pub health_overrides: HealthOverrides,
+    /// Where the gate probes; scheme, port and path left `None` come from the load
+    /// balancer's health check.
+    pub target: HealthTarget,
     /// Watch traffic through the load balancer instead of waiting the computed window.
     pub lb_probe: Option<LbProbe>,
     /// Pause or roll back on failure.
@@ -78,7 +77,7 @@ impl RollingConfig {
             lb_sync_wait: Duration::from_secs(5),
             batch_delay: Duration::ZERO,
             health: HealthPolicy::default(),
-            health_overrides: HealthOverrides::default(),
+            target: HealthTarget::default(),
             lb_probe: None,
             on_failure: OnFailure::Pause,
             version: None,

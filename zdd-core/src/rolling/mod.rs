@@ -23,7 +23,7 @@ pub mod steps;
 
 pub use config::{InvalidRollingConfig, LbRef, OnFailure, RollingConfig, RollingField};
 pub use execute::run;
-pub use plan::{HealthOverrides, Membership, RollPlan, marker_tag};
+pub use plan::{Membership, RollPlan, marker_tag};
 pub use probe::{Identify, LbProbe};
 pub use report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
 pub use steps::{PlannedDroplet, RollStep};

@@ -14,11 +14,10 @@ use std::fmt;
 use std::num::NonZeroUsize;
 
 use do_api::droplets::Droplet;
-use do_api::load_balancers::{HealthCheck, HealthCheckProtocol, LoadBalancer, Selector};
+use do_api::load_balancers::{LoadBalancer, Selector};
 use do_api::{DropletId, LoadBalancerId};
 use serde::Serialize;
 
-use crate::health::{HealthPolicy, Scheme};
 use crate::lock::scope_for_lb;
 use crate::refusal::{Refusal, describe};
 
@@ -221,50 +220,6 @@ pub fn plan(obs: &Observation, max_unavailable: NonZeroUsize) -> Result<RollPlan
     })
 }
 
-/// Overrides of the health gate's URL; what is not overridden comes from the load balancer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct HealthOverrides {
-    /// `--health-scheme`.
-    pub scheme: Option<Scheme>,
-    /// `--health-port`.
-    pub port: Option<u16>,
-    /// `--health-path`.
-    pub path: Option<String>,
-}
-
-/// The direct health gate: `base` (timings, status range, body, successes, deadline) with the
-/// scheme, port and path of the load balancer's health check unless overridden. An `https`
-/// check taken from the load balancer accepts any certificate, as the load balancer does
-/// (droplets are probed by IP). A `tcp` check has no HTTP equivalent: it needs
-/// `--health-scheme`.
-pub fn effective_check(
-    base: &HealthPolicy,
-    lb: &HealthCheck,
-    overrides: &HealthOverrides,
-) -> Result<HealthPolicy, String> {
-    let mut check = base.clone();
-    check.scheme = match (overrides.scheme, &lb.protocol) {
-        (Some(s), _) => s,
-        (None, HealthCheckProtocol::Http) => Scheme::Http,
-        (None, HealthCheckProtocol::Https) => {
-            check.insecure_tls = true;
-            Scheme::Https
-        }
-        (None, other) => {
-            return Err(format!(
-                "the load balancer's health check is `{other}`, which zdd-do cannot gate on; set the health gate's scheme (and path) to gate over HTTP"
-            ));
-        }
-    };
-    check.port = Some(overrides.port.unwrap_or(lb.port));
-    check.path = match &overrides.path {
-        Some(p) => p.clone(),
-        None if lb.path.is_empty() => "/".into(),
-        None => lb.path.clone(),
-    };
-    Ok(check)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,55 +411,6 @@ mod tests {
             r.found.contains("selecting a list of droplet ids"),
             "{}",
             r.found
-        );
-    }
-
-    #[test]
-    fn the_gate_takes_the_load_balancers_check_unless_overridden() {
-        let base = HealthPolicy {
-            expect_body: Some("v2".into()),
-            ..HealthPolicy::default()
-        };
-        let hc = HealthCheck::http(8080, "/healthz");
-        let c = effective_check(&base, &hc, &HealthOverrides::default()).unwrap();
-        assert_eq!(
-            c.url_for("203.0.113.1".parse().unwrap()),
-            "http://203.0.113.1:8080/healthz"
-        );
-        assert_eq!(c.expect_body.as_deref(), Some("v2"));
-        let o = HealthOverrides {
-            scheme: Some(Scheme::Https),
-            port: Some(8443),
-            path: Some("/ready".into()),
-        };
-        let c = effective_check(&base, &hc, &o).unwrap();
-        assert_eq!(
-            c.url_for("203.0.113.1".parse().unwrap()),
-            "https://203.0.113.1:8443/ready"
-        );
-        assert!(!c.insecure_tls);
-        let c = effective_check(
-            &base,
-            &HealthCheck::https(443, "/"),
-            &HealthOverrides::default(),
-        )
-        .unwrap();
-        assert!(c.insecure_tls && c.scheme == Scheme::Https);
-        let e =
-            effective_check(&base, &HealthCheck::tcp(22), &HealthOverrides::default()).unwrap_err();
-        assert!(e.contains("health check is `tcp`"), "{e}");
-        let c = effective_check(
-            &base,
-            &HealthCheck::tcp(8080),
-            &HealthOverrides {
-                scheme: Some(Scheme::Http),
-                ..HealthOverrides::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            c.url_for("203.0.113.1".parse().unwrap()),
-            "http://203.0.113.1:8080/"
         );
     }
 }

@@ -5,7 +5,7 @@ use crate::bluegreen::steps::PlannedStep;
 
 impl Run<'_> {
     pub(super) fn describe_plan(&self, p: &Plan, ip: Ipv4Addr, update: bool) -> Vec<PlannedStep> {
-        let h = &self.cfg.health;
+        let h = &self.gate;
         let mut out = Vec::new();
         match p {
             Plan::Switch { from, to } => {
@@ -23,8 +23,8 @@ impl Run<'_> {
                     out.push(PlannedStep::HealthGate {
                         droplet: to.id,
                         url,
-                        successes: h.successes,
-                        deadline: h.deadline,
+                        successes: h.policy.successes,
+                        deadline: h.policy.deadline,
                     });
                 }
                 out.push(PlannedStep::Assign {

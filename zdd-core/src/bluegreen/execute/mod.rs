@@ -14,7 +14,7 @@ use super::config::{BlueGreenConfig, Mode};
 use super::plan::{Observation, Plan, TagMove, plan, tag_moves};
 use super::report::{AssignTiming, BlueGreenReport, Outcome};
 use crate::events::{Event, EventSink, Step};
-use crate::health::{AddressKind, HealthFailure, HealthPolicy};
+use crate::health::{HealthFailure, HealthGate};
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, scope_for_ip};
 use crate::report::DropletSummary;
@@ -61,6 +61,8 @@ struct Run<'a> {
     assign: Option<AssignTiming>,
     time_to_new_answer: Option<Duration>,
     lock: Option<DeployLock>,
+    /// The health gate (target resolved, policy).
+    gate: HealthGate,
 }
 
 impl<'a> Run<'a> {
@@ -110,8 +112,8 @@ impl<'a> Run<'a> {
         hook: Option<&H>,
     ) -> Result<(Outcome, String), Stop> {
         if self.mode == Mode::Promote && self.cfg.health.expect_body.is_some() {
-            let url = self.cfg.health.url_for(IpAddr::V4(ip));
-            if self.cfg.health.probe(&url).await.is_ok() {
+            let url = self.gate.url_for(IpAddr::V4(ip));
+            if self.gate.policy.probe(&url).await.is_ok() {
                 return Ok((
                     Outcome::AlreadyLive,
                     format!(
@@ -147,7 +149,7 @@ impl<'a> Run<'a> {
         }
         if self.mode == Mode::Rollback && self.cfg.force {
             self.steps.warn("forced: skipping the health gate".into());
-        } else if let Err(f) = self.gate(&to, &self.cfg.health.clone()).await {
+        } else if let Err(f) = self.gate(&to, &self.gate.clone()).await {
             return Err(Stop::new(
                 Outcome::NotReady,
                 format!(
@@ -162,7 +164,7 @@ impl<'a> Run<'a> {
         self.live = Some((&to).into());
         self.standby = Some((&from).into());
         let before_verify = assign_started.elapsed();
-        match self.verify(ip, &to, &self.cfg.health.clone()).await {
+        match self.verify(ip, &to, &self.gate.clone()).await {
             Ok(first) => self.time_to_new_answer = Some(before_verify + first),
             Err(f) if self.mode == Mode::Rollback && self.cfg.force => {
                 self.steps.warn(format!(
@@ -201,7 +203,7 @@ impl<'a> Run<'a> {
                 live.id, live.name
             ),
         });
-        if let Err(f) = self.verify(ip, &live, &self.cfg.health.clone()).await {
+        if let Err(f) = self.verify(ip, &live, &self.gate.clone()).await {
             // The previous run switched but never verified, or the droplet broke since.
             let fallback = self.fallback_check();
             if self.gate(&standby, &fallback).await.is_err() {
@@ -251,6 +253,7 @@ pub async fn run<H: DropletHook>(
         assign: None,
         time_to_new_answer: None,
         lock: None,
+        gate: cfg.gate(),
     };
     let (outcome, message) = match run.go(hook, cancel).await {
         Ok(done) => done,

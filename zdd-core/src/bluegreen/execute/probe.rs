@@ -4,40 +4,22 @@ use super::*;
 
 impl Run<'_> {
     pub(super) fn direct_ip(&self, d: &Droplet) -> Result<IpAddr, Stop> {
-        let ip = match self.cfg.health.address {
-            AddressKind::Public => d.public_ipv4(),
-            AddressKind::Private => d.private_ipv4(),
-        };
-        ip.map(IpAddr::V4).ok_or_else(|| {
-            Stop::new(
-                Outcome::Refused,
-                format!(
-                    "droplet {} ({}) has no {} IPv4 address to health-check",
-                    d.id,
-                    d.name,
-                    match self.cfg.health.address {
-                        AddressKind::Public => "public",
-                        AddressKind::Private => "private",
-                    }
-                ),
-            )
-        })
+        self.gate
+            .address_of(d)
+            .map_err(|m| Stop::new(Outcome::Refused, m))
     }
 
     /// The check for the droplet traffic falls back to: the previous version, so the expected
     /// body (the new version's text) does not apply.
-    pub(super) fn fallback_check(&self) -> HealthPolicy {
-        HealthPolicy {
-            expect_body: None,
-            ..self.cfg.health.clone()
-        }
+    pub(super) fn fallback_check(&self) -> HealthGate {
+        self.gate.any_version()
     }
 
     /// Health-check a droplet directly.
     pub(super) async fn gate(
         &mut self,
         d: &Droplet,
-        check: &HealthPolicy,
+        check: &HealthGate,
     ) -> Result<(), HealthFailure> {
         let ip = match self.direct_ip(d) {
             Ok(ip) => ip,
@@ -62,7 +44,7 @@ impl Run<'_> {
                     true,
                     format!(
                         "{} passing probes in a row after {} attempts",
-                        check.successes, r.attempts
+                        check.policy.successes, r.attempts
                     ),
                 );
                 Ok(())
@@ -79,7 +61,7 @@ impl Run<'_> {
         &mut self,
         ip: Ipv4Addr,
         who: &Droplet,
-        check: &HealthPolicy,
+        check: &HealthGate,
     ) -> Result<Duration, HealthFailure> {
         let url = check.url_for(IpAddr::V4(ip));
         let s = self.steps.start_on(
@@ -88,6 +70,7 @@ impl Run<'_> {
             format!("droplet {} ({}) through {url}", who.id, who.name),
         );
         match check
+            .policy
             .wait_url_within(&url, self.steps.sink, self.cfg.verify_deadline, true)
             .await
         {

@@ -83,6 +83,7 @@ pub async fn status(
         assign: None,
         time_to_new_answer: None,
         lock: None,
+        gate: cfg.gate(),
     };
     let ip = run.resolve_ip().await?;
     let obs = run.observe(ip).await?;
@@ -112,8 +113,8 @@ pub async fn status(
             seen.push(d.id);
             match run.direct_ip(d) {
                 Ok(addr) => {
-                    let url = cfg.health.url_for(addr);
-                    let r = cfg.health.probe(&url).await;
+                    let url = run.gate.url_for(addr);
+                    let r = run.gate.policy.probe(&url).await;
                     health.push(DropletHealth {
                         id: d.id,
                         url,

@@ -6,11 +6,7 @@ use crate::rolling::steps::{PlannedDroplet, RollStep};
 impl Run<'_> {
     pub(super) fn describe_plan(&self, p: &RollPlan, has_update: bool) -> Vec<RollStep> {
         let mut out = Vec::new();
-        let gate = self
-            .lb_summary
-            .as_ref()
-            .and_then(|l| l.gate_url.clone())
-            .unwrap_or_default();
+        let gate = self.planned.summary().gate_url.unwrap_or_default();
         let take_out = self.take_out_waits();
         let put_back = self.put_back_waits();
         for b in &p.batches {
@@ -40,8 +36,8 @@ impl Run<'_> {
             }
             out.push(RollStep::HealthGate {
                 gate: gate.clone(),
-                successes: self.check.successes,
-                deadline: self.check.deadline,
+                successes: self.gate().policy.successes,
+                deadline: self.gate().policy.deadline,
             });
             out.push(RollStep::PutBack {
                 marker: p.marker.clone(),

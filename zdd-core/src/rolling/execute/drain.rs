@@ -11,7 +11,7 @@ impl Run<'_> {
             .and_then(|p| p.deadline)
             .unwrap_or_else(|| {
                 waits::total_applied(&self.put_back_waits()).mul_f64(3.0)
-                    + self.check.request_timeout
+                    + self.gate().policy.request_timeout
             })
     }
 
@@ -22,16 +22,12 @@ impl Run<'_> {
         method: &str,
     ) -> Result<(), String> {
         let ip = self.direct_ip(d)?;
-        let url = HealthPolicy {
-            path: path.to_owned(),
-            ..self.check.clone()
-        }
-        .url_for(ip);
+        let url = self.gate().endpoint.url_with_path(ip, path);
         let m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| format!("`{method}` is not an HTTP method"))?;
         let http = reqwest::Client::builder()
-            .timeout(self.check.request_timeout)
-            .danger_accept_invalid_certs(self.check.insecure_tls)
+            .timeout(self.gate().policy.request_timeout)
+            .danger_accept_invalid_certs(self.gate().policy.insecure_tls)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| e.to_string())?;
@@ -54,16 +50,16 @@ impl Run<'_> {
         let url = check.url_for(ip);
         let started = Instant::now();
         loop {
-            if check.probe(&url).await.is_err() {
+            if check.policy.probe(&url).await.is_err() {
                 return Ok(started.elapsed());
             }
-            if started.elapsed() + check.interval > check.deadline {
+            if started.elapsed() + check.policy.interval > check.policy.deadline {
                 return Err(format!(
                     "{url} still passes {}s after the drain call",
                     started.elapsed().as_secs()
                 ));
             }
-            tokio::time::sleep(check.interval).await;
+            tokio::time::sleep(check.policy.interval).await;
         }
     }
 
@@ -74,7 +70,7 @@ impl Run<'_> {
         deadline: Duration,
     ) -> Result<Vec<(DropletId, Duration)>, String> {
         let http = reqwest::Client::builder()
-            .timeout(self.check.request_timeout)
+            .timeout(self.gate().policy.request_timeout)
             .pool_max_idle_per_host(0)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -115,7 +111,7 @@ impl Run<'_> {
             if seen.len() == ds.len() {
                 return Ok(seen);
             }
-            if started.elapsed() + self.check.interval > deadline {
+            if started.elapsed() + self.gate().policy.interval > deadline {
                 let missing: Vec<String> = ds
                     .iter()
                     .filter(|d| !seen.iter().any(|(id, _)| *id == d.id))
@@ -128,7 +124,7 @@ impl Run<'_> {
                     deadline.as_secs_f64()
                 ));
             }
-            tokio::time::sleep(self.check.interval).await;
+            tokio::time::sleep(self.gate().policy.interval).await;
         }
     }
 }

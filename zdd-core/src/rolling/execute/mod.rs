@@ -13,12 +13,12 @@ use do_api::{Client, DropletId};
 use tokio::time::Instant;
 
 use super::config::{LbRef, OnFailure, RollingConfig};
-use super::plan::{Batch, Member, Membership, Observation, RollPlan, effective_check, plan};
+use super::plan::{Batch, Member, Membership, Observation, RollPlan, plan};
 use super::probe::{LbProbe, names};
 use super::report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
 use super::waits::{self, Drain, Wait};
 use crate::events::{Event, EventSink, Step};
-use crate::health::{AddressKind, HealthPolicy};
+use crate::health::HealthGate;
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, scope_for_lb};
 use crate::runner::{LockStop, Steps, check_lock, release_lock, take_lock};
@@ -45,16 +45,58 @@ struct Failure {
     error: String,
 }
 
+/// What is known once the load balancer is found, before anything is planned: every later
+/// step works from it.
+struct Planned {
+    lb: LoadBalancer,
+    /// Its health check (the spec's defaults when absent).
+    lb_health: HealthCheck,
+    /// `zdd-out:lb-<uuid>`.
+    marker: String,
+    /// How it selects droplets.
+    membership: Membership,
+    /// The direct health gate: the target resolved against the load balancer's check.
+    gate: HealthGate,
+}
+
+impl Planned {
+    /// Resolve the health gate's target against `lb`'s check.
+    fn new(cfg: &RollingConfig, lb: LoadBalancer) -> Result<Planned, Stop> {
+        let lb_health = lb.health_check.clone().unwrap_or_default();
+        let endpoint = cfg
+            .target
+            .resolve(Some(&lb_health))
+            .map_err(|e| Stop::new(Outcome::ConfigError, e.to_string()))?;
+        Ok(Planned {
+            marker: super::plan::marker_tag(&lb.id),
+            membership: super::plan::membership(&lb),
+            gate: HealthGate::new(endpoint, cfg.health.clone()),
+            lb_health,
+            lb,
+        })
+    }
+
+    fn summary(&self) -> LbSummary {
+        LbSummary {
+            id: self.lb.id.clone(),
+            name: self.lb.name.clone(),
+            membership: self.membership.clone(),
+            health_check: self.lb_health.clone(),
+            gate_url: Some(
+                self.gate
+                    .url_for(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+                    .replace("0.0.0.0", "<droplet-ip>"),
+            ),
+        }
+    }
+}
+
 struct Run<'a> {
     client: &'a Client,
     cfg: &'a RollingConfig,
     steps: Steps<'a>,
     plan_lines: Vec<crate::rolling::steps::RollStep>,
-    lb: Option<LoadBalancer>,
-    lb_summary: Option<LbSummary>,
-    marker: Option<String>,
-    membership: Option<Membership>,
-    check: HealthPolicy,
+    planned: Planned,
     pool: Vec<Droplet>,
     /// Droplets out of rotation now (by us or an earlier run).
     out: BTreeSet<DropletId>,
@@ -74,11 +116,15 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn lb(&self) -> &LoadBalancer {
-        self.lb.as_ref().expect("observed")
+        &self.planned.lb
     }
 
     fn lb_health(&self) -> HealthCheck {
-        self.lb().health_check.clone().unwrap_or_default()
+        self.planned.lb_health.clone()
+    }
+
+    fn gate(&self) -> &HealthGate {
+        &self.planned.gate
     }
 
     fn report_mut(&mut self, id: DropletId) -> Option<&mut DropletReport> {
@@ -101,8 +147,6 @@ impl<'a> Run<'a> {
         let obs = self.observe(lb).await?;
         let p = plan(&obs, self.cfg.max_unavailable)
             .map_err(|r| Stop::new(Outcome::Refused, r.to_string()))?;
-        self.membership = Some(p.membership.clone());
-        self.marker = Some(p.marker.clone());
         self.pool = p.pool.clone();
         let started = Instant::now();
         for b in &p.batches {
@@ -255,7 +299,7 @@ impl<'a> Run<'a> {
         self.check_staying(members).await?;
         self.take_out(members, report).await?;
         let check = match purpose {
-            Purpose::Update => self.check.clone(),
+            Purpose::Update => self.gate().clone(),
             Purpose::Rollback => self.any_version_check(),
         };
         let mut failures = Vec::new();
@@ -306,7 +350,7 @@ impl<'a> Run<'a> {
                     let detail = match &r {
                         Ok(h) => format!(
                             "{} passing probes in a row after {} attempts",
-                            check.successes, h.attempts
+                            check.policy.successes, h.attempts
                         ),
                         Err(f) => f.to_string(),
                     };
@@ -394,16 +438,32 @@ pub async fn run<H: DropletHook, R: DropletHook>(
 ) -> RollingReport {
     let started = Instant::now();
     let calls_before = client.requests_sent();
+    let mut steps = Steps::new(sink);
+    let mut cancel = std::pin::pin!(cancel);
+    let report = |outcome, message, planned: Option<&Planned>, steps: Steps<'_>| RollingReport {
+        outcome,
+        message,
+        load_balancer: planned.map(Planned::summary),
+        marker_tag: planned.map(|p| p.marker.clone()),
+        max_unavailable: cfg.max_unavailable,
+        wait_scale: cfg.wait_scale,
+        plan: Vec::new(),
+        batches: Vec::new(),
+        droplets: Vec::new(),
+        steps: steps.timings,
+        api_calls: client.requests_sent() - calls_before,
+        total: started.elapsed(),
+    };
+    let planned = match prepare(client, cfg, rollback.is_some(), &mut steps, &mut cancel).await {
+        Ok(p) => p,
+        Err(Stop { outcome, message }) => return report(outcome, message, None, steps),
+    };
     let mut run = Run {
         client,
         cfg,
-        steps: Steps::new(sink),
+        steps,
         plan_lines: Vec::new(),
-        lb: None,
-        lb_summary: None,
-        marker: None,
-        membership: None,
-        check: cfg.health.clone(),
+        planned,
         pool: Vec::new(),
         out: BTreeSet::new(),
         out_since: Vec::new(),
@@ -417,25 +477,32 @@ pub async fn run<H: DropletHook, R: DropletHook>(
     };
     let (outcome, message) = match run.go(update, rollback, cancel).await {
         Ok(done) => done,
-        Err(Stop {
-            outcome: o,
-            message: m,
-        }) => (o, m),
+        Err(Stop { outcome, message }) => (outcome, message),
     };
     RollingReport {
-        outcome,
-        message,
-        load_balancer: run.lb_summary,
-        marker_tag: run.marker,
-        max_unavailable: cfg.max_unavailable,
-        wait_scale: cfg.wait_scale,
         plan: run.plan_lines,
         batches: run.batches,
         droplets: run.droplets,
-        steps: run.steps.timings,
-        api_calls: client.requests_sent() - calls_before,
-        total: started.elapsed(),
+        ..report(outcome, message, Some(&run.planned), run.steps)
     }
+}
+
+/// Check the configuration, find the load balancer, resolve the health gate against it.
+async fn prepare(
+    client: &Client,
+    cfg: &RollingConfig,
+    has_rollback: bool,
+    steps: &mut Steps<'_>,
+    cancel: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Result<Planned, Stop> {
+    cfg.check(has_rollback)
+        .map_err(|e| Stop::new(Outcome::ConfigError, e.message))?;
+    let lb = tokio::select! {
+        biased;
+        _ = cancel.as_mut() => return Err(Stop::new(Outcome::Interrupted, "interrupted before anything changed")),
+        r = observe::resolve_lb(steps, client, &cfg.lb) => r?,
+    };
+    Planned::new(cfg, lb)
 }
 
 impl Run<'_> {
@@ -443,33 +510,10 @@ impl Run<'_> {
         &mut self,
         update: Option<&H>,
         rollback: Option<&R>,
-        cancel: impl Future<Output = ()>,
+        cancel: std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(Outcome, String), Stop> {
-        self.cfg
-            .check(rollback.is_some())
-            .map_err(|e| Stop::new(Outcome::ConfigError, e.message))?;
-        let mut cancel = std::pin::pin!(cancel);
-        let lb = tokio::select! {
-            biased;
-            _ = &mut cancel => return Err(Stop::new(Outcome::Interrupted, "interrupted before anything changed")),
-            r = self.resolve_lb() => r?,
-        };
-        let hc = lb.health_check.clone().unwrap_or_default();
-        self.check = effective_check(&self.cfg.health, &hc, &self.cfg.health_overrides)
-            .map_err(|m| Stop::new(Outcome::ConfigError, m))?;
-        self.lb_summary = Some(LbSummary {
-            id: lb.id.clone(),
-            name: lb.name.clone(),
-            membership: super::plan::membership(&lb),
-            health_check: hc,
-            gate_url: Some(
-                self.check
-                    .url_for(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-                    .replace("0.0.0.0", "<droplet-ip>"),
-            ),
-        });
-        self.marker = Some(super::plan::marker_tag(&lb.id));
-        self.lb = Some(lb.clone());
+        let mut cancel = cancel;
+        let lb = self.planned.lb.clone();
         let scope = scope_for_lb(&lb.id);
         let unlock = format!("`zdd-do unlock` for load balancer {}", lb.id);
         self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
@@ -486,15 +530,15 @@ impl Run<'_> {
             }
             _ => None,
         };
-        let marker = self.marker.clone().unwrap_or_default();
+        let marker = self.planned.marker.clone();
         let result = tokio::select! {
-                    biased;
-                    _ = &mut cancel => Err(Stop::new(
-        Outcome::Interrupted,
-                        format!("interrupted; droplets taken out carry `{marker}`: run the same command again to resume"),
-                    )),
-                    r = self.body(lb, update, rollback) => r,
-                };
+            biased;
+            _ = &mut cancel => Err(Stop::new(
+                Outcome::Interrupted,
+                format!("interrupted; droplets taken out carry `{marker}`: run the same command again to resume"),
+            )),
+            r = self.body(lb, update, rollback) => r,
+        };
         if let Some(lock) = self.lock.take() {
             release_lock(&mut self.steps, lock, &unlock).await;
         }

@@ -2,58 +2,63 @@
 
 use super::*;
 
-impl Run<'_> {
-    pub(super) async fn resolve_lb(&mut self) -> Result<LoadBalancer, Stop> {
-        let s = self.steps.start(
-            Step::Observe,
-            match &self.cfg.lb {
-                LbRef::Id(id) => format!("load balancer {id}"),
-                LbRef::Name(n) => format!("load balancer named `{n}`"),
-            },
-        );
-        let r = crate::lb::lookup(self.client, &self.cfg.lb).await;
-        match r {
-            Ok(Some(lb)) => {
-                self.steps.finish(
-                    s,
-                    true,
-                    format!(
-                        "{} ({}) `{}`, {}",
-                        lb.name,
-                        lb.id,
-                        lb.status,
-                        crate::rolling::plan::membership(&lb)
-                    ),
-                );
-                Ok(lb)
-            }
-            Ok(None) => {
-                let msg = format!(
-                    "no load balancer is named `{}` in this account (check the load balancer given and the token's team)",
-                    match &self.cfg.lb {
-                        LbRef::Name(n) => n.as_str(),
-                        LbRef::Id(id) => id.as_str(),
-                    }
-                );
-                self.steps.finish(s, false, msg.clone());
-                Err(Stop::new(Outcome::Refused, msg))
-            }
-            Err(e) if e.is_not_found() => {
-                let msg = "the load balancer does not exist in this account (check the load balancer given and the token's team)".to_owned();
-                self.steps.finish(s, false, msg.clone());
-                Err(Stop::new(Outcome::Refused, msg))
-            }
-            Err(do_api::Error::InvalidInput(m)) => {
-                self.steps.finish(s, false, m.clone());
-                Err(Stop::new(Outcome::Refused, m))
-            }
-            Err(e) => {
-                self.steps.finish(s, false, e.chain());
-                Err(api_stop("reading the load balancer", &e))
-            }
+/// Find the load balancer the run is about.
+pub(super) async fn resolve_lb(
+    steps: &mut Steps<'_>,
+    client: &Client,
+    lb: &LbRef,
+) -> Result<LoadBalancer, Stop> {
+    let s = steps.start(
+        Step::Observe,
+        match lb {
+            LbRef::Id(id) => format!("load balancer {id}"),
+            LbRef::Name(n) => format!("load balancer named `{n}`"),
+        },
+    );
+    let r = crate::lb::lookup(client, lb).await;
+    match r {
+        Ok(Some(lb)) => {
+            steps.finish(
+                s,
+                true,
+                format!(
+                    "{} ({}) `{}`, {}",
+                    lb.name,
+                    lb.id,
+                    lb.status,
+                    crate::rolling::plan::membership(&lb)
+                ),
+            );
+            Ok(lb)
+        }
+        Ok(None) => {
+            let msg = format!(
+                "no load balancer is named `{}` in this account (check the load balancer given and the token's team)",
+                match lb {
+                    LbRef::Name(n) => n.as_str(),
+                    LbRef::Id(id) => id.as_str(),
+                }
+            );
+            steps.finish(s, false, msg.clone());
+            Err(Stop::new(Outcome::Refused, msg))
+        }
+        Err(e) if e.is_not_found() => {
+            let msg = "the load balancer does not exist in this account (check the load balancer given and the token's team)".to_owned();
+            steps.finish(s, false, msg.clone());
+            Err(Stop::new(Outcome::Refused, msg))
+        }
+        Err(do_api::Error::InvalidInput(m)) => {
+            steps.finish(s, false, m.clone());
+            Err(Stop::new(Outcome::Refused, m))
+        }
+        Err(e) => {
+            steps.finish(s, false, e.chain());
+            Err(api_stop("reading the load balancer", &e))
         }
     }
+}
 
+impl Run<'_> {
     pub(super) async fn observe(&mut self, lb: LoadBalancer) -> Result<Observation, Stop> {
         let marker = crate::rolling::plan::marker_tag(&lb.id);
         let membership = crate::rolling::plan::membership(&lb);
@@ -135,10 +140,7 @@ impl Run<'_> {
         let mut out = Vec::new();
         for d in droplets {
             let r = match self.direct_ip(d) {
-                Ok(ip) => check
-                    .probe(&check.url_for(ip))
-                    .await
-                    .map_err(|f| f.to_string()),
+                Ok(ip) => check.probe_ip(ip).await.map_err(|f| f.to_string()),
                 Err(m) => Err(m),
             };
             if let Err(why) = r {
@@ -149,28 +151,11 @@ impl Run<'_> {
     }
 
     pub(super) fn direct_ip(&self, d: &Droplet) -> Result<IpAddr, String> {
-        let ip = match self.check.address {
-            AddressKind::Public => d.public_ipv4(),
-            AddressKind::Private => d.private_ipv4(),
-        };
-        ip.map(IpAddr::V4).ok_or_else(|| {
-            format!(
-                "droplet {} ({}) has no {} IPv4 address to health-check",
-                d.id,
-                d.name,
-                match self.check.address {
-                    AddressKind::Public => "public",
-                    AddressKind::Private => "private",
-                }
-            )
-        })
+        self.gate().address_of(d)
     }
 
     /// The check for droplets that may run either version: no expected body.
-    pub(super) fn any_version_check(&self) -> HealthPolicy {
-        HealthPolicy {
-            expect_body: None,
-            ..self.check.clone()
-        }
+    pub(super) fn any_version_check(&self) -> HealthGate {
+        self.gate().any_version()
     }
 }

@@ -11,7 +11,7 @@ impl Run<'_> {
         failures: Vec<Failure>,
         rollback: Option<&R>,
     ) -> Result<(Outcome, String), Stop> {
-        let marker = self.marker.clone().unwrap_or_default();
+        let marker = self.planned.marker.clone();
         let first = &failures[0];
         let what = format!(
             "droplet {} ({}): {}",

@@ -26,7 +26,7 @@ impl Run<'_> {
         if self.marker_created {
             return Ok(());
         }
-        let marker = self.marker.clone().expect("planned");
+        let marker = self.planned.marker.clone();
         if let Err(e) = self.client.tags().create(&marker).await {
             return Err(api_stop(&format!("creating the marker tag `{marker}`"), &e));
         }
@@ -94,10 +94,8 @@ impl Run<'_> {
                 "taking this batch out would leave no healthy droplet in rotation".into(),
             ));
         }
-        let check = HealthPolicy {
-            successes: 1,
-            ..self.any_version_check()
-        };
+        let mut check = self.any_version_check();
+        check.policy.successes = 1;
         let s = self.steps.start(
             Step::HealthGate,
             format!(
@@ -159,7 +157,7 @@ impl Run<'_> {
         tag_marker: bool,
     ) -> Result<(), Stop> {
         let ids = Self::ids(ds);
-        let marker = self.marker.clone().expect("planned");
+        let marker = self.planned.marker.clone();
         let s = self.steps.start_on(
             Step::TakeOut,
             crate::events::Subject::Droplets { ids: Self::ids(ds) },
@@ -169,7 +167,7 @@ impl Run<'_> {
             if tag_marker {
                 self.client.tags().tag_droplets(&marker, &ids).await?;
             }
-            match self.membership.as_ref().expect("planned") {
+            match &self.planned.membership {
                 Membership::Tag(t) => self.client.tags().untag_droplets(t, &ids).await,
                 Membership::DropletIds => {
                     self.client
@@ -231,7 +229,7 @@ impl Run<'_> {
             }
             Drain::ShutdownUrl { path, method } => {
                 // Marker first, so a crash while draining leaves the droplet findable.
-                let marker = self.marker.clone().expect("planned");
+                let marker = self.planned.marker.clone();
                 if let Err(e) = self
                     .client
                     .tags()
@@ -315,14 +313,14 @@ impl Run<'_> {
             return Ok(());
         }
         let ids = Self::ids(ds);
-        let marker = self.marker.clone().expect("planned");
+        let marker = self.planned.marker.clone();
         let s = self.steps.start_on(
             Step::PutBack,
             crate::events::Subject::Droplets { ids: Self::ids(ds) },
             Self::names(ds),
         );
         let result = async {
-            match self.membership.as_ref().expect("planned") {
+            match &self.planned.membership {
                 Membership::Tag(t) => self.client.tags().tag_droplets(t, &ids).await?,
                 Membership::DropletIds => {
                     self.client
