@@ -530,6 +530,28 @@ async fn locked_is_exit_7() {
 }
 
 #[tokio::test]
+async fn a_token_without_a_scope_is_told_so() {
+    // 403 is not 401: the token is valid but may not list droplets. The hint comes from
+    // the error's typed cause, not from its text.
+    let fake = pair().await;
+    fake.fault("GET", "/v2/droplets", 1, 403);
+    let mut args = promote_args();
+    args.extend(["--output", "json", "--no-lock"]);
+    let out = zdd(&fake, &args, &[("DIGITALOCEAN_TOKEN", TOKEN_ENV.1)]).await;
+    assert_eq!(out.code, 8, "{}", out.stderr);
+    let message = out.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains(
+            "The token from DIGITALOCEAN_TOKEN is not allowed to do this: give it read and write access"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("refused the token"), "{message}");
+    assert_eq!(out.json()["api_cause"], "forbidden");
+    assert!(fake.mutations().is_empty(), "{:?}", fake.mutations());
+}
+
+#[tokio::test]
 async fn bad_token_is_exit_8_and_never_printed() {
     let fake = pair().await;
     let secret = "dop_v1_0123456789abcdef-not-a-real-token";

@@ -27,6 +27,6 @@ mod runner;
 pub mod serde_time;
 pub mod unlock;
 
-pub use error::Error;
+pub use error::{ApiCause, Error};
 pub use outcome::Outcome;
 pub use refusal::Refusal;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use do_api::Client;
 use tokio::time::Instant;
 
+use crate::Outcome;
 use crate::events::{Event, EventSink, Step, Subject};
 use crate::lock::{self, DeployLock, LockConfig, LockError};
 use crate::report::StepTiming;
@@ -81,16 +82,6 @@ impl<'a> Steps<'a> {
     }
 }
 
-/// Why the lock was not taken; each executor maps these to its own outcomes.
-pub(crate) enum LockStop {
-    /// Another run holds it.
-    Locked(String),
-    /// The API failed.
-    Api(String),
-    /// `cancel` resolved first; our tag (if created) was removed.
-    Interrupted(String),
-}
-
 /// Take the lock as a timed step. `unlock` is the command that breaks it by hand
 /// (`zdd-do unlock --reserved-ip 203.0.113.7`), for messages.
 pub(crate) async fn take_lock<C: Future<Output = ()>>(
@@ -99,7 +90,7 @@ pub(crate) async fn take_lock<C: Future<Output = ()>>(
     cfg: &LockConfig,
     unlock: &str,
     cancel: &mut Pin<&mut C>,
-) -> Result<DeployLock, LockStop> {
+) -> Result<DeployLock, crate::Error> {
     let run_id = lock::new_run_id();
     let s = steps.start(
         Step::Lock,
@@ -113,7 +104,7 @@ pub(crate) async fn take_lock<C: Future<Output = ()>>(
                 steps.warn(format!("could not remove the lock tags of run {run_id} ({}); break it with {unlock}", e.chain()));
             }
             steps.finish(s, false, "interrupted");
-            return Err(LockStop::Interrupted("interrupted while taking the deploy lock; nothing changed".into()));
+            return Err(crate::Error::new(Outcome::Interrupted, "interrupted while taking the deploy lock; nothing changed"));
         }
         r = DeployLock::acquire_as(client, cfg, &run_id, steps.sink) => r,
     };
@@ -124,18 +115,15 @@ pub(crate) async fn take_lock<C: Future<Output = ()>>(
         }
         Err(e @ LockError::Held { .. }) => {
             steps.finish(s, false, e.to_string());
-            Err(LockStop::Locked(e.to_string()))
+            Err(crate::Error::new(Outcome::Locked, e.to_string()))
         }
         Err(LockError::Api(e)) => {
             steps.finish(s, false, e.chain());
-            Err(LockStop::Api(format!(
-                "taking the deploy lock: {}",
-                e.chain()
-            )))
+            Err(crate::Error::api("taking the deploy lock", &e))
         }
         Err(e) => {
             steps.finish(s, false, e.to_string());
-            Err(LockStop::Api(e.to_string()))
+            Err(crate::Error::new(Outcome::ApiError, e.to_string()))
         }
     }
 }

@@ -4,6 +4,7 @@
 //! What a command shows is in [`crate::render`].
 
 use do_api::{Client, Token};
+use zdd_core::ApiCause;
 use zdd_core::bluegreen::{LockSettings, RoleField, Roles};
 use zdd_core::health::{AddressKind, HealthField, HealthPolicy, HealthTarget, Scheme};
 
@@ -44,11 +45,6 @@ pub async fn run(args: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(Early(code, message)) => {
-            let message = if code == exit::API {
-                with_token_hint(message)
-            } else {
-                message
-            };
             report_early(output, style, code, &message);
             code
         }
@@ -90,15 +86,35 @@ fn outcome_name(code: i32) -> &'static str {
 /// Where this run's token came from, for the message when DigitalOcean refuses it.
 static TOKEN_SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-/// A message about a failed API call, with what to check when the failure is DigitalOcean
-/// refusing the token (401): the variable or file it came from. do-api's errors show the
-/// status as `401 unauthorized`.
-pub fn with_token_hint(message: String) -> String {
-    match TOKEN_SOURCE.get() {
-        Some(source) if message.contains("401 unauthorized") => format!(
+/// A message about a failed API call, with what to check when DigitalOcean refused the token
+/// (401) or found it lacking a scope (403): the variable or file it came from.
+pub fn with_token_hint(message: String, cause: Option<ApiCause>) -> String {
+    match (TOKEN_SOURCE.get(), cause) {
+        (Some(source), Some(ApiCause::Unauthorized)) => format!(
             "{message}. DigitalOcean refused the token from {source}: check that it is current, not revoked, and of this team"
         ),
+        (Some(source), Some(ApiCause::Forbidden)) => format!(
+            "{message}. The token from {source} is not allowed to do this: give it read and write access to droplets, tags, load balancers, reserved IPs and actions"
+        ),
         _ => message,
+    }
+}
+
+impl Early {
+    /// A core error before or instead of a report: its exit code, and the token hint.
+    fn core(e: zdd_core::Error) -> Early {
+        Early(
+            exit::for_outcome(e.outcome),
+            with_token_hint(e.message, e.api_cause),
+        )
+    }
+
+    /// A failed API call the CLI made through core (unlock).
+    fn api(e: &do_api::Error) -> Early {
+        Early(
+            exit::API,
+            with_token_hint(e.chain(), Some(zdd_core::ApiCause::of(e))),
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! `zdd-do promote`: make the standby live.
 
-use zdd_core::bluegreen::{self, Mode, Outcome};
+use zdd_core::bluegreen::{self, Mode};
 
 use super::{Early, client, interrupted, switch, with_token_hint};
 use crate::cli;
@@ -37,8 +37,6 @@ pub(super) async fn run(
         interrupted(),
     )
     .await;
-    if report.outcome == Outcome::ApiError {
-        report.message = with_token_hint(report.message);
-    }
+    report.message = with_token_hint(report.message, report.api_cause);
     switch::finish(g, &report, p.switch.dotenv.as_ref(), sink)
 }

@@ -116,9 +116,7 @@ pub(super) async fn run(
         interrupted(),
     )
     .await;
-    if report.outcome == rolling::Outcome::ApiError {
-        report.message = with_token_hint(report.message);
-    }
+    report.message = with_token_hint(report.message, report.api_cause);
     let code = exit::for_roll_outcome(report.outcome);
     if let Some(path) = &r.dotenv {
         crate::dotenv::write_or_warn(path, &render::roll::dotenv(&report, code), sink.style());

@@ -1,6 +1,6 @@
 //! `zdd-do rollback`: send traffic back to the standby (the previous version).
 
-use zdd_core::bluegreen::{self, Mode, Outcome};
+use zdd_core::bluegreen::{self, Mode};
 use zdd_core::hook::NoHook;
 
 use super::{Early, client, interrupted, switch, with_token_hint};
@@ -25,8 +25,6 @@ pub(super) async fn run(
         interrupted(),
     )
     .await;
-    if report.outcome == Outcome::ApiError {
-        report.message = with_token_hint(report.message);
-    }
+    report.message = with_token_hint(report.message, report.api_cause);
     switch::finish(g, &report, r.switch.dotenv.as_ref(), sink)
 }

@@ -25,7 +25,7 @@ pub(super) async fn run(
     let client = client(g)?;
     let report = bluegreen::status(&client, &cfg, s.check_health, sink)
         .await
-        .map_err(|e| Early(exit::for_outcome(e.outcome), e.message))?;
+        .map_err(Early::core)?;
     // Whether the droplet holding the reserved IP answered; one that was not probed (the IP
     // on nobody, or on an untagged droplet) did not.
     let live_healthy = s.check_health.then(|| {

@@ -25,7 +25,7 @@ pub(super) async fn run(g: &cli::Global, u: &cli::UnlockArgs) -> Result<i32, Ear
         .await
         .map_err(|e| match e {
             UnlockError::NotFound(_) => Early(exit::REFUSED, e.to_string()),
-            UnlockError::Api(e) => Early(exit::API, e.chain()),
+            UnlockError::Api(e) => Early::api(&e),
         })?;
     render::unlock::print(g.output, &unlocked.scope, &unlocked.removed);
     Ok(exit::OK)

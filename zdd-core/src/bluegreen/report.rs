@@ -32,6 +32,9 @@ pub struct BlueGreenReport {
     pub outcome: Outcome,
     /// One line for humans.
     pub message: String,
+    /// For an API failure, its kind (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_cause: Option<crate::ApiCause>,
     /// The reserved IP.
     pub reserved_ip: Option<Ipv4Addr>,
     /// The droplet holding the IP at the end (the live one).

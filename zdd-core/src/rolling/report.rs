@@ -105,6 +105,9 @@ pub struct RollingReport {
     pub outcome: Outcome,
     /// One line for humans.
     pub message: String,
+    /// For an API failure, its kind (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_cause: Option<crate::ApiCause>,
     /// The load balancer.
     pub load_balancer: Option<LbSummary>,
     /// The tag marking droplets we took out of rotation.

@@ -18,7 +18,7 @@ use crate::health::{HealthFailure, HealthGate};
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, scope_for_ip};
 use crate::report::DropletSummary;
-use crate::runner::{LockStop, Steps, check_lock, release_lock, take_lock};
+use crate::runner::{Steps, check_lock, release_lock, take_lock};
 
 mod describe;
 mod observe;
@@ -255,17 +255,15 @@ pub async fn run<H: DropletHook>(
         lock: None,
         gate: cfg.gate(),
     };
-    let (outcome, message) = match run.go(hook, cancel).await {
-        Ok(done) => done,
-        Err(Stop {
-            outcome: o,
-            message: m,
-        }) => (o, m),
+    let (outcome, message, api_cause) = match run.go(hook, cancel).await {
+        Ok((outcome, message)) => (outcome, message, None),
+        Err(e) => (e.outcome, e.message, e.api_cause),
     };
     BlueGreenReport {
         mode,
         outcome,
         message,
+        api_cause,
         reserved_ip: run.ip,
         live: run.live,
         standby: run.standby,
@@ -309,14 +307,7 @@ impl Run<'_> {
         self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = l.config(scope_for_ip(ip));
-                match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
-                    Ok(lock) => Some(lock),
-                    Err(LockStop::Locked(m)) => return Err(Stop::new(Outcome::Locked, m)),
-                    Err(LockStop::Api(m)) => return Err(Stop::new(Outcome::ApiError, m)),
-                    Err(LockStop::Interrupted(m)) => {
-                        return Err(Stop::new(Outcome::Interrupted, m));
-                    }
-                }
+                Some(take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await?)
             }
             _ => None,
         };

@@ -21,7 +21,7 @@ use crate::events::{Event, EventSink, Step};
 use crate::health::HealthGate;
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, scope_for_lb};
-use crate::runner::{LockStop, Steps, check_lock, release_lock, take_lock};
+use crate::runner::{Steps, check_lock, release_lock, take_lock};
 
 mod describe;
 mod drain;
@@ -440,9 +440,10 @@ pub async fn run<H: DropletHook, R: DropletHook>(
     let calls_before = client.requests_sent();
     let mut steps = Steps::new(sink);
     let mut cancel = std::pin::pin!(cancel);
-    let report = |outcome, message, planned: Option<&Planned>, steps: Steps<'_>| RollingReport {
-        outcome,
-        message,
+    let report = |stop: Stop, planned: Option<&Planned>, steps: Steps<'_>| RollingReport {
+        outcome: stop.outcome,
+        message: stop.message,
+        api_cause: stop.api_cause,
         load_balancer: planned.map(Planned::summary),
         marker_tag: planned.map(|p| p.marker.clone()),
         max_unavailable: cfg.max_unavailable,
@@ -456,7 +457,7 @@ pub async fn run<H: DropletHook, R: DropletHook>(
     };
     let planned = match prepare(client, cfg, rollback.is_some(), &mut steps, &mut cancel).await {
         Ok(p) => p,
-        Err(Stop { outcome, message }) => return report(outcome, message, None, steps),
+        Err(stop) => return report(stop, None, steps),
     };
     let mut run = Run {
         client,
@@ -475,15 +476,15 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         unhealthy_at_start: BTreeSet::new(),
         last_batch: 0,
     };
-    let (outcome, message) = match run.go(update, rollback, cancel).await {
-        Ok(done) => done,
-        Err(Stop { outcome, message }) => (outcome, message),
+    let stop = match run.go(update, rollback, cancel).await {
+        Ok((outcome, message)) => Stop::new(outcome, message),
+        Err(stop) => stop,
     };
     RollingReport {
         plan: run.plan_lines,
         batches: run.batches,
         droplets: run.droplets,
-        ..report(outcome, message, Some(&run.planned), run.steps)
+        ..report(stop, Some(&run.planned), run.steps)
     }
 }
 
@@ -519,14 +520,7 @@ impl Run<'_> {
         self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = l.config(scope);
-                match take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await {
-                    Ok(lock) => Some(lock),
-                    Err(LockStop::Locked(m)) => return Err(Stop::new(Outcome::Locked, m)),
-                    Err(LockStop::Api(m)) => return Err(Stop::new(Outcome::ApiError, m)),
-                    Err(LockStop::Interrupted(m)) => {
-                        return Err(Stop::new(Outcome::Interrupted, m));
-                    }
-                }
+                Some(take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await?)
             }
             _ => None,
         };

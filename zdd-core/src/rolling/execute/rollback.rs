@@ -84,19 +84,18 @@ impl Run<'_> {
             let failed = self
                 .cycle(b.index, &b, Purpose::Rollback, Some(hook), false)
                 .await
-                .map_err(
-                    |Stop {
-                         outcome: o,
-                         message: m,
-                     }| {
-                        let o = if o == Outcome::Paused {
-                            Outcome::Uncertain
-                        } else {
-                            o
-                        };
-                        Stop::new(o, format!("{what}; rolling back: {m}"))
-                    },
-                )?;
+                .map_err(|e| {
+                    let outcome = if e.outcome == Outcome::Paused {
+                        Outcome::Uncertain
+                    } else {
+                        e.outcome
+                    };
+                    Stop {
+                        outcome,
+                        message: format!("{what}; rolling back: {}", e.message),
+                        api_cause: e.api_cause,
+                    }
+                })?;
             if let Some(f) = failed.first() {
                 return Err(Stop::new(
                     Outcome::Uncertain,
