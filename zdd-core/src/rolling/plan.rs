@@ -220,6 +220,50 @@ pub fn plan(obs: &Observation, max_unavailable: NonZeroUsize) -> Result<RollPlan
     })
 }
 
+/// The rollback after `failed` went wrong, with `done` the batches that went through: the
+/// failed batch first (its droplets are out already) in reverse order, then the earlier
+/// batches' droplets, newest first, `max_unavailable` at a time. Batch numbers continue from
+/// `next_index`.
+pub fn rollback_batches(
+    failed: &Batch,
+    done: &[Batch],
+    max_unavailable: NonZeroUsize,
+    next_index: usize,
+) -> Vec<Batch> {
+    let out_already: Vec<Member> = failed
+        .members
+        .iter()
+        .rev()
+        .map(|m| Member {
+            droplet: m.droplet.clone(),
+            in_rotation: false,
+        })
+        .collect();
+    let serving: Vec<Member> = done
+        .iter()
+        .rev()
+        .flat_map(|b| b.members.iter().rev())
+        .map(|m| Member {
+            droplet: m.droplet.clone(),
+            in_rotation: true,
+        })
+        .collect();
+    std::iter::once(out_already)
+        .chain(
+            serving
+                .chunks(max_unavailable.get())
+                .map(<[Member]>::to_vec),
+        )
+        .filter(|members| !members.is_empty())
+        .enumerate()
+        .map(|(i, members)| Batch {
+            index: next_index + i,
+            members,
+            resume: false,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +456,45 @@ mod tests {
             "{}",
             r.found
         );
+    }
+
+    #[test]
+    fn a_rollback_starts_with_the_failed_batch_then_goes_newest_first() {
+        let batch = |index: usize, ids: &[u64]| Batch {
+            index,
+            members: ids
+                .iter()
+                .map(|&id| Member {
+                    droplet: droplet(id, &["web"], "active"),
+                    in_rotation: true,
+                })
+                .collect(),
+            resume: false,
+        };
+        let done = [batch(1, &[1, 2]), batch(2, &[3, 4])];
+        let failed = batch(3, &[5, 6]);
+        let rb = rollback_batches(&failed, &done, nz(3), 4);
+        let shape: Vec<(usize, Vec<u64>, Vec<bool>)> = rb
+            .iter()
+            .map(|b| {
+                (
+                    b.index,
+                    b.members.iter().map(|m| m.droplet.id.0).collect(),
+                    b.members.iter().map(|m| m.in_rotation).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (4, vec![6, 5], vec![false, false]),
+                (5, vec![4, 3, 2], vec![true, true, true]),
+                (6, vec![1], vec![true]),
+            ]
+        );
+        // The first batch failed: only it is rolled back.
+        let rb = rollback_batches(&batch(1, &[1]), &[], nz(1), 2);
+        assert_eq!(rb.len(), 1);
+        assert_eq!(rb[0].index, 2);
     }
 }

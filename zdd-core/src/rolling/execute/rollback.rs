@@ -40,49 +40,22 @@ impl Run<'_> {
         self.steps.warn(format!(
             "{what}{more}; rolling back the updated droplets, newest first"
         ));
-        // The failed batch first (it is out already), then earlier batches, newest first.
-        let mut sequence: Vec<Member> = batch
-            .members
-            .iter()
-            .rev()
-            .map(|m| Member {
-                droplet: m.droplet.clone(),
-                in_rotation: false,
-            })
-            .collect();
-        let first_len = sequence.len();
-        for b in done.iter().rev() {
-            for m in b.members.iter().rev() {
-                sequence.push(Member {
-                    droplet: m.droplet.clone(),
-                    in_rotation: true,
-                });
-            }
-        }
+        let next_index = self.batches.last().map_or(1, |b| b.index + 1);
+        let sequence =
+            super::super::plan::rollback_batches(batch, done, self.cfg.max_unavailable, next_index);
         self.steps.sink.emit(Event::RollbackStarted {
-            droplets: sequence.iter().map(|m| m.droplet.id).collect(),
+            droplets: sequence
+                .iter()
+                .flat_map(|b| b.members.iter().map(|m| m.droplet.id))
+                .collect(),
         });
-        let mut chunks: Vec<Vec<Member>> = vec![sequence[..first_len].to_vec()];
-        for c in sequence[first_len..].chunks(self.cfg.max_unavailable.get()) {
-            chunks.push(c.to_vec());
-        }
         let mut rolled = 0;
-        let mut next_index = self.batches.last().map_or(1, |b| b.index + 1);
-        for (i, members) in chunks.into_iter().enumerate() {
-            if members.is_empty() {
-                continue;
-            }
+        for (i, b) in sequence.iter().enumerate() {
             if i > 0 {
                 self.batch_delay().await;
             }
-            let b = Batch {
-                index: next_index,
-                members,
-                resume: false,
-            };
-            next_index += 1;
             let failed = self
-                .cycle(b.index, &b, Purpose::Rollback, Some(hook), false)
+                .cycle(b.index, b, Purpose::Rollback, Some(hook), false)
                 .await
                 .map_err(|e| {
                     let outcome = if e.outcome == Outcome::Paused {
