@@ -4,15 +4,16 @@
 //! timeout, consecutive successes, deadline); a [`HealthGate`] is both. It says why it failed.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::time::Duration;
 
-use do_api::droplets::Droplet;
-use do_api::load_balancers::{HealthCheck as LbHealthCheck, HealthCheckProtocol};
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::events::{Event, EventSink};
+
+mod target;
+
+pub use target::{Endpoint, HealthGate, HealthTarget, TargetError};
 
 /// `http` or `https`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,7 +26,7 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Scheme::Http => "http",
             Scheme::Https => "https",
@@ -42,135 +43,6 @@ pub enum AddressKind {
     Public,
     /// The private (VPC) IPv4: for runners inside the VPC.
     Private,
-}
-
-/// Where a droplet is probed: scheme, port, path, and which of its addresses. A part left
-/// `None` is taken from the load balancer's health check when there is one, else from the
-/// defaults (`http`, the scheme's port, `/`): see [`HealthTarget::resolve`], the one place
-/// where this happens.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct HealthTarget {
-    /// `http` or `https`.
-    pub scheme: Option<Scheme>,
-    /// Port.
-    pub port: Option<u16>,
-    /// Path (a missing leading `/` is added).
-    pub path: Option<String>,
-    /// Which droplet address to use for direct checks.
-    pub address: AddressKind,
-}
-
-/// A [`HealthTarget`] with every part decided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Endpoint {
-    /// `http` or `https`.
-    pub scheme: Scheme,
-    /// Port.
-    pub port: u16,
-    /// Path, starting with `/`.
-    pub path: String,
-    /// Which droplet address to use for direct checks.
-    pub address: AddressKind,
-    /// The scheme is the load balancer's `https`: any certificate is accepted, as the load
-    /// balancer itself does (droplets are probed by IP, which certificates rarely name).
-    pub accept_any_certificate: bool,
-}
-
-/// Why a [`HealthTarget`] cannot be resolved against a load balancer's health check.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TargetError {
-    /// The load balancer checks with a protocol that has no HTTP equivalent (`tcp`), and no
-    /// scheme was given.
-    #[error(
-        "the load balancer's health check is `{protocol}`, which zdd-do cannot gate on; set the health gate's scheme (and path) to gate over HTTP"
-    )]
-    NotHttp {
-        /// The load balancer's protocol.
-        protocol: String,
-    },
-}
-
-impl HealthTarget {
-    /// Decide every part: what is set here, else the load balancer's health check (`lb`),
-    /// else the default. An `https` scheme taken from the load balancer accepts any
-    /// certificate.
-    pub fn resolve(&self, lb: Option<&LbHealthCheck>) -> Result<Endpoint, TargetError> {
-        let (scheme, from_lb_https) = match (self.scheme, lb.map(|c| &c.protocol)) {
-            (Some(s), _) => (s, false),
-            (None, None) => (Scheme::Http, false),
-            (None, Some(HealthCheckProtocol::Http)) => (Scheme::Http, false),
-            (None, Some(HealthCheckProtocol::Https)) => (Scheme::Https, true),
-            (None, Some(other)) => {
-                return Err(TargetError::NotHttp {
-                    protocol: other.to_string(),
-                });
-            }
-        };
-        let port = self.port.or(lb.map(|c| c.port)).unwrap_or(match scheme {
-            Scheme::Http => 80,
-            Scheme::Https => 443,
-        });
-        let path = match (&self.path, lb) {
-            (Some(p), _) => p.clone(),
-            (None, Some(c)) if !c.path.is_empty() => c.path.clone(),
-            (None, _) => "/".into(),
-        };
-        let path = if path.starts_with('/') {
-            path
-        } else {
-            format!("/{path}")
-        };
-        Ok(Endpoint {
-            scheme,
-            port,
-            path,
-            address: self.address,
-            accept_any_certificate: from_lb_https,
-        })
-    }
-
-    /// [`HealthTarget::resolve`] without a load balancer: never fails.
-    pub fn resolve_alone(&self) -> Endpoint {
-        self.resolve(None)
-            .expect("without a load balancer every part has a default")
-    }
-}
-
-impl Endpoint {
-    /// The URL for `ip`.
-    pub fn url_for(&self, ip: IpAddr) -> String {
-        self.url_with_path(ip, &self.path)
-    }
-
-    /// The URL for `ip` with another path (same scheme and port).
-    pub fn url_with_path(&self, ip: IpAddr, path: &str) -> String {
-        let host = match ip {
-            IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => format!("[{v6}]"),
-        };
-        let sep = if path.starts_with('/') { "" } else { "/" };
-        format!("{}://{host}:{}{sep}{path}", self.scheme.as_str(), self.port)
-    }
-
-    /// The droplet's address to probe, or why it has none.
-    pub fn address_of(&self, d: &Droplet) -> Result<IpAddr, String> {
-        let ip = match self.address {
-            AddressKind::Public => d.public_ipv4(),
-            AddressKind::Private => d.private_ipv4(),
-        };
-        ip.map(IpAddr::V4).ok_or_else(|| {
-            format!(
-                "droplet {} ({}) has no {} IPv4 address to health-check",
-                d.id,
-                d.name,
-                match self.address {
-                    AddressKind::Public => "public",
-                    AddressKind::Private => "private",
-                }
-            )
-        })
-    }
 }
 
 /// How to decide that something is healthy: status range, body, per-probe timeout,
@@ -212,60 +84,6 @@ impl Default for HealthPolicy {
             deadline: Duration::from_secs(60),
             insecure_tls: false,
         }
-    }
-}
-
-/// A resolved target and a policy: probing droplets directly.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HealthGate {
-    /// Where.
-    pub endpoint: Endpoint,
-    /// How to judge.
-    pub policy: HealthPolicy,
-}
-
-impl HealthGate {
-    /// The gate for `endpoint` with `policy`; a certificate the endpoint says to accept is
-    /// accepted.
-    pub fn new(endpoint: Endpoint, mut policy: HealthPolicy) -> Self {
-        policy.insecure_tls |= endpoint.accept_any_certificate;
-        HealthGate { endpoint, policy }
-    }
-
-    /// The same gate for a droplet that may run either version: no expected body.
-    pub fn any_version(&self) -> HealthGate {
-        HealthGate {
-            endpoint: self.endpoint.clone(),
-            policy: HealthPolicy {
-                expect_body: None,
-                ..self.policy.clone()
-            },
-        }
-    }
-
-    /// The URL for `ip`.
-    pub fn url_for(&self, ip: IpAddr) -> String {
-        self.endpoint.url_for(ip)
-    }
-
-    /// The droplet's address to probe, or why it has none.
-    pub fn address_of(&self, d: &Droplet) -> Result<IpAddr, String> {
-        self.endpoint.address_of(d)
-    }
-
-    /// Probe `ip` until the policy's `successes` probes in a row pass, or fail at its
-    /// deadline.
-    pub async fn wait_healthy(
-        &self,
-        ip: IpAddr,
-        sink: &dyn EventSink,
-    ) -> Result<HealthReport, HealthFailure> {
-        self.policy.wait_url(&self.url_for(ip), sink).await
-    }
-
-    /// One probe of `ip`.
-    pub async fn probe_ip(&self, ip: IpAddr) -> Result<u16, ProbeFailure> {
-        self.policy.probe(&self.url_for(ip)).await
     }
 }
 
@@ -743,61 +561,5 @@ mod tests {
             let e = refused(check);
             assert!(!e.message.contains("--"), "{}", e.message);
         }
-    }
-
-    #[test]
-    fn the_target_takes_the_load_balancers_check_unless_set() {
-        let ip: IpAddr = "203.0.113.1".parse().unwrap();
-        let hc = LbHealthCheck::http(8080, "/healthz");
-        let e = HealthTarget::default().resolve(Some(&hc)).unwrap();
-        assert_eq!(e.url_for(ip), "http://203.0.113.1:8080/healthz");
-        assert!(!e.accept_any_certificate);
-        let set = HealthTarget {
-            scheme: Some(Scheme::Https),
-            port: Some(8443),
-            path: Some("/ready".into()),
-            ..HealthTarget::default()
-        };
-        let e = set.resolve(Some(&hc)).unwrap();
-        assert_eq!(e.url_for(ip), "https://203.0.113.1:8443/ready");
-        assert!(!e.accept_any_certificate);
-        // The load balancer's https: any certificate, as the load balancer itself does.
-        let e = HealthTarget::default()
-            .resolve(Some(&LbHealthCheck::https(443, "/")))
-            .unwrap();
-        assert!(e.accept_any_certificate && e.scheme == Scheme::Https);
-        let gate = HealthGate::new(e, HealthPolicy::default());
-        assert!(gate.policy.insecure_tls);
-        let err = HealthTarget::default()
-            .resolve(Some(&LbHealthCheck::tcp(22)))
-            .unwrap_err();
-        assert!(err.to_string().contains("health check is `tcp`"), "{err}");
-        let e = HealthTarget {
-            scheme: Some(Scheme::Http),
-            ..HealthTarget::default()
-        }
-        .resolve(Some(&LbHealthCheck::tcp(8080)))
-        .unwrap();
-        assert_eq!(e.url_for(ip), "http://203.0.113.1:8080/");
-    }
-
-    #[test]
-    fn without_a_load_balancer_the_defaults_apply() {
-        let ip: IpAddr = "203.0.113.1".parse().unwrap();
-        assert_eq!(
-            HealthTarget::default().resolve_alone().url_for(ip),
-            "http://203.0.113.1:80/"
-        );
-        let e = HealthTarget {
-            scheme: Some(Scheme::Https),
-            path: Some("health".into()),
-            ..HealthTarget::default()
-        }
-        .resolve_alone();
-        assert_eq!(e.url_for(ip), "https://203.0.113.1:443/health");
-        assert_eq!(
-            e.url_with_path(ip, "/drain"),
-            "https://203.0.113.1:443/drain"
-        );
     }
 }
