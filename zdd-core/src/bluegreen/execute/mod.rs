@@ -71,7 +71,7 @@ impl<'a> Run<'a> {
         ip: Ipv4Addr,
         hook: Option<&H>,
     ) -> Result<(Outcome, String), Stop> {
-        let obs = self.observe(ip).await?;
+        let obs = observe::observe(&mut self.steps, self.client, &self.cfg.roles, ip).await?;
         let p =
             plan(&obs, &self.cfg.roles).map_err(|r| Stop::new(Outcome::Refused, r.to_string()))?;
         self.plan = self.describe_plan(&p, ip, hook.is_some() && self.mode == Mode::Promote);
@@ -300,7 +300,7 @@ impl Run<'_> {
         let ip = tokio::select! {
             biased;
             _ = &mut cancel => return Err(Stop::new(Outcome::Interrupted, "interrupted before anything changed")),
-            r = self.resolve_ip() => r?,
+            r = observe::resolve_ip(&mut self.steps, self.client, self.cfg) => r?,
         };
         self.ip = Some(ip);
         let unlock = format!("`zdd-do unlock` for reserved IP {ip}");

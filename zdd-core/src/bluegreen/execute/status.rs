@@ -71,22 +71,10 @@ pub async fn status(
     check_health: bool,
     sink: &dyn EventSink,
 ) -> Result<StatusReport, crate::Error> {
-    let mut run = Run {
-        client,
-        cfg,
-        mode: Mode::Promote,
-        steps: Steps::new(sink),
-        plan: Vec::new(),
-        live: None,
-        standby: None,
-        ip: cfg.reserved_ip,
-        assign: None,
-        time_to_new_answer: None,
-        lock: None,
-        gate: cfg.gate(),
-    };
-    let ip = run.resolve_ip().await?;
-    let obs = run.observe(ip).await?;
+    let mut steps = Steps::new(sink);
+    let gate = cfg.gate();
+    let ip = observe::resolve_ip(&mut steps, client, cfg).await?;
+    let obs = observe::observe(&mut steps, client, &cfg.roles, ip).await?;
     let (state, drift) = match plan(&obs, &cfg.roles) {
         Ok(Plan::Switch { .. }) => (StatusState::Consistent, Vec::new()),
         Ok(Plan::FinishTags { live, moves, .. }) => (
@@ -111,10 +99,10 @@ pub async fn status(
                 continue;
             }
             seen.push(d.id);
-            match run.direct_ip(d) {
+            match gate.address_of(d) {
                 Ok(addr) => {
-                    let url = run.gate.url_for(addr);
-                    let r = run.gate.policy.probe(&url).await;
+                    let url = gate.url_for(addr);
+                    let r = gate.policy.probe(&url).await;
                     health.push(DropletHealth {
                         id: d.id,
                         url,
@@ -125,7 +113,7 @@ pub async fn status(
                         },
                     });
                 }
-                Err(Stop { message: m, .. }) => health.push(DropletHealth {
+                Err(m) => health.push(DropletHealth {
                     id: d.id,
                     url: String::new(),
                     healthy: false,
