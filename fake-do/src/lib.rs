@@ -97,6 +97,30 @@ pub struct Fault {
     pub after_effect: bool,
 }
 
+/// How answers name the droplet that served them (directly and through a load balancer).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FakeIdentity {
+    /// A header `x-droplet` with the droplet's name.
+    #[default]
+    Header,
+    /// A JSON body `{"served_by": <id>, "text": <the app's body>}`.
+    Json,
+    /// Nothing names the droplet.
+    None,
+}
+
+/// The answer of droplet `id` (named `name`) with `app`, as [`State::identity`] says.
+fn answer(identity: &FakeIdentity, id: u64, name: &str, app: &App) -> ResponseTemplate {
+    let r = ResponseTemplate::new(app.status);
+    match identity {
+        FakeIdentity::Header => r
+            .insert_header("x-droplet", name)
+            .set_body_string(app.body.clone()),
+        FakeIdentity::Json => r.set_body_json(json!({"served_by": id, "text": app.body})),
+        FakeIdentity::None => r.set_body_string(app.body.clone()),
+    }
+}
+
 /// The fake's state; tests read and change it through [`FakeDo::state`].
 #[derive(Debug, Default)]
 pub struct State {
@@ -125,6 +149,18 @@ pub struct State {
     pub app_log: Vec<String>,
     /// Round-robin position of each LB app.
     lb_next: BTreeMap<String, usize>,
+    /// How droplet and load-balancer answers name the droplet that served them.
+    pub identity: FakeIdentity,
+    /// Droplets the load balancers never route to, healthy or not (as when a firewall
+    /// blocks the load balancer's health checks).
+    pub lb_never_routes: BTreeSet<u64>,
+    /// Requests a load balancer still sends to a droplet after it left its selection (a
+    /// load balancer slow to let go; DigitalOcean documents no delay either way).
+    pub lb_lag: u32,
+    /// Droplets that left a load balancer and still get requests: how many more.
+    pub lb_lingering: BTreeMap<u64, u32>,
+    /// What each load balancer routed to at its last request.
+    lb_last_pool: BTreeMap<String, Vec<u64>>,
     /// Requests the fake did not know.
     pub unexpected: Vec<String>,
     /// Faults to inject, first match wins.
@@ -184,11 +220,22 @@ impl State {
         }
     }
 
+    /// Whether a load balancer may still send droplet `id` a request: selected and healthy,
+    /// or lingering after it left.
+    pub fn lb_routes_to(&self, id: u64) -> bool {
+        self.lb_lingering.get(&id).is_some_and(|n| *n > 0)
+            || self
+                .load_balancers
+                .keys()
+                .any(|lb| self.lb_rotation(lb).contains(&id))
+    }
+
     /// Droplets a load balancer would route to: selected, and their app answers below 400.
     pub fn lb_rotation(&self, lb: &str) -> Vec<u64> {
         self.lb_droplets(lb)
             .into_iter()
             .filter(|id| self.apps.get(id).is_some_and(|a| a.status < 400))
+            .filter(|id| !self.lb_never_routes.contains(id))
             .collect()
     }
 
@@ -711,7 +758,22 @@ impl Respond for AppResponder {
                 holder
             }
             Target::LoadBalancer(lb) => {
-                let pool = st.lb_rotation(lb);
+                let now = st.lb_rotation(lb);
+                // A droplet that just left keeps getting `lb_lag` more requests.
+                let before = st
+                    .lb_last_pool
+                    .insert(lb.clone(), now.clone())
+                    .unwrap_or_default();
+                let lag = st.lb_lag;
+                for d in before.iter().filter(|d| !now.contains(d)) {
+                    if lag > 0 {
+                        st.lb_lingering.insert(*d, lag);
+                    }
+                }
+                st.lb_lingering.retain(|d, n| *n > 0 && !now.contains(d));
+                let mut pool = now;
+                pool.extend(st.lb_lingering.keys().copied());
+                pool.sort_unstable();
                 let next = st.lb_next.entry(lb.clone()).or_default();
                 let chosen = if pool.is_empty() {
                     None
@@ -719,6 +781,11 @@ impl Respond for AppResponder {
                     *next = (*next + 1) % pool.len();
                     Some(pool[*next])
                 };
+                if let Some(c) = chosen
+                    && let Some(n) = st.lb_lingering.get_mut(&c)
+                {
+                    *n -= 1;
+                }
                 st.app_log.push(format!(
                     "lb {lb} {line} -> {}",
                     chosen.map_or("none".into(), |c| c.to_string())
@@ -729,9 +796,7 @@ impl Respond for AppResponder {
                 };
                 let name = st.droplets[&c]["name"].as_str().unwrap_or("").to_owned();
                 let app = st.apps[&c].clone();
-                return ResponseTemplate::new(app.status)
-                    .insert_header("x-droplet", name.as_str())
-                    .set_body_string(app.body);
+                return answer(&st.identity, c, &name, &app);
             }
         };
         let through_ip = matches!(self.target, Target::ReservedIp(_));
@@ -742,9 +807,15 @@ impl Respond for AppResponder {
                 st.apps.get(&id)
             }
         });
-        match app {
-            Some(app) => ResponseTemplate::new(app.status).set_body_string(app.body.clone()),
-            None => ResponseTemplate::new(502).set_body_string("no droplet behind this address"),
+        match (app, id) {
+            (Some(app), Some(id)) if !through_ip => {
+                let name = st.droplets[&id]["name"].as_str().unwrap_or("").to_owned();
+                answer(&st.identity, id, &name, app)
+            }
+            (Some(app), _) => ResponseTemplate::new(app.status).set_body_string(app.body.clone()),
+            (None, _) => {
+                ResponseTemplate::new(502).set_body_string("no droplet behind this address")
+            }
         }
     }
 }
@@ -1014,8 +1085,10 @@ impl FakeDo {
             "size_unit": 1,
             "status": "active",
             "created_at": "2017-02-01T22:22:58Z",
+            // The entry port is the one its LB app really listens on: the entry point can be
+            // derived from the API alone.
             "forwarding_rules": [{
-                "entry_protocol": "http", "entry_port": 80,
+                "entry_protocol": "http", "entry_port": self.app_port,
                 "target_protocol": "http", "target_port": self.app_port,
                 "certificate_id": "", "tls_passthrough": false
             }],

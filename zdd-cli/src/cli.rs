@@ -319,9 +319,9 @@ pub struct RollArgs {
     /// The version being deployed (passed to the commands as ZDD_VERSION).
     #[arg(long = "version", env = "ZDD_VERSION")]
     pub app_version: Option<String>,
-    /// How to take a droplet out: `remove` its tag (or id), then --drain-wait; or
-    /// `shutdown-url`: call --drain-path on it so the load balancer's health check fails, wait
-    /// the detection window, then remove it.
+    /// How to take a droplet out: `remove` its tag (or id), watch it leave, then the rest of
+    /// --drain-wait; or `shutdown-url`: call --drain-path on it so the load balancer's health
+    /// check fails, watch it leave (or wait the detection window), then remove it.
     #[arg(long, env = "ZDD_DRAIN", value_enum, default_value_t = DrainMode::Remove)]
     pub drain: DrainMode,
     /// Path of the app's drain URL (shutdown-url mode), on the health check's scheme and port.
@@ -330,23 +330,36 @@ pub struct RollArgs {
     /// HTTP method of the drain URL.
     #[arg(long, env = "ZDD_DRAIN_METHOD", default_value = "POST")]
     pub drain_method: String,
-    /// Wait for in-flight requests after a droplet leaves rotation.
-    #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur("drain-wait"), default_value = "10s")]
+    /// In-flight allowance: time for requests already sent to a droplet to finish, counted
+    /// from its last answer through the load balancer. Requests cannot be seen from outside:
+    /// set your longest request (uploads, long polls), or 0 if the update stops the app
+    /// gracefully.
+    #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur("drain-wait"), default_value = "5s")]
     pub drain_wait: Duration,
-    /// Slack for the load balancer to notice a tag change (DigitalOcean documents no delay).
+    /// Computed waits only: slack for the load balancer to notice a tag change (DigitalOcean
+    /// documents no delay).
     #[arg(long, env = "ZDD_LB_SYNC_WAIT", value_parser = dur("lb-sync-wait"), default_value = "5s")]
     pub lb_sync_wait: Duration,
-    /// A URL served through the load balancer: watch it until each put-back droplet answers,
-    /// instead of waiting the computed window.
-    #[arg(long, env = "ZDD_LB_PROBE", requires = "lb_probe_match")]
+    /// How an answer names the droplet that served it: header:NAME, json:FIELD or body
+    /// (value: the droplet's id, name or IPv4). Default: learned by probing the droplets.
+    #[arg(long, env = "ZDD_IDENTITY", alias = "lb-probe-match")]
+    pub identity: Option<String>,
+    /// Watch this URL instead of the load balancer's own address (its IP, a forwarding rule's
+    /// entry port, the health check path).
+    #[arg(long, env = "ZDD_LB_PROBE")]
     pub lb_probe: Option<String>,
-    /// How an answer through --lb-probe names its droplet (name or id): header:NAME,
-    /// json:FIELD or body.
-    #[arg(long, env = "ZDD_LB_PROBE_MATCH")]
-    pub lb_probe_match: Option<String>,
-    /// Give up watching --lb-probe after this long (default: 3 × the computed window).
+    /// Give up watching a droplet leave or come back after this long (default: 3 × the
+    /// computed window).
     #[arg(long, env = "ZDD_LB_PROBE_TIMEOUT", value_parser = dur("lb-probe-timeout"))]
     pub lb_probe_timeout: Option<Duration>,
+    /// Do not watch: sleep the waits computed from the load balancer's health check.
+    #[arg(long, env = "ZDD_COMPUTED_WAITS")]
+    pub computed_waits: bool,
+    /// Put a droplet back only after its health gate passed, not while it boots (by default
+    /// it goes back at once, so that the load balancer's own checks run during boot; it routes
+    /// only after `healthy_threshold` passes).
+    #[arg(long, env = "ZDD_PUT_BACK_AFTER_GATE")]
+    pub put_back_after_gate: bool,
     /// Pause between batches.
     #[arg(long, env = "ZDD_BATCH_DELAY", value_parser = dur("batch-delay"), default_value = "0s")]
     pub batch_delay: Duration,
@@ -361,7 +374,8 @@ pub struct RollArgs {
     pub health: RollHealth,
     #[command(flatten)]
     pub lock: Lock,
-    /// Print the batches and the computed waits, change nothing.
+    /// Print the batches, how each wait ends (watched or computed) and the API budget; change
+    /// nothing.
     #[arg(long, env = "ZDD_DRY_RUN")]
     pub dry_run: bool,
     /// Write the outcome as KEY=VALUE lines for GitLab's artifacts:reports:dotenv.
@@ -390,9 +404,9 @@ pub struct RollHealth {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DrainMode {
-    /// Remove the tag (or id), then wait --drain-wait.
+    /// Remove the tag (or id), watch it leave, then the rest of --drain-wait.
     Remove,
-    /// Call the app's drain URL, wait for the load balancer to see it fail, then remove.
+    /// Call the app's drain URL, watch the load balancer let go of it, then remove.
     ShutdownUrl,
 }
 

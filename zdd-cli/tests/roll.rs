@@ -71,9 +71,24 @@ async fn cli_exit_codes_and_json() {
     assert_eq!(v["outcome"], "rolled");
     assert_eq!(v["exit_code"], 0);
     assert_eq!(v["batches"].as_array().unwrap().len(), 2);
-    assert_eq!(v["batches"][0]["waits"][3]["kind"], "routing");
-    assert_eq!(v["batches"][0]["waits"][3]["computed"], 3.0);
-    assert_eq!(v["batches"][0]["waits"][3]["applied"], 0.03);
+    // Watched: leaving and coming back are observed, the in-flight allowance computed.
+    assert_eq!(v["watch"]["how"], "observed", "{v:#}");
+    assert_eq!(v["watch"]["identity"]["how"]["in"], "header");
+    let waits: Vec<(&str, &str)> = v["batches"][0]["waits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["kind"].as_str().unwrap(), w["how"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            ("leave", "observed"),
+            ("drain", "computed"),
+            ("routing", "observed")
+        ]
+    );
+    assert_eq!(v["batches"][0]["waits"][2]["computed"], 4.0);
     assert_eq!(v["droplets"][0]["state"], "updated");
     assert!(v["api_calls"].as_u64().unwrap() > 0);
     assert!(
@@ -88,9 +103,14 @@ async fn cli_exit_codes_and_json() {
     let (code, v, _) = cli(&fake, &["--dry-run"]).await;
     assert_eq!((code, v["outcome"].as_str()), (0, Some("dry_run")));
     assert!(v["plan"].as_array().unwrap().len() > 3);
-    // The plan's steps are objects: a batch names its droplets, a wait its kind and length.
-    assert_eq!(v["plan"][0]["step"], "batch", "{v:#}");
-    assert_eq!(v["plan"][0]["index"], 1);
+    // The plan's steps are objects: how waits end, a batch names its droplets, a wait its kind
+    // and length.
+    assert_eq!(v["plan"][0]["step"], "watch", "{v:#}");
+    assert_eq!(v["plan"][0]["how"], "observed", "{v:#}");
+    assert_eq!(v["plan"][2]["step"], "api_budget", "{v:#}");
+    assert_eq!(v["plan"][2]["calls"], 7 + 4 * 3);
+    assert_eq!(v["plan"][3]["step"], "batch", "{v:#}");
+    assert_eq!(v["plan"][3]["index"], 1);
     assert!(
         v["plan"]
             .as_array()
@@ -110,7 +130,7 @@ async fn cli_exit_codes_and_json() {
     );
     assert!(text.contains("  batch 2: 2 (web-2)\n"), "{text}");
     assert!(
-        text.contains("    run the update command for each droplet\n"),
+        text.contains("    run the update command on each droplet of the batch, all at once\n"),
         "{text}"
     );
     assert!(

@@ -14,10 +14,11 @@ use crate::events::{Event, EventSink, Step, Subject};
 use crate::lock::{self, DeployLock, LockConfig, LockError};
 use crate::report::StepTiming;
 
-/// The sink, and the timings of the steps run so far.
+/// The sink, and the timings of the steps run so far (steps of a batch's droplets run at the
+/// same time, so they are recorded through a shared reference).
 pub(crate) struct Steps<'a> {
     pub sink: &'a dyn EventSink,
-    pub timings: Vec<StepTiming>,
+    timings: std::sync::Mutex<Vec<StepTiming>>,
 }
 
 /// A started step; give it back to [`Steps::finish`].
@@ -31,8 +32,13 @@ impl<'a> Steps<'a> {
     pub fn new(sink: &'a dyn EventSink) -> Self {
         Steps {
             sink,
-            timings: Vec::new(),
+            timings: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// The timings recorded, in the order the steps finished.
+    pub fn into_timings(self) -> Vec<StepTiming> {
+        self.timings.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn start(&self, step: Step, detail: impl Into<String>) -> Started {
@@ -54,7 +60,7 @@ impl<'a> Steps<'a> {
     }
 
     /// End a step; returns how long it took.
-    pub fn finish(&mut self, s: Started, ok: bool, detail: impl Into<String>) -> Duration {
+    pub fn finish(&self, s: Started, ok: bool, detail: impl Into<String>) -> Duration {
         let detail = detail.into();
         let duration = s.at.elapsed();
         self.sink.emit(Event::StepFinished {
@@ -64,12 +70,15 @@ impl<'a> Steps<'a> {
             duration,
             ok,
         });
-        self.timings.push(StepTiming {
-            step: s.step,
-            detail,
-            duration,
-            ok,
-        });
+        self.timings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(StepTiming {
+                step: s.step,
+                detail,
+                duration,
+                ok,
+            });
         duration
     }
 

@@ -6,15 +6,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use do_api::Client;
-use fake_do::{App, FakeDo, State};
+use fake_do::{App, FakeDo, FakeIdentity, State};
 use serde_json::json;
 use zdd_core::bluegreen::LockSettings;
 use zdd_core::events::{CollectingSink, Event};
 use zdd_core::health::HealthPolicy;
 use zdd_core::hook::{DropletHook, HookTarget};
 use zdd_core::rolling::{
-    self, Drain, DropletState, Identify, LbProbe, LbRef, OnFailure, Outcome, RollingConfig,
-    RollingReport, WaitKind,
+    self, Drain, DropletState, Identify, LbRef, OnFailure, Outcome, RollingConfig, RollingReport,
+    WaitHow, WaitKind, WatchSettings,
 };
 
 use fake_do::{POOL_LB_ID as LB_ID, POOL_LB_IP as LB_IP, POOL_MARKER as MARKER};
@@ -54,12 +54,41 @@ fn config() -> RollingConfig {
     }
 }
 
+/// [`config`] with waits scaled by 0.1: the load balancer's 1 s checks take 0.1 s, long
+/// enough for the gate (probing every 20 ms) to react before the load balancer could route,
+/// so batches go back while they boot.
+fn early() -> RollingConfig {
+    RollingConfig {
+        wait_scale: 0.1,
+        ..config()
+    }
+}
+
+/// [`config`] with the computed waits and the put-back after the gate: the protocol without
+/// watching, as it runs where nothing identifies droplets.
+fn computed() -> RollingConfig {
+    RollingConfig {
+        watch: WatchSettings {
+            computed_only: true,
+            ..WatchSettings::default()
+        },
+        put_back_early: false,
+        ..config()
+    }
+}
+
 /// Sets the droplet's app to `<name> <version>` (or breaks it, or fails), and records calls.
 struct AppHook {
     state: Arc<Mutex<State>>,
     version: &'static str,
     fail: Vec<u64>,
     broken: Vec<u64>,
+    /// Droplets whose update "succeeds" but leaves the previous version running (200).
+    stale: Vec<u64>,
+    /// How long each update takes.
+    delay: Duration,
+    /// Droplets updated while a load balancer could still send them requests.
+    while_routed: Mutex<Vec<u64>>,
     seen: Mutex<Vec<(u64, String, Option<String>)>>,
 }
 
@@ -70,6 +99,9 @@ impl AppHook {
             version,
             fail: vec![],
             broken: vec![],
+            stale: vec![],
+            delay: Duration::ZERO,
+            while_routed: Mutex::new(vec![]),
             seen: Mutex::new(vec![]),
         }
     }
@@ -85,6 +117,14 @@ impl DropletHook for AppHook {
             .lock()
             .unwrap()
             .push((t.id.0, t.purpose.to_string(), t.version.clone()));
+        if t.purpose == zdd_core::hook::HookPurpose::Update
+            && self.state.lock().unwrap().lb_routes_to(t.id.0)
+        {
+            self.while_routed.lock().unwrap().push(t.id.0);
+        }
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
         if self.fail.contains(&t.id.0) {
             return Err("the command exited with status 3".into());
         }
@@ -92,6 +132,11 @@ impl DropletHook for AppHook {
             App {
                 status: 503,
                 body: "broken".into(),
+            }
+        } else if self.stale.contains(&t.id.0) {
+            App {
+                status: 200,
+                body: format!("{} v1", t.name),
             }
         } else {
             App {
@@ -241,10 +286,10 @@ fn s(v: &[&str]) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn three_droplets_one_at_a_time() {
+async fn three_droplets_one_at_a_time_with_computed_waits() {
     let fake = pool(3, false).await;
     let hook = AppHook::new(&fake, "v2");
-    let report = roll(&fake, &config(), &hook, None).await;
+    let report = roll(&fake, &computed(), &hook, None).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
     let m = mutations(&fake);
     assert_eq!(
@@ -763,7 +808,7 @@ async fn a_droplet_left_out_by_a_crashed_run_is_resumed_first() {
             .iter()
             .map(|w| w.kind)
             .collect::<Vec<_>>(),
-        [WaitKind::LbSync, WaitKind::Routing]
+        [WaitKind::Routing]
     );
     for i in 1..=3 {
         assert_eq!(tags(&fake, i), vec!["web"], "droplet {i}");
@@ -782,7 +827,7 @@ async fn shutdown_url_drain_waits_for_the_health_check_to_fail() {
             path: "/drain".into(),
             method: "POST".into(),
         },
-        ..config()
+        ..computed()
     };
     let report = roll(&fake, &cfg, &hook, None).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
@@ -844,7 +889,7 @@ async fn shutdown_url_that_does_not_drain_falls_back_to_remove_and_wait() {
             path: "/drain".into(),
             method: "POST".into(),
         },
-        ..config()
+        ..computed()
     };
     let sink = CollectingSink::default();
     let report = rolling::run(
@@ -937,29 +982,34 @@ async fn an_id_based_load_balancer_removes_and_adds_ids() {
 }
 
 #[tokio::test]
-async fn lb_probe_sees_each_droplet_answer_through_the_load_balancer() {
+async fn a_given_url_and_identity_are_watched() {
     let fake = pool(3, false).await;
     let hook = AppHook::new(&fake, "v2");
+    let url = format!("http://{LB_IP}:{}/", fake.app_port);
     let cfg = RollingConfig {
-        lb_probe: Some(LbProbe {
-            url: format!("http://{LB_IP}:{}/", fake.app_port),
-            identify: Identify::Header("X-Droplet".into()),
-            deadline: None,
-        }),
+        watch: WatchSettings {
+            url: Some(url.clone()),
+            identity: Some(Identify::Header("x-droplet".into())),
+            ..WatchSettings::default()
+        },
         ..config()
     };
     let report = roll(&fake, &cfg, &hook, None).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let watch = report.watch.as_ref().unwrap();
+    assert_eq!(watch.how, WaitHow::Observed);
+    assert_eq!(watch.url.as_deref(), Some(url.as_str()));
+    assert_eq!(watch.source.as_deref(), Some("the URL given"));
+    assert!(!watch.identity.as_ref().unwrap().learned);
     for d in &report.droplets {
         assert!(d.seen_through_lb_after.is_some(), "{d:?}");
     }
     let last = report.batches[0].waits.last().unwrap();
-    assert_eq!(last.kind, WaitKind::Routing);
-    assert!(
-        last.why.starts_with("observed through http://127.0.0.40:"),
-        "{}",
-        last.why
+    assert_eq!(
+        (last.kind, last.how),
+        (WaitKind::Routing, WaitHow::Observed)
     );
+    assert_eq!(last.why, format!("answered through {url} (2 times each)"));
     // The LB app routed to each droplet after it came back.
     let log = fake.app_log();
     for i in 1..=3 {
@@ -970,29 +1020,38 @@ async fn lb_probe_sees_each_droplet_answer_through_the_load_balancer() {
         );
     }
 
-    // An answer that never names the droplet: stop (paused), nothing left out of rotation.
+    // An identity the answers through the load balancer do not carry: computed waits, and
+    // the report says why.
     let fake = pool(3, false).await;
     let hook = AppHook::new(&fake, "v2");
     let cfg = RollingConfig {
-        lb_probe: Some(LbProbe {
-            url: format!("http://{LB_IP}:{}/", fake.app_port),
-            identify: Identify::Header("X-Served-By".into()),
-            deadline: Some(Duration::from_millis(200)),
-        }),
+        watch: WatchSettings {
+            url: Some(url.clone()),
+            identity: Some(Identify::Header("x-served-by".into())),
+            ..WatchSettings::default()
+        },
         ..config()
     };
     let report = roll(&fake, &cfg, &hook, None).await;
-    assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let watch = report.watch.as_ref().unwrap();
+    assert_eq!(watch.how, WaitHow::Computed);
+    let reason = watch.reason.as_deref().unwrap();
     assert!(
-        report.message.contains("1 (web-1) never answered through"),
-        "{}",
-        report.message
+        reason.starts_with(&format!(
+            "answers through {url} name no droplet of the load balancer ("
+        )),
+        "{reason}"
     );
-    for i in 1..=3 {
-        assert_eq!(tags(&fake, i), vec!["web"]);
-    }
-    assert_eq!(hook.seen(), [1]);
-    assert_clean(&fake);
+    assert!(
+        report
+            .batches
+            .iter()
+            .flat_map(|b| &b.waits)
+            .all(|w| w.how == WaitHow::Computed),
+        "{:?}",
+        report.batches
+    );
 }
 
 #[tokio::test]
@@ -1002,7 +1061,7 @@ async fn dry_run_prints_batches_and_waits_and_changes_nothing() {
     let cfg = RollingConfig {
         dry_run: true,
         max_unavailable: NonZeroUsize::new(3).unwrap(),
-        ..config()
+        ..computed()
     };
     let report = roll(&fake, &cfg, &hook, None).await;
     assert_eq!(report.outcome, Outcome::DryRun, "{}", report.message);
@@ -1016,8 +1075,15 @@ async fn dry_run_prints_batches_and_waits_and_changes_nothing() {
         .join("\n");
     // The plan is data: typed steps, with the batches' droplets and every wait as objects.
     let json = serde_json::to_value(&report.plan).unwrap();
-    assert_eq!(json[0]["step"], "batch");
-    assert_eq!(json[0]["droplets"][2]["id"], 3);
+    assert_eq!(json[0]["step"], "watch");
+    assert_eq!(json[0]["how"], "computed");
+    assert_eq!(json[0]["reason"], "computed waits were asked for");
+    assert_eq!(json[1]["step"], "put_back_when");
+    assert_eq!(json[1]["early"], false);
+    assert_eq!(json[2]["step"], "api_budget");
+    assert_eq!(json[2]["calls"], 7 + 4 * 2);
+    assert_eq!(json[3]["step"], "batch");
+    assert_eq!(json[3]["droplets"][2]["id"], 3);
     assert!(
         json.as_array()
             .unwrap()
@@ -1178,4 +1244,372 @@ async fn events_name_batches_and_droplets() {
         serde_json::to_value(started).unwrap(),
         json!({"event": "batch_started", "index": 1, "purpose": "update", "droplets": [1]})
     );
+}
+
+/// The mutations of a roll of three droplets, one at a time, that went through.
+const THREE_ROLLED: &[&str] = &[
+    "create LOCK",
+    "create OUT",
+    "+OUT 1",
+    "-web 1",
+    "+web 1",
+    "-OUT 1",
+    "+OUT 2",
+    "-web 2",
+    "+web 2",
+    "-OUT 2",
+    "+OUT 3",
+    "-web 3",
+    "+web 3",
+    "delete OUT",
+    "delete LOCK",
+];
+
+/// (kind, how, computed ms) of each wait of each batch.
+fn waits_of(report: &RollingReport) -> Vec<Vec<(WaitKind, WaitHow, u128)>> {
+    report
+        .batches
+        .iter()
+        .map(|b| {
+            b.waits
+                .iter()
+                .map(|w| (w.kind, w.how, w.computed.as_millis()))
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_identity_header_is_learned_and_droplets_are_watched() {
+    let fake = pool(3, false).await;
+    let hook = AppHook::new(&fake, "v2");
+    let report = roll(&fake, &early(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    // The same calls as with computed waits: watching costs no API call.
+    assert_eq!(mutations(&fake), s(THREE_ROLLED));
+    assert_eq!(report.api_calls, 19);
+    let watch = report.watch.as_ref().unwrap();
+    assert_eq!(watch.how, WaitHow::Observed);
+    let url = format!("http://{LB_IP}:{}/health", fake.app_port);
+    assert_eq!(watch.url.as_deref(), Some(url.as_str()));
+    assert_eq!(
+        watch.source.as_deref(),
+        Some(
+            format!(
+                "the load balancer's address and its http forwarding rule on port {}",
+                fake.app_port
+            )
+            .as_str()
+        )
+    );
+    let id = watch.identity.as_ref().unwrap();
+    assert_eq!(id.how, Identify::Header("x-droplet".into()));
+    assert!(id.learned);
+    // Each batch: watched leaving (computed would be the 1 s sync wait), the in-flight
+    // allowance (computed: requests are not observable), watched coming back.
+    for w in waits_of(&report) {
+        assert_eq!(
+            w,
+            [
+                (WaitKind::Leave, WaitHow::Observed, 1000),
+                (WaitKind::Drain, WaitHow::Computed, 2000),
+                (WaitKind::Routing, WaitHow::Observed, 4000),
+            ]
+        );
+    }
+    for d in &report.droplets {
+        assert!(d.seen_through_lb_after.is_some(), "{d:?}");
+    }
+    // Nothing reached a droplet through the load balancer while it was out: each droplet's
+    // requests through the load balancer stop at its take-out and start again after its
+    // update (its new version answers).
+    assert_eq!(bodies(&fake, 3), ["web-1 v2", "web-2 v2", "web-3 v2"]);
+    let plan: Vec<String> = report.plan.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        plan[0],
+        format!(
+            "watch droplets leave and join through {url} (header:x-droplet: header:x-droplet names the droplet in the direct answers of all 3 droplets probed)"
+        )
+    );
+    assert!(
+        plan[1].starts_with("put each batch back while it boots"),
+        "{plan:#?}"
+    );
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn an_identity_in_a_json_body_is_learned() {
+    let fake = pool(3, false).await;
+    fake.state().identity = FakeIdentity::Json;
+    let hook = AppHook::new(&fake, "v2");
+    let report = roll(&fake, &config(), &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let id = report.watch.as_ref().unwrap().identity.clone().unwrap();
+    assert_eq!(id.how, Identify::JsonField("served_by".into()));
+    assert_eq!(mutations(&fake), s(THREE_ROLLED));
+    assert!(
+        waits_of(&report)
+            .iter()
+            .flatten()
+            .any(|w| w.1 == WaitHow::Observed)
+    );
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn nothing_naming_the_droplet_falls_back_to_computed_waits_and_says_why() {
+    let fake = pool(3, false).await;
+    fake.state().identity = FakeIdentity::None;
+    let hook = AppHook::new(&fake, "v2");
+    let sink = CollectingSink::default();
+    let report = rolling::run(
+        &client(&fake),
+        &config(),
+        Some(&hook),
+        None::<&AppHook>,
+        &sink,
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    assert_eq!(mutations(&fake), s(THREE_ROLLED));
+    let watch = report.watch.as_ref().unwrap();
+    assert_eq!(watch.how, WaitHow::Computed);
+    let reason = "no response header or JSON field of /health names the droplet that answered (3 droplet(s) probed directly); say where with the identity setting";
+    assert_eq!(watch.reason.as_deref(), Some(reason));
+    assert_eq!(
+        report.plan[0].to_string(),
+        format!("computed waits, not watched: {reason}")
+    );
+    assert!(sink.events().iter().any(|e| matches!(e,
+        Event::Warning { message } if *message == format!("the waits are computed, not watched: {reason}"))));
+    // Every wait computed: sync and allowance out; back in while booting, so the healthy
+    // window is counted from when the app answered.
+    for w in waits_of(&report) {
+        assert_eq!(
+            w,
+            [
+                (WaitKind::LbSync, WaitHow::Computed, 1000),
+                (WaitKind::Drain, WaitHow::Computed, 2000),
+                (WaitKind::LbSync, WaitHow::Computed, 1000),
+                (WaitKind::Routing, WaitHow::Computed, 3000),
+            ]
+        );
+    }
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_droplet_the_load_balancer_never_routes_to_fails_like_a_failed_gate() {
+    let fake = pool(3, false).await;
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        watch: WatchSettings {
+            deadline: Some(Duration::from_secs(2)),
+            ..WatchSettings::default()
+        },
+        ..config()
+    };
+    // Healthy, gated, put back: but the load balancer never sends it traffic.
+    fake.state().lb_never_routes.insert(1);
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
+    assert!(
+        report.message.contains("droplet 1 (web-1): healthy, but the load balancer never routed to it: 1 (web-1) never answered through"),
+        "{}",
+        report.message
+    );
+    // It left the load balancer again and keeps the marker: the next run starts with it.
+    assert_eq!(
+        mutations(&fake),
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-web 1",
+            "delete LOCK",
+        ])
+    );
+    assert_eq!(tags(&fake, 1), vec!["OUT"]);
+    let d1 = &report.droplets[0];
+    assert_eq!(d1.state, DropletState::Failed);
+    assert_eq!(d1.failed_step, Some(zdd_core::events::Step::Verify));
+    assert!(d1.out_of_rotation);
+    assert_eq!(hook.seen(), [1]);
+}
+
+#[tokio::test]
+async fn a_droplet_back_early_that_answers_wrongly_is_taken_out_at_once() {
+    let fake = pool(3, false).await;
+    let mut hook = AppHook::new(&fake, "v2");
+    // The update "succeeds" but the old version keeps answering 200: the load balancer would
+    // take it; the gate (expecting v2) does not.
+    hook.stale = vec![1];
+    let sink = CollectingSink::default();
+    let report = rolling::run(
+        &client(&fake),
+        &early(),
+        Some(&hook),
+        None::<&AppHook>,
+        &sink,
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
+    assert_eq!(
+        mutations(&fake),
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-web 1",
+            "delete LOCK",
+        ])
+    );
+    // Taken out at its first wrong answer, long before the gate's deadline.
+    let events = sink.events();
+    let warning = events
+        .iter()
+        .position(|e| matches!(e, Event::Warning { message } if message.contains("while back in the load balancer: taken out again until its gate passes")))
+        .expect("a warning");
+    let first_probe = events
+        .iter()
+        .position(|e| matches!(e, Event::HealthAttempt { url, .. } if url.contains(&fake_do::pool_ip(1).to_string())))
+        .unwrap();
+    let probes_before = events[first_probe..warning]
+        .iter()
+        .filter(|e| matches!(e, Event::HealthAttempt { .. }))
+        .count();
+    assert_eq!(probes_before, 1, "{events:#?}");
+    assert_eq!(tags(&fake, 1), vec!["OUT"]);
+}
+
+#[tokio::test]
+async fn a_batch_is_updated_and_gated_at_once_and_goes_back_while_booting() {
+    let fake = pool(4, false).await;
+    let mut hook = AppHook::new(&fake, "v2");
+    hook.delay = Duration::from_millis(50);
+    let cfg = RollingConfig {
+        max_unavailable: NonZeroUsize::new(3).unwrap(),
+        ..early()
+    };
+    let sink = CollectingSink::default();
+    let report = rolling::run(
+        &client(&fake),
+        &cfg,
+        Some(&hook),
+        None::<&AppHook>,
+        &sink,
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let steps: Vec<(&str, bool)> = sink
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::StepStarted { step, .. } => Some((step.label(), true)),
+            Event::StepFinished { step, .. } => Some((step.label(), false)),
+            _ => None,
+        })
+        .collect();
+    // Batch 1: the three update commands start before any ends; the batch goes back into
+    // the load balancer before the gates start.
+    let first_update_end = steps.iter().position(|s| *s == ("update", false)).unwrap();
+    let started = steps[..first_update_end]
+        .iter()
+        .filter(|s| **s == ("update", true))
+        .count();
+    assert_eq!(started, 3, "{steps:?}");
+    let put_back = steps
+        .iter()
+        .position(|s| *s == ("put back into rotation", true))
+        .unwrap();
+    assert!(put_back > first_update_end, "{steps:?}");
+    let gates_after_put_back = steps[put_back..]
+        .iter()
+        .filter(|s| **s == ("health gate", true))
+        .count();
+    assert!(gates_after_put_back >= 3, "{steps:?}");
+    // One call each: mark, leave, join, unmark.
+    assert_eq!(
+        mutations(&fake)[..6],
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1,2,3",
+            "-web 1,2,3",
+            "+web 1,2,3",
+            "-OUT 1,2,3"
+        ])[..]
+    );
+    assert_eq!(report.api_calls, 7 + 4 * 2);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn shutdown_url_mode_watches_the_droplet_leave() {
+    let fake = pool(2, false).await;
+    fake.state().drain_path = Some("/drain".into());
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        drain: Drain::ShutdownUrl {
+            path: "/drain".into(),
+            method: "POST".into(),
+        },
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    // Watched leaving once its drain call made the load balancer's check fail it (computed
+    // would be the 3 s detection window), no sync wait after the take-out.
+    for w in waits_of(&report) {
+        assert_eq!(
+            w,
+            [
+                (WaitKind::Leave, WaitHow::Observed, 3000),
+                (WaitKind::Drain, WaitHow::Computed, 2000),
+                (WaitKind::Routing, WaitHow::Observed, 4000),
+            ]
+        );
+    }
+    assert_eq!(bodies(&fake, 2), ["web-1 v2", "web-2 v2"]);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_droplet_is_updated_only_once_the_load_balancer_let_go_of_it() {
+    let fake = pool(3, false).await;
+    // The load balancer sends each droplet that leaves 6 more requests.
+    fake.state().lb_lag = 6;
+    let hook = AppHook::new(&fake, "v2");
+    let cfg = RollingConfig {
+        watch: WatchSettings {
+            deadline: Some(Duration::from_secs(5)),
+            ..WatchSettings::default()
+        },
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &hook, None).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    assert_eq!(hook.seen(), [1, 2, 3]);
+    assert!(
+        hook.while_routed.lock().unwrap().is_empty(),
+        "updated while the load balancer still routed to them: {:?}",
+        hook.while_routed.lock().unwrap()
+    );
+    // It was seen answering after it left, and the watch went on until it stopped.
+    let log = fake.app_log();
+    assert!(
+        log.iter()
+            .filter(|l| l.starts_with("lb ") && l.ends_with("-> 1"))
+            .count()
+            > 6
+    );
+    assert_clean(&fake);
 }

@@ -1,7 +1,7 @@
 //! `zdd-do roll`: flags to a [`RollingConfig`], run, render, exit code.
 
 use zdd_core::rolling::{
-    self, Drain, Identify, LbProbe, LbRef, OnFailure, RollingConfig, RollingField,
+    self, Drain, Identify, LbRef, OnFailure, RollingConfig, RollingField, WatchSettings,
 };
 
 use super::{
@@ -41,16 +41,18 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
             method: r.drain_method.to_ascii_uppercase(),
         },
     };
-    let lb_probe = match (&r.lb_probe, &r.lb_probe_match) {
-        (Some(url), Some(m)) => Some(LbProbe {
-            url: url.clone(),
-            identify: Identify::parse(m).map_err(|e| usage(format!("--lb-probe-match: {e}")))?,
-            deadline: r.lb_probe_timeout,
-        }),
-        (None, Some(_)) => {
-            return Err(usage("--lb-probe-match needs --lb-probe".into()));
-        }
-        _ => None,
+    let identity = r
+        .identity
+        .as_deref()
+        .map(Identify::parse)
+        .transpose()
+        .map_err(|e| usage(format!("--identity: {e}")))?;
+    let watch = WatchSettings {
+        computed_only: r.computed_waits,
+        identity,
+        url: r.lb_probe.clone(),
+        deadline: r.lb_probe_timeout,
+        ..WatchSettings::default()
     };
     let cfg = RollingConfig {
         lb: LbRef::parse(&r.lb),
@@ -61,7 +63,8 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
         batch_delay: r.batch_delay,
         health,
         target,
-        lb_probe,
+        watch,
+        put_back_early: !r.put_back_after_gate,
         on_failure,
         version: r.app_version.clone(),
         dry_run: r.dry_run,
@@ -85,7 +88,7 @@ fn roll_flag(f: RollingField) -> &'static str {
         RollingField::RollbackHook => "--rollback-exec",
         RollingField::DrainPath => "--drain-path",
         RollingField::DrainMethod => "--drain-method",
-        RollingField::LbProbe => "--lb-probe",
+        RollingField::WatchUrl => "--lb-probe",
         RollingField::Health(h) => health_flag(h),
         _ => "a roll flag",
     }

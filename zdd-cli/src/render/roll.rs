@@ -63,6 +63,19 @@ pub fn print_human(r: &RollingReport, code: i32) {
             hc.healthy_threshold
         );
     }
+    if let Some(w) = &r.watch
+        && !r.batches.is_empty()
+    {
+        let _ = match (&w.url, &w.identity, &w.reason) {
+            (Some(url), Some(id), _) => writeln!(
+                out,
+                "  waits watched through {url} ({}: {})",
+                id.how, id.evidence
+            ),
+            (_, _, Some(reason)) => writeln!(out, "  waits computed, not watched: {reason}"),
+            _ => Ok(()),
+        };
+    }
     if r.batches.is_empty() {
         for line in &r.plan {
             let _ = writeln!(out, "  {line}");
@@ -81,7 +94,10 @@ pub fn print_human(r: &RollingReport, code: i32) {
             if b.ok { "ok" } else { "FAILED" }
         );
         for w in &b.waits {
-            let _ = writeln!(out, "    waited {w}");
+            let _ = match w.how {
+                rolling::WaitHow::Observed => writeln!(out, "    {w}"),
+                rolling::WaitHow::Computed => writeln!(out, "    waited {w}"),
+            };
         }
     }
     for d in r.droplets.iter().filter(|_| !r.batches.is_empty()) {

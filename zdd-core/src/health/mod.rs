@@ -175,6 +175,21 @@ impl fmt::Display for ProbeFailure {
     }
 }
 
+/// Which answers end a health check at once instead of being retried until its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailFast {
+    /// None: every failure is retried.
+    Never,
+    /// An answer whose status is outside the range: something answered, and said no. For
+    /// verifying through a reserved IP after a switch, where every second spent on a broken
+    /// release is served to users.
+    OnStatus,
+    /// An answer a load balancer would take as healthy (status below 400) that fails this
+    /// policy (its status is outside the range, or its body lacks the expected text): for a
+    /// droplet already back in a load balancer, which could start routing to it.
+    OnAcceptedAnswer,
+}
+
 /// The result of a passed health check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HealthReport {
@@ -289,7 +304,7 @@ impl HealthPolicy {
         Ok(())
     }
 
-    fn http(&self) -> reqwest::Client {
+    pub(crate) fn http(&self) -> reqwest::Client {
         reqwest::Client::builder()
             .timeout(self.request_timeout)
             .connect_timeout(self.request_timeout)
@@ -314,20 +329,19 @@ impl HealthPolicy {
         url: &str,
         sink: &dyn EventSink,
     ) -> Result<HealthReport, HealthFailure> {
-        self.wait_url_within(url, sink, self.deadline, false).await
+        self.wait_url_within(url, sink, self.deadline, FailFast::Never)
+            .await
     }
 
-    /// Like [`Self::wait_url`], with its own `deadline`; with `fail_on_status`, the first
-    /// answer whose status is outside the range fails at once (a clear failure: something
-    /// answered, and said no), while refused connections, timeouts and unexpected bodies are
-    /// retried until the deadline. For verifying through a reserved IP after a switch, where
-    /// every second spent on a broken release is served to users.
+    /// Like [`Self::wait_url`], with its own `deadline`, failing at once on the answers
+    /// `fail_fast` names (refused connections and timeouts are always retried until the
+    /// deadline).
     pub async fn wait_url_within(
         &self,
         url: &str,
         sink: &dyn EventSink,
         deadline: Duration,
-        fail_on_status: bool,
+        fail_fast: FailFast,
     ) -> Result<HealthReport, HealthFailure> {
         let http = self.http();
         let start = Instant::now();
@@ -371,7 +385,12 @@ impl HealthPolicy {
                     duration: start.elapsed(),
                 });
             }
-            let clear = fail_on_status && matches!(result, Err(ProbeFailure::Status { .. }));
+            let clear = match (fail_fast, &result) {
+                (FailFast::OnStatus, Err(ProbeFailure::Status { .. })) => true,
+                (FailFast::OnAcceptedAnswer, Err(ProbeFailure::Status { status })) => *status < 400,
+                (FailFast::OnAcceptedAnswer, Err(ProbeFailure::BodyMismatch { .. })) => true,
+                _ => false,
+            };
             let now = Instant::now();
             if clear || now + self.interval > deadline {
                 let last = match result {
@@ -423,6 +442,21 @@ async fn probe_with(
         }
     }
     Ok(status)
+}
+
+/// A failed request in one line: "timed out", or the innermost cause ("Connection refused
+/// (os error 111)") rather than reqwest's "error sending request for url".
+pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    let mut detail = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    detail
 }
 
 fn classify(e: reqwest::Error) -> ProbeFailure {

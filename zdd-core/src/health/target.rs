@@ -191,6 +191,23 @@ impl HealthGate {
     pub async fn probe_ip(&self, ip: IpAddr) -> Result<u16, ProbeFailure> {
         self.policy.probe(&self.url_for(ip)).await
     }
+
+    /// One GET of `ip` whatever its status: the answer's headers and body (at most 64 KiB
+    /// read), to learn how the app names itself.
+    pub async fn fetch(&self, ip: IpAddr) -> Result<(reqwest::header::HeaderMap, String), String> {
+        let url = self.url_for(ip);
+        let resp = self
+            .policy
+            .http()
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {}", super::describe_reqwest(&e)))?;
+        let headers = resp.headers().clone();
+        let body = resp.text().await.unwrap_or_default();
+        let body: String = body.chars().take(65_536).collect();
+        Ok((headers, body))
+    }
 }
 
 #[cfg(test)]

@@ -237,7 +237,7 @@ pub fn new_run_id() -> String {
 }
 
 /// `d` scaled by a random factor in [0.5, 1.5).
-fn jitter(d: Duration) -> Duration {
+pub(crate) fn jitter(d: Duration) -> Duration {
     d.mul_f64(0.5 + (random_u64() % 1000) as f64 / 1000.0)
 }
 

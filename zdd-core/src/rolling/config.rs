@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::probe::LbProbe;
+use super::identity::Identify;
 use super::waits::Drain;
 use crate::health::{HealthField, HealthPolicy, HealthTarget};
 use crate::lock::LockSettings;
@@ -35,7 +35,10 @@ pub struct RollingConfig {
     pub max_unavailable: NonZeroUsize,
     /// How a droplet is taken out.
     pub drain: Drain,
-    /// Wait for in-flight requests after a droplet leaves rotation.
+    /// In-flight allowance: after a droplet stops receiving requests (its last answer through
+    /// the load balancer, or the take-out when it cannot be watched), the time left for
+    /// requests already sent to it. Requests are not observable from outside, so this is a
+    /// setting: the longest request the app serves.
     #[serde(with = "secs")]
     pub drain_wait: Duration,
     /// Slack for the load balancer to notice a tag or droplet-list change (undocumented by
@@ -50,8 +53,12 @@ pub struct RollingConfig {
     /// Where the gate probes; scheme, port and path left `None` come from the load
     /// balancer's health check.
     pub target: HealthTarget,
-    /// Watch traffic through the load balancer instead of waiting the computed window.
-    pub lb_probe: Option<LbProbe>,
+    /// How droplets are watched leaving and joining the load balancer.
+    pub watch: WatchSettings,
+    /// Put a batch back into the load balancer right after its update command, while it boots,
+    /// so that the load balancer's own health checks run during boot; the gate runs meanwhile
+    /// and pulls a droplet out at once if it answers wrongly. `false`: only after the gate.
+    pub put_back_early: bool,
     /// Pause or roll back on failure.
     pub on_failure: OnFailure,
     /// The version being deployed, passed to the hooks.
@@ -66,24 +73,55 @@ pub struct RollingConfig {
 }
 
 impl RollingConfig {
-    /// Defaults for `lb`: one at a time, remove mode, 10 s drain wait, 5 s sync slack, no
-    /// batch delay, pause on failure, the default health gate, a lock, scale 1.
+    /// Defaults for `lb`: one at a time, remove mode, 5 s in-flight allowance, 5 s sync slack
+    /// (for computed waits), no batch delay, pause on failure, the default health gate, watched
+    /// waits, put back while booting, a lock, scale 1.
     pub fn new(lb: LbRef) -> Self {
         RollingConfig {
             lb,
             max_unavailable: NonZeroUsize::MIN,
             drain: Drain::Remove,
-            drain_wait: Duration::from_secs(10),
+            drain_wait: Duration::from_secs(5),
             lb_sync_wait: Duration::from_secs(5),
             batch_delay: Duration::ZERO,
             health: HealthPolicy::default(),
             target: HealthTarget::default(),
-            lb_probe: None,
+            watch: WatchSettings::default(),
+            put_back_early: true,
             on_failure: OnFailure::Pause,
             version: None,
             dry_run: false,
             lock: Some(LockSettings::default()),
             wait_scale: 1.0,
+        }
+    }
+}
+
+/// How a rolling run watches droplets through the load balancer ([`super::watch`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WatchSettings {
+    /// Sleep the computed waits even where droplets could be watched.
+    pub computed_only: bool,
+    /// Where answers name their droplet; learned from the droplets when `None`.
+    pub identity: Option<Identify>,
+    /// Probe this URL instead of the load balancer's own address.
+    pub url: Option<String>,
+    /// Give up watching after this long; by default three times the computed window.
+    #[serde(with = "crate::report::opt_secs")]
+    pub deadline: Option<Duration>,
+    /// Answers through the load balancer each droplet put back must give.
+    pub sightings: u32,
+}
+
+impl Default for WatchSettings {
+    /// Watch, learning the identity, through the load balancer's address; two sightings.
+    fn default() -> Self {
+        WatchSettings {
+            computed_only: false,
+            identity: None,
+            url: None,
+            deadline: None,
+            sightings: 2,
         }
     }
 }
@@ -106,8 +144,10 @@ pub enum RollingField {
     DrainPath,
     /// The drain URL's method.
     DrainMethod,
-    /// `lb_probe`.
-    LbProbe,
+    /// The URL watched instead of the load balancer's address.
+    WatchUrl,
+    /// The sightings a put-back droplet must give.
+    Sightings,
     /// A setting of the health gate.
     Health(HealthField),
 }
@@ -169,15 +209,18 @@ impl RollingConfig {
                 );
             }
         }
-        if let Some(p) = &self.lb_probe
-            && !(p.url.starts_with("http://") || p.url.starts_with("https://"))
+        if let Some(url) = &self.watch.url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return bad(
-                &[F::LbProbe],
-                format!(
-                    "the load balancer probe `{}` must be an http:// or https:// URL",
-                    p.url
-                ),
+                &[F::WatchUrl],
+                format!("the URL to watch, `{url}`, must be an http:// or https:// URL"),
+            );
+        }
+        if self.watch.sightings == 0 {
+            return bad(
+                &[F::Sightings],
+                "a droplet put back must be seen at least once".into(),
             );
         }
         if let LbRef::Name(n) = &self.lb

@@ -6,25 +6,31 @@
 //! by a hook, health-gated directly, and put back; the next batch waits until the load
 //! balancer routes to it again. DigitalOcean does not report what its load balancer thinks of
 //! a droplet, so the waits are computed from its health-check settings ([`waits`]), or traffic
-//! is watched through it ([`probe`]).
+//! is watched through it ([`watch`]).
 //!
 //! - [`plan`]: pure batch planning and refusals.
 //! - [`waits`]: pure wait computations, with their sources.
-//! - [`probe`]: recognising the droplet that answered through the load balancer.
+//! - [`identity`]: recognising the droplet that answered, learned from the droplets.
+//! - [`watch`]: watching droplets leave and come back through the load balancer.
 
 mod config;
 mod execute;
+pub mod identity;
 pub mod plan;
-pub mod probe;
 pub mod waits;
+pub mod watch;
 
 mod report;
 pub mod steps;
 
-pub use config::{InvalidRollingConfig, LbRef, OnFailure, RollingConfig, RollingField};
+pub use config::{
+    InvalidRollingConfig, LbRef, OnFailure, RollingConfig, RollingField, WatchSettings,
+};
 pub use execute::run;
+pub use identity::{Identify, Identity};
 pub use plan::{Membership, RollPlan, marker_tag};
-pub use probe::{Identify, LbProbe};
-pub use report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
+pub use report::{
+    BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport, WatchReport,
+};
 pub use steps::{PlannedDroplet, RollStep};
-pub use waits::{Drain, Wait, WaitKind};
+pub use waits::{Drain, Wait, WaitHow, WaitKind};

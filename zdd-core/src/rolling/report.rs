@@ -58,7 +58,8 @@ pub struct DropletReport {
     /// From taking it out to the load balancer routing to it again (waited or observed).
     #[serde(with = "opt_secs")]
     pub time_out_of_rotation: Option<Duration>,
-    /// With `--lb-probe`: from putting it back to its first answer through the load balancer.
+    /// Watched: from the start of the watch after putting it back to its first answer through
+    /// the load balancer.
     #[serde(with = "opt_secs")]
     pub seen_through_lb_after: Option<Duration>,
 }
@@ -81,6 +82,37 @@ pub struct BatchReport {
     pub duration: Duration,
     /// Whether every droplet came back.
     pub ok: bool,
+}
+
+/// How droplets were seen leaving and joining the load balancer: watched through it, or
+/// computed waits (and why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WatchReport {
+    /// `observed` or `computed`.
+    pub how: super::waits::WaitHow,
+    /// The URL watched.
+    pub url: Option<String>,
+    /// Where that URL comes from.
+    pub source: Option<String>,
+    /// The URL is https and its certificate is not checked (for watching only).
+    pub accept_any_certificate: bool,
+    /// How answers name their droplet.
+    pub identity: Option<super::identity::Identity>,
+    /// Why the waits are computed.
+    pub reason: Option<String>,
+}
+
+impl Default for WatchReport {
+    fn default() -> Self {
+        WatchReport {
+            how: super::waits::WaitHow::Computed,
+            url: None,
+            source: None,
+            accept_any_certificate: false,
+            identity: None,
+            reason: Some("not decided yet".into()),
+        }
+    }
 }
 
 /// The load balancer, as the report shows it.
@@ -112,6 +144,8 @@ pub struct RollingReport {
     pub load_balancer: Option<LbSummary>,
     /// The tag marking droplets we took out of rotation.
     pub marker_tag: Option<String>,
+    /// How droplets were seen leaving and joining (absent when the run stopped before).
+    pub watch: Option<WatchReport>,
     /// `--max-unavailable`.
     pub max_unavailable: std::num::NonZeroUsize,
     /// `--wait-scale` (1 in production).

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::config::OnFailure;
 use super::plan::Membership;
-use super::waits::{Drain, Wait, fmt_secs};
+use super::waits::{Drain, Wait, WaitHow, fmt_secs};
 use crate::report::secs;
 
 /// A droplet named in a plan.
@@ -26,6 +26,42 @@ pub struct PlannedDroplet {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum RollStep {
+    /// How droplets are seen leaving and joining the load balancer.
+    Watch {
+        /// `observed` or `computed`.
+        how: WaitHow,
+        /// The URL watched.
+        url: Option<String>,
+        /// How answers name their droplet, and how that was found out.
+        identity: Option<String>,
+        /// The URL is https, probed without checking its certificate (for watching only).
+        accept_any_certificate: bool,
+        /// Why the waits are computed.
+        reason: Option<String>,
+    },
+    /// When a batch goes back into the load balancer.
+    PutBackWhen {
+        /// While it boots (before its gate passes).
+        early: bool,
+        /// Why.
+        why: String,
+    },
+    /// DigitalOcean's API rate limits against this run's calls.
+    ApiBudget {
+        /// At most this many calls (the lock's renewals aside).
+        calls: usize,
+        /// At most this many in any minute.
+        per_minute: usize,
+        /// DigitalOcean's limit per minute.
+        limit_per_minute: usize,
+        /// DigitalOcean's limit per hour.
+        limit_per_hour: usize,
+    },
+    /// Watch the batch leave the load balancer.
+    WatchGone {
+        /// The URL watched.
+        url: String,
+    },
     /// A batch starts.
     Batch {
         /// 1-based.
@@ -65,15 +101,22 @@ pub enum RollStep {
     },
     /// Put the batch back into rotation.
     PutBack {
-        /// The marker tag removed.
-        marker: String,
         /// How the load balancer selects droplets.
         membership: Membership,
+        /// While it boots, before the gate.
+        early: bool,
+    },
+    /// Remove the marker from the droplets whose gate passed.
+    Unmark {
+        /// The marker tag removed.
+        marker: String,
     },
     /// Watch traffic through the load balancer until each droplet answers.
     WatchLb {
         /// The URL watched.
         url: String,
+        /// Answers each droplet must give.
+        sightings: u32,
         /// Given up after.
         #[serde(with = "secs")]
         deadline: Duration,
@@ -101,6 +144,45 @@ pub enum RollStep {
 impl fmt::Display for RollStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            RollStep::Watch {
+                how: WaitHow::Observed,
+                url,
+                identity,
+                accept_any_certificate,
+                ..
+            } => {
+                write!(
+                    f,
+                    "watch droplets leave and join through {}",
+                    url.as_deref().unwrap_or("the load balancer")
+                )?;
+                if let Some(i) = identity {
+                    write!(f, " ({i})")?;
+                }
+                if *accept_any_certificate {
+                    f.write_str("; its certificate is not checked (for watching only)")?;
+                }
+                Ok(())
+            }
+            RollStep::Watch { reason, .. } => write!(
+                f,
+                "computed waits, not watched: {}",
+                reason.as_deref().unwrap_or("nothing to watch")
+            ),
+            RollStep::PutBackWhen { why, .. } => write!(f, "put each batch back {why}"),
+            RollStep::ApiBudget {
+                calls,
+                per_minute,
+                limit_per_minute,
+                limit_per_hour,
+            } => write!(
+                f,
+                "API calls: at most {calls} (lock renewals aside), at most {per_minute} in any minute; DigitalOcean allows {limit_per_minute} a minute and {limit_per_hour} an hour per token"
+            ),
+            RollStep::WatchGone { url } => write!(
+                f,
+                "  watch {url} until the batch no longer answers (answers in a row from the other droplets, at their share of the traffic)"
+            ),
             RollStep::Batch {
                 index,
                 droplets,
@@ -138,7 +220,9 @@ impl fmt::Display for RollStep {
                 }
             }
             RollStep::Wait(w) => write!(f, "  wait {w}"),
-            RollStep::Update => f.write_str("  run the update command for each droplet"),
+            RollStep::Update => {
+                f.write_str("  run the update command on each droplet of the batch, all at once")
+            }
             RollStep::HealthGate {
                 gate,
                 successes,
@@ -148,21 +232,32 @@ impl fmt::Display for RollStep {
                 "  health-gate each at {gate} ({successes} passing in a row within {}s)",
                 fmt_secs(*deadline)
             ),
-            RollStep::PutBack { marker, membership } => match membership {
-                Membership::Tag(t) => write!(f, "  put back: tag `{t}`, untag `{marker}`"),
-                Membership::DropletIds => {
-                    write!(f, "  put back: add to the load balancer, untag `{marker}`")
+            RollStep::PutBack { membership, early } => {
+                match membership {
+                    Membership::Tag(t) => write!(f, "  put back: tag `{t}`")?,
+                    Membership::DropletIds => {
+                        f.write_str("  put back: add to the load balancer")?
+                    }
                 }
-            },
-            RollStep::WatchLb { url, deadline } => write!(
+                if *early {
+                    f.write_str(" while booting (a droplet answering wrongly is taken out again)")?;
+                }
+                Ok(())
+            }
+            RollStep::Unmark { marker } => write!(f, "  untag `{marker}` once the gate passed"),
+            RollStep::WatchLb {
+                url,
+                sightings,
+                deadline,
+            } => write!(
                 f,
-                "  watch {url} until each droplet answers (within {}s)",
+                "  watch {url} until each droplet answers {sightings} time(s) (within {}s)",
                 fmt_secs(*deadline)
             ),
             RollStep::BatchDelay(w) => write!(f, "wait {w}"),
             RollStep::TotalWaits { applied } => write!(
                 f,
-                "computed waits: {}s in all, plus the update commands and health gates",
+                "computed waits: {}s in all, plus the update commands, health gates and watched waits",
                 fmt_secs(*applied)
             ),
             RollStep::Warning { message } => write!(f, "warning: {message}"),

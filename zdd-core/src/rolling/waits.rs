@@ -57,6 +57,18 @@ pub enum WaitKind {
     Routing,
     /// The pause between two batches (`--batch-delay`).
     BatchDelay,
+    /// The load balancer letting go of a droplet taken out (watched through it).
+    Leave,
+}
+
+/// Whether a wait was watched or computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitHow {
+    /// Computed from settings and slept: nothing could be observed.
+    Computed,
+    /// Ended by what was seen through the load balancer.
+    Observed,
 }
 
 impl fmt::Display for WaitKind {
@@ -67,19 +79,22 @@ impl fmt::Display for WaitKind {
             WaitKind::Detection => "unhealthy detection",
             WaitKind::Routing => "healthy detection",
             WaitKind::BatchDelay => "batch delay",
+            WaitKind::Leave => "leaving the load balancer",
         })
     }
 }
 
-/// One wait: its computed length, the length applied (scaled), and why.
+/// One wait: its computed length, the length applied (scaled, or as observed), and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Wait {
     /// What it is for.
     pub kind: WaitKind,
-    /// As computed from the settings.
+    /// Watched or computed.
+    pub how: WaitHow,
+    /// As computed from the settings (for an observed wait: what would have been slept).
     #[serde(with = "secs")]
     pub computed: Duration,
-    /// As applied: `computed × wait_scale`.
+    /// As applied: `computed × wait_scale`, or the time it took to observe.
     #[serde(with = "secs")]
     pub applied: Duration,
     /// Where the number comes from.
@@ -88,9 +103,20 @@ pub struct Wait {
 
 impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}s", self.kind, fmt_secs(self.computed))?;
-        if self.applied != self.computed {
-            write!(f, " (applied {}s)", fmt_secs(self.applied))?;
+        match self.how {
+            WaitHow::Computed => {
+                write!(f, "{} {}s", self.kind, fmt_secs(self.computed))?;
+                if self.applied != self.computed {
+                    write!(f, " (applied {}s)", fmt_secs(self.applied))?;
+                }
+            }
+            WaitHow::Observed => write!(
+                f,
+                "{} observed in {}s (computed {}s)",
+                self.kind,
+                fmt_secs(self.applied),
+                fmt_secs(self.computed)
+            )?,
         }
         write!(f, ": {}", self.why)
     }
@@ -162,6 +188,7 @@ pub fn take_out_waits(
 ) -> Vec<Wait> {
     let w = |kind, computed, why: String| Wait {
         kind,
+        how: WaitHow::Computed,
         computed,
         applied: scaled(computed, scale),
         why,
@@ -169,7 +196,7 @@ pub fn take_out_waits(
     let drain_item = w(
         WaitKind::Drain,
         drain_wait,
-        "drain wait: requests already sent to the droplet finish".into(),
+        "in-flight allowance: requests already sent to the droplet finish".into(),
     );
     match drain {
         Drain::Remove => vec![
@@ -199,6 +226,7 @@ pub fn take_out_waits(
 pub fn put_back_waits(hc: &HealthCheck, lb_sync_wait: Duration, scale: f64) -> Vec<Wait> {
     let w = |kind, computed, why: String| Wait {
         kind,
+        how: WaitHow::Computed,
         computed,
         applied: scaled(computed, scale),
         why,
@@ -224,6 +252,7 @@ pub fn put_back_waits(hc: &HealthCheck, lb_sync_wait: Duration, scale: f64) -> V
 pub fn batch_delay(delay: Duration, scale: f64) -> Wait {
     Wait {
         kind: WaitKind::BatchDelay,
+        how: WaitHow::Computed,
         computed: delay,
         applied: scaled(delay, scale),
         why: "the pause asked for between batches".into(),

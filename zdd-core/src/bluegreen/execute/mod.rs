@@ -268,7 +268,7 @@ pub async fn run<H: DropletHook>(
         live: run.live,
         standby: run.standby,
         plan: run.plan,
-        steps: run.steps.timings,
+        steps: run.steps.into_timings(),
         assign: run.assign,
         time_to_new_answer: run.time_to_new_answer,
         api_calls: client.requests_sent() - calls_before,

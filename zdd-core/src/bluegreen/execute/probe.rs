@@ -71,7 +71,12 @@ impl Run<'_> {
         );
         match check
             .policy
-            .wait_url_within(&url, self.steps.sink, self.cfg.verify_deadline, true)
+            .wait_url_within(
+                &url,
+                self.steps.sink,
+                self.cfg.verify_deadline,
+                crate::health::FailFast::OnStatus,
+            )
             .await
         {
             Ok(r) => {

@@ -7,7 +7,25 @@ impl Run<'_> {
     pub(super) fn describe_plan(&self, p: &RollPlan, has_update: bool) -> Vec<RollStep> {
         let mut out = Vec::new();
         let gate = self.planned.summary().gate_url.unwrap_or_default();
-        let take_out = self.take_out_waits();
+        let w = &self.watch_report;
+        let watching = self.watcher.is_some();
+        out.push(RollStep::Watch {
+            how: w.how,
+            url: w.url.clone(),
+            identity: w
+                .identity
+                .as_ref()
+                .map(|i| format!("{}: {}", i.how, i.evidence)),
+            accept_any_certificate: w.accept_any_certificate,
+            reason: w.reason.clone(),
+        });
+        let (early, why) = self.put_back_decision();
+        out.push(RollStep::PutBackWhen {
+            early,
+            why: why.clone(),
+        });
+        out.push(self.api_budget(p));
+        let take_out: Vec<Wait> = self.take_out_waits();
         let put_back = self.put_back_waits();
         for b in &p.batches {
             out.push(RollStep::Batch {
@@ -29,24 +47,43 @@ impl Run<'_> {
                     membership: p.membership.clone(),
                     drain: self.cfg.drain.clone(),
                 });
-                out.extend(take_out.iter().cloned().map(RollStep::Wait));
+                for wait in &take_out {
+                    match (&self.watcher, wait.kind) {
+                        (Some(w), WaitKind::LbSync | WaitKind::Detection) => {
+                            out.push(RollStep::WatchGone {
+                                url: w.entry.url.clone(),
+                            });
+                        }
+                        _ => out.push(RollStep::Wait(wait.clone())),
+                    }
+                }
             }
             if has_update {
                 out.push(RollStep::Update);
+            }
+            let put = RollStep::PutBack {
+                membership: p.membership.clone(),
+                early,
+            };
+            if early {
+                out.push(put.clone());
             }
             out.push(RollStep::HealthGate {
                 gate: gate.clone(),
                 successes: self.gate().policy.successes,
                 deadline: self.gate().policy.deadline,
             });
-            out.push(RollStep::PutBack {
+            if !early {
+                out.push(put);
+            }
+            out.push(RollStep::Unmark {
                 marker: p.marker.clone(),
-                membership: p.membership.clone(),
             });
-            match &self.cfg.lb_probe {
-                Some(probe) => out.push(RollStep::WatchLb {
-                    url: probe.url.clone(),
-                    deadline: self.probe_deadline(),
+            match &self.watcher {
+                Some(w) => out.push(RollStep::WatchLb {
+                    url: w.entry.url.clone(),
+                    sightings: self.cfg.watch.sightings,
+                    deadline: self.watch_deadline(),
                 }),
                 None => out.extend(put_back.iter().cloned().map(RollStep::Wait)),
             }
@@ -57,11 +94,14 @@ impl Run<'_> {
                 )));
             }
         }
-        let put_back_total = if self.cfg.lb_probe.is_some() {
-            Duration::ZERO
-        } else {
-            waits::total_applied(&put_back)
+        let counted = |list: &[Wait], kinds: &[WaitKind]| -> Duration {
+            list.iter()
+                .filter(|w| !watching || !kinds.contains(&w.kind))
+                .map(|w| w.applied)
+                .sum()
         };
+        let take_out_total = counted(&take_out, &[WaitKind::LbSync, WaitKind::Detection]);
+        let put_back_total = counted(&put_back, &[WaitKind::LbSync, WaitKind::Routing]);
         let waited: Duration = p
             .batches
             .iter()
@@ -69,7 +109,7 @@ impl Run<'_> {
                 let out = if b.resume {
                     Duration::ZERO
                 } else {
-                    waits::total_applied(&take_out)
+                    take_out_total
                 };
                 out + put_back_total
             })
@@ -92,5 +132,30 @@ impl Run<'_> {
             action: self.cfg.on_failure,
         });
         out
+    }
+
+    /// The run's API calls against DigitalOcean's limits (250 a minute, 5,000 an hour per
+    /// token: the API reference's rate-limit section): the observation, the marker, then four
+    /// calls a batch (mark, leave, join, unmark). A minute holds at most as many batches as
+    /// fit the load balancer's fastest possible put-back (`(healthy_threshold - 1)` check
+    /// intervals).
+    fn api_budget(&self, p: &RollPlan) -> RollStep {
+        let batches = p.batches.len();
+        let calls = 7 + 4 * batches;
+        let hc = self.lb_health();
+        let fastest = waits::scaled(
+            Duration::from_secs(u64::from(hc.check_interval_seconds.max(1)))
+                * hc.healthy_threshold.saturating_sub(1).max(1),
+            self.cfg.wait_scale,
+        )
+        .max(Duration::from_millis(1));
+        let per_minute_batches =
+            (Duration::from_secs(60).as_secs_f64() / fastest.as_secs_f64()).ceil() as usize + 1;
+        RollStep::ApiBudget {
+            calls,
+            per_minute: (7 + 4 * per_minute_batches.min(batches)).min(calls),
+            limit_per_minute: 250,
+            limit_per_hour: 5000,
+        }
     }
 }

@@ -14,20 +14,21 @@ use tokio::time::Instant;
 
 use super::config::{LbRef, OnFailure, RollingConfig};
 use super::plan::{Batch, Member, Membership, Observation, RollPlan, plan};
-use super::probe::{LbProbe, names};
 use super::report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
-use super::waits::{self, Drain, Wait};
+use super::waits::{self, Drain, Wait, WaitKind};
 use crate::events::{Event, EventSink, Step};
 use crate::health::HealthGate;
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, scope_for_lb};
 use crate::runner::{Steps, check_lock, release_lock, take_lock};
 
+mod cycle;
 mod describe;
 mod drain;
 mod observe;
 mod rollback;
 mod rotation;
+mod watching;
 
 /// Why a run stopped early: the outcome and its message.
 type Stop = crate::Error;
@@ -41,7 +42,6 @@ use crate::hook::HookPurpose as Purpose;
 /// A droplet that failed in a batch.
 struct Failure {
     droplet: Droplet,
-    step: Step,
     error: String,
 }
 
@@ -57,11 +57,13 @@ struct Planned {
     membership: Membership,
     /// The direct health gate: the target resolved against the load balancer's check.
     gate: HealthGate,
+    /// How long reading the load balancer took: the API's latency, as first seen.
+    api_latency: Duration,
 }
 
 impl Planned {
     /// Resolve the health gate's target against `lb`'s check.
-    fn new(cfg: &RollingConfig, lb: LoadBalancer) -> Result<Planned, Stop> {
+    fn new(cfg: &RollingConfig, lb: LoadBalancer, api_latency: Duration) -> Result<Planned, Stop> {
         let lb_health = lb.health_check.clone().unwrap_or_default();
         let endpoint = cfg
             .target
@@ -73,6 +75,7 @@ impl Planned {
             gate: HealthGate::new(endpoint, cfg.health.clone()),
             lb_health,
             lb,
+            api_latency,
         })
     }
 
@@ -112,6 +115,12 @@ struct Run<'a> {
     unhealthy_at_start: BTreeSet<DropletId>,
     /// Index of the plan's last batch.
     last_batch: usize,
+    /// Watches droplets through the load balancer; `None`: computed waits.
+    watcher: Option<crate::rolling::watch::Watcher>,
+    /// How droplets are watched, or why they are not.
+    watch_report: crate::rolling::report::WatchReport,
+    /// How long the last take-out call took (for deciding an early put-back).
+    api_latency: Option<Duration>,
 }
 
 impl<'a> Run<'a> {
@@ -171,6 +180,7 @@ impl<'a> Run<'a> {
                 });
             }
         }
+        self.setup_watch(&p.pool).await;
         self.plan_lines = self.describe_plan(&p, update.is_some());
         self.last_batch = p.batches.last().map_or(0, |b| b.index);
         if self.cfg.dry_run {
@@ -289,122 +299,6 @@ impl<'a> Run<'a> {
         result
     }
 
-    async fn cycle_inner<H: DropletHook>(
-        &mut self,
-        members: &[Member],
-        purpose: Purpose,
-        hook: Option<&H>,
-        report: &mut BatchReport,
-    ) -> Result<Vec<Failure>, Stop> {
-        self.check_staying(members).await?;
-        self.take_out(members, report).await?;
-        let check = match purpose {
-            Purpose::Update => self.gate().clone(),
-            Purpose::Rollback => self.any_version_check(),
-        };
-        let mut failures = Vec::new();
-        let mut passed = Vec::new();
-        for m in members {
-            let d = &m.droplet;
-            let hook_started = Instant::now();
-            if let Some(hook) = hook {
-                let target = HookTarget::new(d, self.cfg.version.as_deref(), purpose);
-                let step = match purpose {
-                    Purpose::Update => Step::Update,
-                    Purpose::Rollback => Step::Rollback,
-                };
-                let s = self.steps.start_on(
-                    step,
-                    crate::events::Subject::droplet(d.id),
-                    format!("droplet {} ({})", d.id, d.name),
-                );
-                let r = hook.run(&target).await;
-                let took = self.steps.finish(
-                    s,
-                    r.is_ok(),
-                    r.clone().err().unwrap_or_else(|| "done".into()),
-                );
-                if purpose == Purpose::Update
-                    && let Some(rep) = self.report_mut(d.id)
-                {
-                    rep.update = Some(took);
-                }
-                if let Err(e) = r {
-                    failures.push(Failure {
-                        droplet: d.clone(),
-                        step,
-                        error: format!("the {} command failed: {e}", purpose.as_str()),
-                    });
-                    self.record(purpose, d.id, hook_started.elapsed(), false);
-                    continue;
-                }
-            }
-            let gate = match self.direct_ip(d) {
-                Ok(ip) => {
-                    let s = self.steps.start_on(
-                        Step::HealthGate,
-                        crate::events::Subject::droplet(d.id),
-                        format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
-                    );
-                    let r = check.wait_healthy(ip, self.steps.sink).await;
-                    let detail = match &r {
-                        Ok(h) => format!(
-                            "{} passing probes in a row after {} attempts",
-                            check.policy.successes, h.attempts
-                        ),
-                        Err(f) => f.to_string(),
-                    };
-                    let took = self.steps.finish(s, r.is_ok(), detail);
-                    if purpose == Purpose::Update
-                        && let Some(rep) = self.report_mut(d.id)
-                    {
-                        rep.health_gate = Some(took);
-                    }
-                    r.map(|_| ()).map_err(|f| f.to_string())
-                }
-                Err(m) => Err(m),
-            };
-            match gate {
-                Ok(()) => {
-                    self.record(purpose, d.id, hook_started.elapsed(), true);
-                    passed.push(d.clone());
-                }
-                Err(e) => {
-                    failures.push(Failure {
-                        droplet: d.clone(),
-                        step: Step::HealthGate,
-                        error: format!("failed the health gate: {e}"),
-                    });
-                    self.record(purpose, d.id, hook_started.elapsed(), false);
-                }
-            }
-        }
-        for f in &failures {
-            self.steps.warn(format!(
-                "droplet {} ({}): {}; it stays out of rotation",
-                f.droplet.id, f.droplet.name, f.error
-            ));
-            let (step, error) = (f.step, f.error.clone());
-            if let Some(r) = self.report_mut(f.droplet.id) {
-                r.failed_step = Some(step);
-                r.error = Some(error);
-            }
-        }
-        // With a rollback coming, the whole batch stays out: it is rolled back first.
-        if !failures.is_empty()
-            && purpose == Purpose::Update
-            && self.cfg.on_failure == OnFailure::Rollback
-        {
-            return Ok(failures);
-        }
-        // The last droplets of a roll that went through: deleting the marker tag untags them
-        // and leaves no empty tag behind, in one call.
-        let last =
-            purpose == Purpose::Update && failures.is_empty() && report.index == self.last_batch;
-        self.put_back(&passed, report, last).await?;
-        Ok(failures)
-    }
-
     fn record(&mut self, purpose: Purpose, id: DropletId, took: Duration, ok: bool) {
         if let Some(r) = self.report_mut(id) {
             match (purpose, ok) {
@@ -451,7 +345,8 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         plan: Vec::new(),
         batches: Vec::new(),
         droplets: Vec::new(),
-        steps: steps.timings,
+        watch: None,
+        steps: steps.into_timings(),
         api_calls: client.requests_sent() - calls_before,
         total: started.elapsed(),
     };
@@ -475,7 +370,11 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         lock: None,
         unhealthy_at_start: BTreeSet::new(),
         last_batch: 0,
+        watcher: None,
+        watch_report: crate::rolling::report::WatchReport::default(),
+        api_latency: None,
     };
+    run.api_latency = Some(run.planned.api_latency);
     let stop = match run.go(update, rollback, cancel).await {
         Ok((outcome, message)) => Stop::new(outcome, message),
         Err(stop) => stop,
@@ -484,6 +383,7 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         plan: run.plan_lines,
         batches: run.batches,
         droplets: run.droplets,
+        watch: Some(run.watch_report),
         ..report(stop, Some(&run.planned), run.steps)
     }
 }
@@ -498,12 +398,13 @@ async fn prepare(
 ) -> Result<Planned, Stop> {
     cfg.check(has_rollback)
         .map_err(|e| Stop::new(Outcome::ConfigError, e.message))?;
+    let asked = Instant::now();
     let lb = tokio::select! {
         biased;
         _ = cancel.as_mut() => return Err(Stop::new(Outcome::Interrupted, "interrupted before anything changed")),
         r = observe::resolve_lb(steps, client, &cfg.lb) => r?,
     };
-    Planned::new(cfg, lb)
+    Planned::new(cfg, lb, asked.elapsed())
 }
 
 impl Run<'_> {

@@ -5,9 +5,13 @@ use super::*;
 
 impl Run<'_> {
     pub(super) fn take_out_waits(&self) -> Vec<Wait> {
+        self.take_out_waits_for(&self.cfg.drain)
+    }
+
+    pub(super) fn take_out_waits_for(&self, drain: &Drain) -> Vec<Wait> {
         waits::take_out_waits(
             &self.lb_health(),
-            &self.cfg.drain,
+            drain,
             self.cfg.drain_wait,
             self.cfg.lb_sync_wait,
             self.cfg.wait_scale,
@@ -129,7 +133,7 @@ impl Run<'_> {
         Ok(())
     }
 
-    pub(super) async fn sleep_waits(&mut self, step: Step, list: &[Wait]) {
+    pub(super) async fn sleep_waits(&self, step: Step, list: &[Wait]) {
         for w in list {
             let s = self.steps.start(step, format!("wait {w}"));
             tokio::time::sleep(w.applied).await;
@@ -149,43 +153,74 @@ impl Run<'_> {
             .join(", ")
     }
 
-    /// Remove from rotation: marker first (unless already there), then the load balancer's
-    /// tag or id.
+    /// Tag `ds` with the marker (before they leave, so that a crash leaves them findable).
+    pub(super) async fn mark(&mut self, ds: &[Droplet]) -> Result<(), Stop> {
+        let marker = self.planned.marker.clone();
+        let r = self
+            .client
+            .tags()
+            .tag_droplets(&marker, &Self::ids(ds))
+            .await;
+        self.changed = true;
+        r.map_err(|e| api_stop(&format!("tagging with `{marker}`"), &e))
+    }
+
+    /// The load balancer stops selecting `ds`: its tag removed, or their ids.
+    pub(super) async fn leave_lb(&self, ds: &[Droplet]) -> Result<(), do_api::Error> {
+        let ids = Self::ids(ds);
+        match &self.planned.membership {
+            Membership::Tag(t) => self.client.tags().untag_droplets(t, &ids).await,
+            Membership::DropletIds => {
+                self.client
+                    .load_balancers()
+                    .remove_droplets(&self.lb().id, &ids)
+                    .await
+            }
+        }
+    }
+
+    /// The load balancer selects `ds` again: its tag, or their ids.
+    pub(super) async fn join_lb(&self, ds: &[Droplet]) -> Result<(), do_api::Error> {
+        let ids = Self::ids(ds);
+        match &self.planned.membership {
+            Membership::Tag(t) => self.client.tags().tag_droplets(t, &ids).await,
+            Membership::DropletIds => {
+                self.client
+                    .load_balancers()
+                    .add_droplets(&self.lb().id, &ids)
+                    .await
+            }
+        }
+    }
+
+    /// Take `ds` out of rotation as a timed step (the marker first, unless already there);
+    /// records when they left.
     pub(super) async fn remove_from_lb(
         &mut self,
         ds: &[Droplet],
         tag_marker: bool,
     ) -> Result<(), Stop> {
-        let ids = Self::ids(ds);
         let marker = self.planned.marker.clone();
         let s = self.steps.start_on(
             Step::TakeOut,
             crate::events::Subject::Droplets { ids: Self::ids(ds) },
             Self::names(ds),
         );
-        let result = async {
-            if tag_marker {
-                self.client.tags().tag_droplets(&marker, &ids).await?;
-            }
-            match &self.planned.membership {
-                Membership::Tag(t) => self.client.tags().untag_droplets(t, &ids).await,
-                Membership::DropletIds => {
-                    self.client
-                        .load_balancers()
-                        .remove_droplets(&self.lb().id, &ids)
-                        .await
-                }
-            }
+        if tag_marker && let Err(e) = self.mark(ds).await {
+            self.steps.finish(s, false, e.message.clone());
+            return Err(e);
         }
-        .await;
+        let started = Instant::now();
+        let result = self.leave_lb(ds).await;
+        self.api_latency = Some(started.elapsed());
         self.changed = true;
         match result {
             Ok(()) => {
                 let now = Instant::now();
-                for id in &ids {
-                    self.out.insert(*id);
-                    self.out_since.push((*id, now));
-                    if let Some(r) = self.report_mut(*id) {
+                for d in ds {
+                    self.out.insert(d.id);
+                    self.out_since.push((d.id, now));
+                    if let Some(r) = self.report_mut(d.id) {
                         r.out_of_rotation = true;
                     }
                 }
@@ -205,208 +240,64 @@ impl Run<'_> {
         }
     }
 
-    /// Take `members` out of rotation (those still in), with the drain mode's waits.
-    pub(super) async fn take_out(
-        &mut self,
-        members: &[Member],
-        report: &mut BatchReport,
-    ) -> Result<(), Stop> {
-        let leaving: Vec<Droplet> = members
-            .iter()
-            .filter(|m| !self.out.contains(&m.droplet.id))
-            .map(|m| m.droplet.clone())
-            .collect();
-        if leaving.is_empty() {
-            return Ok(());
-        }
-        self.ensure_marker().await?;
-        match self.cfg.drain.clone() {
-            Drain::Remove => {
-                self.remove_from_lb(&leaving, true).await?;
-                let w = self.take_out_waits();
-                self.sleep_waits(Step::Drain, &w).await;
-                report.waits.extend(w);
-            }
-            Drain::ShutdownUrl { path, method } => {
-                // Marker first, so a crash while draining leaves the droplet findable.
-                let marker = self.planned.marker.clone();
-                if let Err(e) = self
-                    .client
-                    .tags()
-                    .tag_droplets(&marker, &Self::ids(&leaving))
-                    .await
-                {
-                    return Err(api_stop(&format!("tagging with `{marker}`"), &e));
-                }
-                self.changed = true;
-                let mut drained = 0;
-                for d in &leaving {
-                    let s = self.steps.start(
-                        Step::Drain,
-                        format!("{method} {path} on {} ({})", d.id, d.name),
-                    );
-                    let r = match self.drain_url(d, &path, &method).await {
-                        Ok(()) => self.see_failing(d).await,
-                        Err(e) => Err(e),
-                    };
-                    match r {
-                        Ok(after) => {
-                            drained += 1;
-                            self.steps.finish(
-                                s,
-                                true,
-                                format!("health check failing after {:.1}s", after.as_secs_f64()),
-                            );
-                        }
-                        Err(e) => {
-                            self.steps.finish(s, false, e.clone());
-                            self.steps.warn(format!(
-                                "drain URL on droplet {} did not make its health check fail ({e}); removing it from the load balancer and waiting the load balancer sync wait instead",
-                                d.id
-                            ));
-                        }
-                    }
-                }
-                let all = self.take_out_waits();
-                let detection: Vec<Wait> = all
-                    .iter()
-                    .filter(|w| w.kind == waits::WaitKind::Detection)
-                    .cloned()
-                    .collect();
-                if drained > 0 {
-                    self.sleep_waits(Step::Drain, &detection).await;
-                    report.waits.extend(detection);
-                }
-                self.remove_from_lb(&leaving, false).await?;
-                let mut after: Vec<Wait> = Vec::new();
-                if drained < leaving.len() {
-                    after.extend(
-                        waits::take_out_waits(
-                            &self.lb_health(),
-                            &Drain::Remove,
-                            self.cfg.drain_wait,
-                            self.cfg.lb_sync_wait,
-                            self.cfg.wait_scale,
-                        )
-                        .into_iter()
-                        .filter(|w| w.kind == waits::WaitKind::LbSync),
-                    );
-                }
-                after.extend(all.into_iter().filter(|w| w.kind == waits::WaitKind::Drain));
-                self.sleep_waits(Step::Drain, &after).await;
-                report.waits.extend(after);
-            }
-        }
-        Ok(())
-    }
-
-    /// Put `ds` back: the load balancer's tag or id, then untag the marker; then wait (or
-    /// watch) until the load balancer routes to them. `Err` with a message when the
-    /// load-balancer probe never saw one of them.
-    pub(super) async fn put_back(
-        &mut self,
-        ds: &[Droplet],
-        report: &mut BatchReport,
-        drop_marker: bool,
-    ) -> Result<(), Stop> {
-        if ds.is_empty() {
-            return Ok(());
-        }
-        let ids = Self::ids(ds);
+    /// Put `ds` back into the load balancer as a timed step (they keep the marker until
+    /// [`Self::unmark`]).
+    pub(super) async fn add_to_lb(&mut self, ds: &[Droplet], why: &str) -> Result<(), Stop> {
         let marker = self.planned.marker.clone();
         let s = self.steps.start_on(
             Step::PutBack,
             crate::events::Subject::Droplets { ids: Self::ids(ds) },
-            Self::names(ds),
+            format!("{}{why}", Self::names(ds)),
         );
-        let result = async {
-            match &self.planned.membership {
-                Membership::Tag(t) => self.client.tags().tag_droplets(t, &ids).await?,
-                Membership::DropletIds => {
-                    self.client
-                        .load_balancers()
-                        .add_droplets(&self.lb().id, &ids)
-                        .await?
-                }
+        let r = self.join_lb(ds).await;
+        self.changed = true;
+        match r {
+            Ok(()) => {
+                self.steps.finish(s, true, "back in the load balancer");
+                Ok(())
             }
-            if drop_marker {
-                // "Deleting a tag also untags all the resources that have previously been
-                // tagged with the Tag" (the spec, tags_delete.yml).
-                match self.client.tags().delete(&marker).await {
-                    Err(e) if e.is_not_found() => Ok(()),
-                    other => other,
-                }
-            } else {
-                self.client.tags().untag_droplets(&marker, &ids).await
+            Err(e) => {
+                self.steps.finish(s, false, e.chain());
+                Err(api_stop(
+                    &format!(
+                        "putting {} back into rotation (re-run to resume: droplets carrying `{marker}` are handled first)",
+                        Self::names(ds)
+                    ),
+                    &e,
+                ))
             }
         }
-        .await;
-        self.changed = true;
-        if let Err(e) = result {
-            self.steps.finish(s, false, e.chain());
-            return Err(api_stop(
+    }
+
+    /// Remove the marker from `ds`; on the last batch of a roll that went through, delete the
+    /// marker tag instead ("Deleting a tag also untags all the resources that have previously
+    /// been tagged with the Tag", tags_delete.yml): one call, and no empty tag left behind.
+    pub(super) async fn unmark(&mut self, ds: &[Droplet], delete: bool) -> Result<(), Stop> {
+        let marker = self.planned.marker.clone();
+        let r = if delete {
+            match self.client.tags().delete(&marker).await {
+                Err(e) if e.is_not_found() => Ok(()),
+                other => other,
+            }
+        } else {
+            self.client
+                .tags()
+                .untag_droplets(&marker, &Self::ids(ds))
+                .await
+        };
+        r.map_err(|e| {
+            api_stop(
                 &format!(
-                    "putting {} back into rotation (re-run to resume: droplets carrying `{marker}` are handled first)",
+                    "removing `{marker}` from {} (they are back in rotation; re-run to clean up)",
                     Self::names(ds)
                 ),
                 &e,
-            ));
-        }
-        self.steps.finish(s, true, "back in the load balancer");
-        match self.cfg.lb_probe.clone() {
-            None => {
-                let w = self.put_back_waits();
-                self.sleep_waits(Step::PutBack, &w).await;
-                report.waits.extend(w);
-            }
-            Some(probe) => {
-                let deadline = self.probe_deadline();
-                let s = self.steps.start(
-                    Step::Verify,
-                    format!(
-                        "watch {} for {} (within {:.1}s)",
-                        probe.url,
-                        Self::names(ds),
-                        deadline.as_secs_f64()
-                    ),
-                );
-                match self.watch_lb(&probe, ds, deadline).await {
-                    Ok(seen) => {
-                        for (id, after) in seen {
-                            if let Some(r) = self.report_mut(id) {
-                                r.seen_through_lb_after = Some(after);
-                            }
-                        }
-                        let took = self.steps.finish(
-                            s,
-                            true,
-                            "every droplet answered through the load balancer",
-                        );
-                        report.waits.push(Wait {
-                            kind: waits::WaitKind::Routing,
-                            computed: waits::total_applied(&self.put_back_waits()),
-                            applied: took,
-                            why: format!("observed through {} instead of waiting", probe.url),
-                        });
-                    }
-                    Err(msg) => {
-                        self.steps.finish(s, false, msg.clone());
-                        for d in ds {
-                            self.out.remove(&d.id);
-                            if let Some(r) = self.report_mut(d.id) {
-                                r.out_of_rotation = false;
-                            }
-                        }
-                        return Err(Stop::new(
-                            Outcome::Paused,
-                            format!(
-                                "{msg}; the droplets are healthy and back in the load balancer, but traffic was not seen reaching them: stopped before the next batch; re-run to continue"
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
+            )
+        })
+    }
+
+    /// `ds` are in rotation again: the report says so, with their time out of rotation.
+    pub(super) fn back_in(&mut self, ds: &[Droplet]) {
         for d in ds {
             self.out.remove(&d.id);
             let since = self
@@ -420,6 +311,5 @@ impl Run<'_> {
                 r.time_out_of_rotation = since.map(|t| t.elapsed());
             }
         }
-        Ok(())
     }
 }
