@@ -20,6 +20,10 @@ pub struct WaitOptions {
     pub max_interval: Duration,
     /// Growth of the pause after each look (at least 1.0).
     pub factor: f32,
+    /// The earliest the wait can end (an action just started cannot be done at once): the
+    /// first look comes then instead of immediately, saving a call that could only say "not
+    /// yet". `None`: look at once.
+    pub earliest: Option<Duration>,
 }
 
 impl Default for WaitOptions {
@@ -30,6 +34,7 @@ impl Default for WaitOptions {
             initial_interval: Duration::from_millis(500),
             max_interval: Duration::from_secs(5),
             factor: 1.5,
+            earliest: None,
         }
     }
 }
@@ -47,6 +52,12 @@ impl WaitOptions {
     pub fn interval(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_interval = initial;
         self.max_interval = max;
+        self
+    }
+
+    /// The first look comes after `earliest`, not at once (see [`WaitOptions::earliest`]).
+    pub fn earliest(mut self, earliest: Duration) -> Self {
+        self.earliest = Some(earliest);
         self
     }
 }
@@ -82,6 +93,9 @@ where
         waited: start.elapsed(),
         last_seen,
     };
+    if let Some(first) = opts.earliest {
+        tokio::time::sleep_until((start + first).min(deadline)).await;
+    }
     loop {
         let check = match tokio::time::timeout_at(deadline, step()).await {
             Ok(check) => check?,
@@ -124,6 +138,38 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(r, 3);
+    }
+
+    #[tokio::test]
+    async fn the_first_look_waits_for_the_earliest_end() {
+        let opts = WaitOptions::with_timeout(Duration::from_secs(5))
+            .interval(Duration::from_millis(100), Duration::from_millis(100))
+            .earliest(Duration::from_millis(300));
+        let start = Instant::now();
+        let mut looks = Vec::new();
+        let r = until("thing", &opts, || {
+            looks.push(start.elapsed());
+            let k = looks.len();
+            async move {
+                Ok(if k < 2 {
+                    Check::Pending("not yet".into())
+                } else {
+                    Check::Done(k)
+                })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(r, 2);
+        // No look at once: the first after 300 ms, the next one interval later.
+        assert!(
+            looks[0] >= Duration::from_millis(300) && looks[0] < Duration::from_millis(390),
+            "{looks:?}"
+        );
+        assert!(
+            looks[1] - looks[0] >= Duration::from_millis(100),
+            "{looks:?}"
+        );
     }
 
     #[tokio::test]

@@ -66,43 +66,64 @@ pub fn blue_green_lower_bound(
     }
 }
 
-/// The lower bound of a rolling deploy of `droplets`: the waits the load balancer's settings
-/// impose (as the deploy applied them), and per droplet its boot and its health gate.
-pub fn rolling_lower_bound(
-    lb_waits: Duration,
+/// The physical floor of a rolling deploy of `droplets`, one at a time, behind a load balancer
+/// checking every `interval` and routing after `healthy_threshold` passes: per droplet its boot
+/// and the load balancer's healthy detection, which ends between `(healthy_threshold - 1)` and
+/// `healthy_threshold` intervals after the app is up (the load balancer stops routing at
+/// once, and in-flight requests finish in milliseconds here). The figure is the upper end,
+/// `droplets × (boot + healthy_threshold × interval)`; the formula also gives the expected
+/// middle. Never the deploy tool's own waits.
+pub fn rolling_floor(
     droplets: u32,
     boot: Duration,
-    successes: u32,
     interval: Duration,
+    healthy_threshold: u32,
 ) -> Figure {
+    let per = boot + interval * healthy_threshold;
+    let expected = boot + interval.mul_f64(f64::from(healthy_threshold) - 0.5);
     Figure {
-        duration: lb_waits + (boot + gate_min(successes, interval)) * droplets,
+        duration: per * droplets,
         formula: format!(
-            "waits computed from the load balancer's settings {:.1}s + {droplets} × (boot {:.1}s + gate {} probes {}ms apart)",
-            lb_waits.as_secs_f64(),
+            "{droplets} × (boot {:.1}s + healthy threshold {healthy_threshold} × check interval {:.1}s); expected {:.1}s",
             boot.as_secs_f64(),
-            successes,
-            interval.as_millis()
+            interval.as_secs_f64(),
+            (expected * droplets).as_secs_f64()
         ),
     }
 }
 
-/// The same rolling deploy with today's fixed sleeps instead: per droplet, [`FIXED_SLEEPS`]
-/// (`scaled_sleeps`, as scaled by the simulator at `time_scale`) and its boot.
-pub fn fixed_sleep_roll(
-    droplets: u32,
-    scaled_sleeps: Duration,
-    time_scale: f64,
-    boot: Duration,
-) -> Figure {
-    Figure {
-        duration: (scaled_sleeps + boot) * droplets,
-        formula: format!(
-            "{droplets} × (sleep 30 s + sleep 40 s, scaled ×{time_scale} = {:.1}s, + boot {:.1}s)",
-            scaled_sleeps.as_secs_f64(),
-            boot.as_secs_f64()
-        ),
+/// The script pipelines run today, for each droplet of `droplets` behind a load balancer
+/// selecting `tag`: untag it, `sleep 30`, deploy `version`, `sleep 40`, tag it again; the
+/// sleeps are `sleeps` (the simulator's scaling of 30 s and 40 s). Run for real against the
+/// simulator (the API through `client`, the deploy through [`Sim::deploy`]), so that its time
+/// and what it does to traffic are measured, not computed.
+///
+/// [`Sim::deploy`]: crate::Sim::deploy
+pub async fn fixed_sleep_script(
+    sim: &crate::Sim,
+    client: &do_api::Client,
+    tag: &str,
+    droplets: &[do_api::DropletId],
+    version: &str,
+    sleeps: (Duration, Duration),
+) -> Result<Duration, String> {
+    let started = tokio::time::Instant::now();
+    for d in droplets {
+        client
+            .tags()
+            .untag_droplets(tag, &[*d])
+            .await
+            .map_err(|e| e.chain())?;
+        tokio::time::sleep(sleeps.0).await;
+        sim.deploy(*d, version).map_err(|e| e.to_string())?;
+        tokio::time::sleep(sleeps.1).await;
+        client
+            .tags()
+            .tag_droplets(tag, &[*d])
+            .await
+            .map_err(|e| e.chain())?;
     }
+    Ok(started.elapsed())
 }
 
 /// How close to its lower bound a deploy must come: within `factor` times it, plus `slack_s`
@@ -140,22 +161,22 @@ pub fn ratio(wall: Duration, lower_bound: Duration) -> f64 {
     }
 }
 
-/// One character per bucket of a traffic run: `1` only `old` answered, `2` only `new`, `+` both,
-/// `.` neither, `x` a request failed.
-pub fn timeline(report: &LoadReport, old: &str, new: &str) -> String {
+/// One character per bucket of a traffic run: the version that answered when only one did
+/// (`1` for `v1`, the last character of its name), `+` when several did, `.` when none did,
+/// `x` when a request failed.
+pub fn timeline(report: &LoadReport) -> String {
     report
         .buckets
         .iter()
         .map(|b| {
             if b.failed > 0 {
-                'x'
-            } else {
-                match (b.versions.contains_key(old), b.versions.contains_key(new)) {
-                    (true, false) => '1',
-                    (false, true) => '2',
-                    (true, true) => '+',
-                    _ => '.',
-                }
+                return 'x';
+            }
+            let mut answered = b.versions.keys();
+            match (answered.next(), answered.next()) {
+                (None, _) => '.',
+                (Some(v), None) => v.chars().last().unwrap_or('?'),
+                (Some(_), Some(_)) => '+',
             }
         })
         .collect()
@@ -192,24 +213,18 @@ mod tests {
     }
 
     #[test]
-    fn rolling_bound_is_the_waits_plus_boot_and_gate_per_droplet() {
-        let b = rolling_lower_bound(MS(5500), 3, MS(300), 3, MS(100));
-        assert_eq!(b.duration, MS(5500 + 3 * (300 + 200)));
+    fn the_rolling_floor_is_boot_and_healthy_detection_per_droplet() {
+        let f = rolling_floor(3, Duration::from_secs(10), Duration::from_secs(10), 3);
+        assert_eq!(f.duration, Duration::from_secs(120));
         assert_eq!(
-            b.formula,
-            "waits computed from the load balancer's settings 5.5s + 3 × (boot 0.3s + gate 3 probes 100ms apart)"
+            f.formula,
+            "3 × (boot 10.0s + healthy threshold 3 × check interval 10.0s); expected 105.0s"
         );
     }
 
     #[test]
-    fn fixed_sleeps_are_seventy_seconds_and_a_boot_per_droplet() {
+    fn fixed_sleeps_are_seventy_seconds() {
         assert_eq!(FIXED_SLEEPS, Duration::from_secs(70));
-        let f = fixed_sleep_roll(3, MS(7000), 0.1, MS(300));
-        assert_eq!(f.duration, MS(3 * 7300));
-        assert_eq!(
-            f.formula,
-            "3 × (sleep 30 s + sleep 40 s, scaled ×0.1 = 7.0s, + boot 0.3s)"
-        );
     }
 
     #[test]
@@ -262,6 +277,6 @@ mod tests {
             ],
             ..LoadReport::default()
         };
-        assert_eq!(timeline(&report, "v1", "v2"), "1+2x.");
+        assert_eq!(timeline(&report), "1+2x.");
     }
 }

@@ -94,12 +94,34 @@ impl<'a> Steps<'a> {
 /// Take the lock as a timed step. `unlock` is the command that breaks it by hand
 /// (`zdd-do unlock --reserved-ip 203.0.113.7`), for messages.
 pub(crate) async fn take_lock<C: Future<Output = ()>>(
-    steps: &mut Steps<'_>,
+    steps: &Steps<'_>,
     client: &Client,
     cfg: &LockConfig,
     unlock: &str,
     cancel: &mut Pin<&mut C>,
 ) -> Result<DeployLock, crate::Error> {
+    take_lock_during(
+        steps,
+        client,
+        cfg,
+        unlock,
+        cancel,
+        None::<std::future::Ready<()>>,
+    )
+    .await
+    .map(|(lock, _)| lock)
+}
+
+/// [`take_lock`], running the read-only `during` while the claim settles
+/// ([`DeployLock::acquire_during`]): its output when it still holds.
+pub(crate) async fn take_lock_during<C: Future<Output = ()>, T>(
+    steps: &Steps<'_>,
+    client: &Client,
+    cfg: &LockConfig,
+    unlock: &str,
+    cancel: &mut Pin<&mut C>,
+    during: Option<impl Future<Output = T>>,
+) -> Result<(DeployLock, Option<T>), crate::Error> {
     let run_id = lock::new_run_id();
     let s = steps.start(
         Step::Lock,
@@ -115,12 +137,12 @@ pub(crate) async fn take_lock<C: Future<Output = ()>>(
             steps.finish(s, false, "interrupted");
             return Err(crate::Error::new(Outcome::Interrupted, "interrupted while taking the deploy lock; nothing changed"));
         }
-        r = DeployLock::acquire_as(client, cfg, &run_id, steps.sink) => r,
+        r = DeployLock::acquire_during(client, cfg, &run_id, steps.sink, during) => r,
     };
     match acquired {
-        Ok(lock) => {
+        Ok((lock, out)) => {
             steps.finish(s, true, lock.tag().to_owned());
-            Ok(lock)
+            Ok((lock, out))
         }
         Err(e @ LockError::Held { .. }) => {
             steps.finish(s, false, e.to_string());
@@ -149,7 +171,7 @@ pub(crate) fn check_lock(steps: &Steps<'_>, lock: Option<&DeployLock>) -> Result
 
 /// Release the lock as a timed step; a failure is a warning (another run takes a lock that
 /// is no longer renewed over after its lease).
-pub(crate) async fn release_lock(steps: &mut Steps<'_>, lock: DeployLock, unlock: &str) {
+pub(crate) async fn release_lock(steps: &Steps<'_>, lock: DeployLock, unlock: &str) {
     for w in lock.take_warnings() {
         steps.warn(w);
     }

@@ -162,12 +162,13 @@ async fn happy_path_switches_verifies_and_swaps_tags() {
     assert!(report.time_to_new_answer.is_some());
     let a = report.assign.as_ref().unwrap();
     assert_eq!(a.api_reported, Some(Duration::from_secs(3)));
+    // Steps in the order they ended: the observation ran while the lock's claim settled.
     let steps: Vec<&str> = report.steps.iter().map(|s| s.step.label()).collect();
     assert_eq!(
         steps,
         [
-            "lock",
             "observe",
+            "lock",
             "health gate",
             "assign reserved IP",
             "confirm assignment",
@@ -703,6 +704,40 @@ async fn lock_wait_proceeds_when_the_other_run_finishes() {
     let report = promote(&fake, &cfg).await;
     assert_eq!(report.outcome, Outcome::Switched, "{}", report.message);
     assert_promoted(&fake);
+}
+
+#[tokio::test]
+async fn an_observation_made_while_another_run_held_the_lock_is_taken_again() {
+    // Another run holds the lock and, while ours observes during its first claim, finishes
+    // its promote (green live) and releases. Ours must plan from what is true after that:
+    // green is live, blue the standby, so ours promotes blue. Planning from its first look
+    // (blue live) would "promote" green, the droplet already serving.
+    let fake = pair().await;
+    let theirs = format!("zdd-lock:ip-127-0-0-20:{}:otherrun", unix_now() - 10);
+    fake.state().tags.insert(theirs.clone());
+    fake.set_app(1, 200, "blue v2");
+    let state = fake.state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let mut st = state.lock().unwrap();
+        st.reserved_ips.get_mut(RIP_S).unwrap().1 = Some(2);
+        st.droplets.get_mut(&1).unwrap()["tags"] = serde_json::json!(["FALLBACK"]);
+        st.droplets.get_mut(&2).unwrap()["tags"] = serde_json::json!(["PROD"]);
+        st.tags.remove(&theirs);
+    });
+    let mut cfg = config(&fake);
+    cfg.lock.as_mut().unwrap().wait = Duration::from_secs(5);
+    cfg.lock.as_mut().unwrap().settle = Duration::from_millis(300);
+    cfg.health.expect_body = None;
+    let report = promote(&fake, &cfg).await;
+    assert_eq!(report.outcome, Outcome::Switched, "{}", report.message);
+    let holder = fake.state().ip_holder(RIP_S);
+    assert_eq!(holder, Some(1), "{}", report.message);
+    assert_eq!(report.live.as_ref().unwrap().id.0, 1);
+    // Another run's tag was listed right after our claim: nothing was observed during the
+    // settle; one observation, after the lock.
+    let steps: Vec<&str> = report.steps.iter().map(|s| s.step.label()).collect();
+    assert_eq!(&steps[..2], ["lock", "observe"], "{steps:?}");
 }
 
 #[tokio::test]

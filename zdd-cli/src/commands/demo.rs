@@ -19,7 +19,9 @@ use zdd_core::rolling::{self, LbRef, Outcome as RollOutcome, RollingConfig};
 use super::Early;
 use crate::cli::{self, Output};
 use crate::exit;
-use crate::render::demo::{DemoReport, DeployFigures, Traffic, print_human};
+use crate::render::demo::{
+    DemoReport, DeployFigures, ScriptRun, Traffic, WaitSummary, print_human,
+};
 use crate::render::json::print_json;
 
 /// DigitalOcean-time constants of the scenario (scaled by `--time-scale`).
@@ -191,7 +193,7 @@ pub(super) async fn run(
     ok &= r.outcome == BgOutcome::Switched;
     deploys.push(figures(
         "promote v2 (blue-green)",
-        &format!("{:?}", r.outcome),
+        &r.outcome.to_string(),
         &r.message,
         r.total,
         bg_lower(true),
@@ -213,7 +215,7 @@ pub(super) async fn run(
     ok &= r.outcome == BgOutcome::Switched;
     deploys.push(figures(
         "rollback to v1",
-        &format!("{:?}", r.outcome),
+        &r.outcome.to_string(),
         &r.message,
         r.total,
         bg_lower(false),
@@ -244,24 +246,64 @@ pub(super) async fn run(
     )
     .await;
     ok &= r.outcome == RollOutcome::Rolled;
-    let waits: Duration = r
-        .batches
-        .iter()
-        .flat_map(|b| b.waits.iter())
-        .map(|w| w.applied)
-        .sum();
     let n = r.droplets.len() as u32;
-    deploys.push(figures(
+    // The load balancer's health check, as the API shows it.
+    let hc = client
+        .load_balancers()
+        .get(&lb.id)
+        .await
+        .ok()
+        .and_then(|l| l.health_check)
+        .unwrap_or_default();
+    let mut roll = figures(
         "roll v2 (3 droplets, load balancer)",
-        &format!("{:?}", r.outcome),
+        &r.outcome.to_string(),
         &r.message,
         r.total,
-        bench::rolling_lower_bound(waits, n, boot, SUCCESSES, PROBE_INTERVAL),
+        bench::rolling_floor(
+            n,
+            boot,
+            sim.scaled(Duration::from_secs(u64::from(hc.check_interval_seconds))),
+            hc.healthy_threshold,
+        ),
         ROLL_TARGET,
         r.api_calls,
         &r.steps,
-    ));
-    let fixed = bench::fixed_sleep_roll(n, sim.scaled(bench::FIXED_SLEEPS), d.time_scale, boot);
+    );
+    roll.waits = Some(WaitSummary::of(&r));
+    deploys.push(roll);
+    let lb_failed_after_roll = lb_load.report().failed;
+
+    // 4. The script pipelines run today, on the same fleet, v2 -> v3: untag, sleep 30, deploy,
+    // sleep 40, tag; measured, not computed.
+    let ids: Vec<do_api::DropletId> = r.droplets.iter().map(|d| d.droplet.id).collect();
+    let script = bench::fixed_sleep_script(
+        &sim,
+        &client,
+        lb.tag.as_deref().unwrap_or("web"),
+        &ids,
+        "v3",
+        (
+            sim.scaled(Duration::from_secs(30)),
+            sim.scaled(Duration::from_secs(40)),
+        ),
+    )
+    .await;
+    let script_failed = lb_load.report().failed - lb_failed_after_roll;
+    let fixed = match script {
+        Ok(wall) => ScriptRun {
+            what: "untag, sleep 30, deploy, sleep 40, tag; each droplet in turn (v2 -> v3)".into(),
+            wall,
+            failed_requests: script_failed,
+            error: None,
+        },
+        Err(e) => ScriptRun {
+            what: "untag, sleep 30, deploy, sleep 40, tag; each droplet in turn (v2 -> v3)".into(),
+            wall: Duration::ZERO,
+            failed_requests: script_failed,
+            error: Some(e),
+        },
+    };
 
     // A little traffic after the last deploy, so the report shows what answers now.
     let (rip_after, lb_after) = (rip_load.report().ok + warm, lb_load.report().ok + warm);
@@ -284,7 +326,7 @@ pub(super) async fn run(
     ]
     .into_iter()
     .map(|mut t| {
-        t.timeline = bench::timeline(&t.report, "v1", "v2");
+        t.timeline = bench::timeline(&t.report);
         t
     })
     .collect::<Vec<_>>();
@@ -296,8 +338,7 @@ pub(super) async fn run(
         time_scale: d.time_scale,
         total: started.elapsed(),
         deploys,
-        fixed_sleep_roll: fixed.duration,
-        fixed_sleep_formula: fixed.formula,
+        fixed_sleep_script: fixed,
         traffic,
         sim_api_calls: sim.stats().api_calls.values().sum(),
     };
@@ -332,6 +373,7 @@ fn figures(
         lower_bound: lower_bound.duration,
         lower_bound_formula: lower_bound.formula,
         api_calls,
+        waits: None,
         steps: steps
             .iter()
             .map(|s| {

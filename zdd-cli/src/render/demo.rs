@@ -21,7 +21,55 @@ pub struct DeployFigures {
     pub target: String,
     pub within_target: bool,
     pub api_calls: u64,
+    /// A roll's waits: how many were watched and computed, and their time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waits: Option<WaitSummary>,
     pub steps: Vec<(String, f64)>,
+}
+
+/// A roll's waits, watched and computed.
+#[derive(Debug, Serialize)]
+pub struct WaitSummary {
+    /// Why they were computed, when they were.
+    pub computed_because: Option<String>,
+    pub observed: usize,
+    #[serde(with = "zdd_core::report::secs")]
+    pub observed_time: Duration,
+    pub computed: usize,
+    #[serde(with = "zdd_core::report::secs")]
+    pub computed_time: Duration,
+}
+
+impl WaitSummary {
+    /// From a roll's report.
+    pub fn of(r: &zdd_core::rolling::RollingReport) -> WaitSummary {
+        use zdd_core::rolling::WaitHow;
+        let all: Vec<&zdd_core::rolling::Wait> = r.batches.iter().flat_map(|b| &b.waits).collect();
+        let sum = |how: WaitHow| -> (usize, Duration) {
+            let w: Vec<_> = all.iter().filter(|w| w.how == how).collect();
+            (w.len(), w.iter().map(|w| w.applied).sum())
+        };
+        let (observed, observed_time) = sum(WaitHow::Observed);
+        let (computed, computed_time) = sum(WaitHow::Computed);
+        WaitSummary {
+            computed_because: r.watch.as_ref().and_then(|w| w.reason.clone()),
+            observed,
+            observed_time,
+            computed,
+            computed_time,
+        }
+    }
+}
+
+/// The script pipelines run today, run on the same fleet.
+#[derive(Debug, Serialize)]
+pub struct ScriptRun {
+    pub what: String,
+    #[serde(with = "zdd_core::report::secs")]
+    pub wall: Duration,
+    /// Requests through the load balancer that failed while it ran.
+    pub failed_requests: u64,
+    pub error: Option<String>,
 }
 
 /// What one entry point saw.
@@ -30,7 +78,8 @@ pub struct Traffic {
     pub entry: String,
     pub url: String,
     pub report: LoadReport,
-    /// One character per second: the versions that answered (`1`, `2`, `+` both), `x` failures.
+    /// One character per second: the version that answered (`1`, `2`, `3`), `+` several, `x`
+    /// failures.
     pub timeline: String,
 }
 
@@ -42,10 +91,8 @@ pub struct DemoReport {
     #[serde(with = "zdd_core::report::secs")]
     pub total: Duration,
     pub deploys: Vec<DeployFigures>,
-    /// The rolling deploy with fixed sleeps instead, on the same settings.
-    #[serde(with = "zdd_core::report::secs")]
-    pub fixed_sleep_roll: Duration,
-    pub fixed_sleep_formula: String,
+    /// The rolling deploy as a script with fixed sleeps, run on the same fleet after it.
+    pub fixed_sleep_script: ScriptRun,
     pub traffic: Vec<Traffic>,
     pub sim_api_calls: u64,
 }
@@ -87,7 +134,7 @@ pub fn print_human(r: &DemoReport) {
     }
     let _ = writeln!(
         out,
-        "  legend: 1 = v1 answered, 2 = v2, + = both, x = a request failed"
+        "  legend: 1 = only v1 answered, 2 = only v2, 3 = only v3, + = several, x = a request failed"
     );
     let _ = writeln!(out, "\ndeploys");
     for d in &r.deploys {
@@ -125,16 +172,35 @@ pub fn print_human(r: &DemoReport) {
             })
             .collect();
         let _ = writeln!(out, "    steps: {}", steps.join(", "));
+        if let Some(w) = &d.waits {
+            let _ = writeln!(
+                out,
+                "    waits: {} watched ({:.1}s), {} computed ({:.1}s){}",
+                w.observed,
+                w.observed_time.as_secs_f64(),
+                w.computed,
+                w.computed_time.as_secs_f64(),
+                w.computed_because
+                    .as_ref()
+                    .map(|why| format!(": computed because {why}"))
+                    .unwrap_or_default()
+            );
+        }
         let _ = writeln!(out, "    lower bound: {}", d.lower_bound_formula);
     }
     if let Some(roll) = r.deploys.last() {
-        let _ = writeln!(
-            out,
-            "\nthe same rolling deploy with fixed sleeps: {:.1}s ({}); zdd-do took {:.1}s and checked health instead of hoping",
-            r.fixed_sleep_roll.as_secs_f64(),
-            r.fixed_sleep_formula,
-            roll.wall.as_secs_f64()
-        );
+        let f = &r.fixed_sleep_script;
+        let _ = match &f.error {
+            None => writeln!(
+                out,
+                "\nthe fixed-sleep script, run on the same fleet ({}): {:.1}s, {} failed requests; zdd-do's roll: {:.1}s",
+                f.what,
+                f.wall.as_secs_f64(),
+                f.failed_requests,
+                roll.wall.as_secs_f64()
+            ),
+            Some(e) => writeln!(out, "\nthe fixed-sleep script failed: {e}"),
+        };
     }
     let _ = writeln!(
         out,

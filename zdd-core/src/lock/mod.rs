@@ -300,6 +300,28 @@ impl DeployLock {
         run_id: &str,
         sink: &dyn EventSink,
     ) -> Result<DeployLock, LockError> {
+        Self::acquire_during(client, cfg, run_id, sink, None::<std::future::Ready<()>>)
+            .await
+            .map(|(lock, _)| lock)
+    }
+
+    /// Like [`Self::acquire_as`], running `during` while the first claim settles, so that
+    /// read-only work (observing what the run will change) costs no time of its own.
+    ///
+    /// `during` runs only when a list read right after our claim shows no other run's tag:
+    /// a run holding the lock then could change things while we observe and release before
+    /// the list that decides, which would not show it. With no other tag listed, a run could
+    /// still have claimed just before us, unseen yet; it decides on a list after its own
+    /// settle, which ends before ours, so it changes nothing in our window unless its whole
+    /// deploy fits in the moment between the two claims. The output comes back only when
+    /// that first claim won the lock; otherwise it is dropped (`None`): observe again.
+    pub async fn acquire_during<T>(
+        client: &Client,
+        cfg: &LockConfig,
+        run_id: &str,
+        sink: &dyn EventSink,
+        during: Option<impl Future<Output = T>>,
+    ) -> Result<(DeployLock, Option<T>), LockError> {
         if run_id.is_empty() || run_id.contains(':') {
             return Err(LockError::Api(do_api::Error::InvalidInput(format!(
                 "`{run_id}` is not a lock run id"
@@ -323,19 +345,42 @@ impl DeployLock {
         let mut watch = Watch::default();
         let mut announced = false;
         let mut unseen = 0;
+        let mut during = during;
+        let mut first_claim = true;
         loop {
             // Claim: create our tag (creating is idempotent, so a retried create is fine), wait
             // `settle`, and decide on the list read after it.
             let claim = tag_name(&cfg.scope, now_unix(), run_id, Some(cfg.settings.lease));
             let sent = Instant::now();
             client.tags().create(&claim).await.map_err(LockError::Api)?;
-            tokio::time::sleep(cfg.settings.settle).await;
+            // Only with no other run's tag listed right after our claim (see above).
+            let quiet = match &during {
+                Some(_) => list(client, &cfg.scope)
+                    .await
+                    .map_err(LockError::Api)?
+                    .iter()
+                    .all(|t| t.run_id == run_id),
+                None => false,
+            };
+            let work = during.take().filter(|_| quiet);
+            let done = match work {
+                Some(work) => {
+                    let (_, out) = tokio::join!(tokio::time::sleep(cfg.settings.settle), work);
+                    Some(out)
+                }
+                None => {
+                    tokio::time::sleep(cfg.settings.settle).await;
+                    None
+                }
+            };
             let tags = list(client, &cfg.scope).await.map_err(LockError::Api)?;
             let verdict = watch.look(&tags, run_id, now_unix(), Instant::now(), cfg.settings.ttl);
             remove_stale(client, &verdict.stale, sink).await?;
+            let won_first = std::mem::replace(&mut first_claim, false);
             if verdict.others.is_empty() {
                 if verdict.ours_listed {
-                    return Ok(Self::held(client, cfg, run_id, claim, sent));
+                    let out = if won_first { done } else { None };
+                    return Ok((Self::held(client, cfg, run_id, claim, sent), out));
                 }
                 // The list did not show ours yet (eventual consistency): look again.
                 delete_tag(client, &claim).await.map_err(LockError::Api)?;

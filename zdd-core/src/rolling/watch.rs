@@ -258,8 +258,8 @@ impl Watcher {
             http,
             entry,
             identify,
-            spacing: Duration::from_millis(25),
-            concurrency: 4,
+            spacing: Duration::from_millis(10),
+            concurrency: 8,
             tally: Mutex::new(Tally::default()),
         }
     }

@@ -18,7 +18,7 @@ use crate::health::{HealthFailure, HealthGate};
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, scope_for_ip};
 use crate::report::DropletSummary;
-use crate::runner::{Steps, check_lock, release_lock, take_lock};
+use crate::runner::{Steps, check_lock, release_lock, take_lock_during};
 
 mod describe;
 mod observe;
@@ -70,8 +70,12 @@ impl<'a> Run<'a> {
         &mut self,
         ip: Ipv4Addr,
         hook: Option<&H>,
+        observed: Option<Result<Observation, Stop>>,
     ) -> Result<(Outcome, String), Stop> {
-        let obs = observe::observe(&mut self.steps, self.client, &self.cfg.roles, ip).await?;
+        let obs = match observed {
+            Some(obs) => obs?,
+            None => observe::observe(&self.steps, self.client, &self.cfg.roles, ip).await?,
+        };
         let p =
             plan(&obs, &self.cfg.roles).map_err(|r| Stop::new(Outcome::Refused, r.to_string()))?;
         self.plan = self.describe_plan(&p, ip, hook.is_some() && self.mode == Mode::Promote);
@@ -300,14 +304,28 @@ impl Run<'_> {
         let ip = tokio::select! {
             biased;
             _ = &mut cancel => return Err(Stop::new(Outcome::Interrupted, "interrupted before anything changed")),
-            r = observe::resolve_ip(&mut self.steps, self.client, self.cfg) => r?,
+            r = observe::resolve_ip(&self.steps, self.client, self.cfg) => r?,
         };
         self.ip = Some(ip);
         let unlock = format!("`zdd-do unlock` for reserved IP {ip}");
+        // The observation runs while the lock's claim settles: it costs no time of its own,
+        // and holds when the claim wins at once (otherwise it is taken again).
+        let mut observed = None;
         self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = l.config(scope_for_ip(ip));
-                Some(take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await?)
+                let observing = observe::observe(&self.steps, self.client, &self.cfg.roles, ip);
+                let (lock, obs) = take_lock_during(
+                    &self.steps,
+                    self.client,
+                    &cfg,
+                    &unlock,
+                    &mut cancel,
+                    Some(observing),
+                )
+                .await?;
+                observed = obs;
+                Some(lock)
             }
             _ => None,
         };
@@ -317,10 +335,10 @@ impl Run<'_> {
         Outcome::Interrupted,
                         format!("interrupted; run the same command again to finish or undo (see `zdd-do status` for reserved IP {ip})"),
                     )),
-                    r = self.body(ip, hook) => r,
+                    r = self.body(ip, hook, observed) => r,
                 };
         if let Some(lock) = self.lock.take() {
-            release_lock(&mut self.steps, lock, &unlock).await;
+            release_lock(&self.steps, lock, &unlock).await;
         }
         result
     }

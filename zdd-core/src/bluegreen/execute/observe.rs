@@ -5,7 +5,7 @@ use crate::bluegreen::plan::Roles;
 
 /// Find the reserved IP: the one given, or the one IP held by a droplet with either tag.
 pub(super) async fn resolve_ip(
-    steps: &mut Steps<'_>,
+    steps: &Steps<'_>,
     client: &Client,
     cfg: &BlueGreenConfig,
 ) -> Result<Ipv4Addr, Stop> {
@@ -68,7 +68,7 @@ pub(super) async fn resolve_ip(
 
 /// The reserved IP and the droplets with either tag.
 pub(super) async fn observe(
-    steps: &mut Steps<'_>,
+    steps: &Steps<'_>,
     client: &Client,
     roles: &Roles,
     ip: Ipv4Addr,

@@ -71,10 +71,10 @@ pub async fn status(
     check_health: bool,
     sink: &dyn EventSink,
 ) -> Result<StatusReport, crate::Error> {
-    let mut steps = Steps::new(sink);
+    let steps = Steps::new(sink);
     let gate = cfg.gate();
-    let ip = observe::resolve_ip(&mut steps, client, cfg).await?;
-    let obs = observe::observe(&mut steps, client, &cfg.roles, ip).await?;
+    let ip = observe::resolve_ip(&steps, client, cfg).await?;
+    let obs = observe::observe(&steps, client, &cfg.roles, ip).await?;
     let (state, drift) = match plan(&obs, &cfg.roles) {
         Ok(Plan::Switch { .. }) => (StatusState::Consistent, Vec::new()),
         Ok(Plan::FinishTags { live, moves, .. }) => (

@@ -28,9 +28,19 @@ impl Run<'_> {
         let sink = self.steps.sink;
         let result = async {
             let action = self.client.reserved_ips().assign(ip, to.id).await?;
+            if action.is_completed() {
+                return Ok(action);
+            }
+            // The answer says it is running: the first look after one poll interval, not at
+            // once (a call that could only say "in-progress").
+            let wait = self
+                .cfg
+                .assign_wait
+                .clone()
+                .earliest(self.cfg.assign_wait.initial_interval);
             self.client
                 .actions()
-                .wait_with(action.id, &self.cfg.assign_wait, |a| {
+                .wait_with(action.id, &wait, |a| {
                     sink.emit(Event::ActionProgress {
                         action_id: a.id,
                         status: a.status.clone(),

@@ -332,7 +332,7 @@ pub async fn run<H: DropletHook, R: DropletHook>(
 ) -> RollingReport {
     let started = Instant::now();
     let calls_before = client.requests_sent();
-    let mut steps = Steps::new(sink);
+    let steps = Steps::new(sink);
     let mut cancel = std::pin::pin!(cancel);
     let report = |stop: Stop, planned: Option<&Planned>, steps: Steps<'_>| RollingReport {
         outcome: stop.outcome,
@@ -350,7 +350,7 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         api_calls: client.requests_sent() - calls_before,
         total: started.elapsed(),
     };
-    let planned = match prepare(client, cfg, rollback.is_some(), &mut steps, &mut cancel).await {
+    let planned = match prepare(client, cfg, rollback.is_some(), &steps, &mut cancel).await {
         Ok(p) => p,
         Err(stop) => return report(stop, None, steps),
     };
@@ -393,7 +393,7 @@ async fn prepare(
     client: &Client,
     cfg: &RollingConfig,
     has_rollback: bool,
-    steps: &mut Steps<'_>,
+    steps: &Steps<'_>,
     cancel: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
 ) -> Result<Planned, Stop> {
     cfg.check(has_rollback)
@@ -421,7 +421,7 @@ impl Run<'_> {
         self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = l.config(scope);
-                Some(take_lock(&mut self.steps, self.client, &cfg, &unlock, &mut cancel).await?)
+                Some(take_lock(&self.steps, self.client, &cfg, &unlock, &mut cancel).await?)
             }
             _ => None,
         };
@@ -435,7 +435,7 @@ impl Run<'_> {
             r = self.body(lb, update, rollback) => r,
         };
         if let Some(lock) = self.lock.take() {
-            release_lock(&mut self.steps, lock, &unlock).await;
+            release_lock(&self.steps, lock, &unlock).await;
         }
         result
     }

@@ -4,7 +4,7 @@ use super::*;
 
 /// Find the load balancer the run is about.
 pub(super) async fn resolve_lb(
-    steps: &mut Steps<'_>,
+    steps: &Steps<'_>,
     client: &Client,
     lb: &LbRef,
 ) -> Result<LoadBalancer, Stop> {

@@ -111,14 +111,19 @@ impl Run<'_> {
                     .join(", ")
             ),
         );
-        for d in &staying {
-            let r = match self.direct_ip(d) {
+        // All at once: with many droplets staying, one after another would add up.
+        let results = futures_util::future::join_all(staying.iter().map(|d| async {
+            match self.direct_ip(d) {
                 Ok(ip) => check
                     .wait_healthy(ip, self.steps.sink)
                     .await
+                    .map(|_| ())
                     .map_err(|f| f.to_string()),
                 Err(m) => Err(m),
-            };
+            }
+        }))
+        .await;
+        for (d, r) in staying.iter().zip(results) {
             if let Err(why) = r {
                 let msg = format!(
                     "droplet {} ({}), which would stay in rotation, is not healthy: {why}",
