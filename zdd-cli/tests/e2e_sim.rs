@@ -689,3 +689,40 @@ async fn a_release_broken_after_the_switch_is_switched_back_at_once() {
     assert_unlocked(&sim).await;
     sim.shutdown().await;
 }
+
+/// A 100-droplet roll, planned: its API calls against DigitalOcean's 250 a minute and 5,000 an
+/// hour, said in the dry run.
+#[tokio::test]
+async fn a_hundred_droplet_roll_plans_its_api_calls() {
+    let mut cfg = SimConfig::new();
+    for i in 1..=100 {
+        cfg = cfg.droplet(do_sim::DropletSpec::new(&format!("web-{i}")).tag("web"));
+    }
+    let sim = Sim::start(
+        cfg.load_balancer(do_sim::LbSpec::tagged("web-lb", "web"))
+            .time_scale(SCALE),
+    )
+    .await
+    .expect("the simulator starts");
+    let lb = sim.load_balancers()[0].id.to_string();
+    let run = zdd(&sim, &["roll", "--lb", &lb, "--dry-run"]).await;
+    assert_eq!(run.code, 0, "{}", run.context());
+    let plan = run.json["plan"].as_array().unwrap();
+    let budget = plan
+        .iter()
+        .find(|s| s["step"] == "api_budget")
+        .unwrap_or_else(|| panic!("no budget: {}", run.context()));
+    assert_eq!(budget["calls"], 7 + 4 * 100);
+    assert_eq!(budget["limit_per_minute"], 250);
+    assert_eq!(budget["limit_per_hour"], 5000);
+    assert!(budget["per_minute"].as_u64().unwrap() <= 250, "{budget}");
+    assert!(budget["per_hour"].as_u64().unwrap() <= 5000, "{budget}");
+    // Within the limits: no warning about them.
+    assert!(
+        plan.iter().all(|s| s["step"] != "warning"),
+        "{}",
+        run.context()
+    );
+    eprintln!("100-droplet roll, planned API calls: {budget}");
+    sim.shutdown().await;
+}

@@ -48,10 +48,14 @@ pub enum RollStep {
     },
     /// DigitalOcean's API rate limits against this run's calls.
     ApiBudget {
-        /// At most this many calls (the lock's renewals aside).
+        /// Calls for the observation and the batches: `7 + 4 × batches`.
         calls: usize,
+        /// Calls a minute renewing the deploy lock (two every quarter lease).
+        lock_per_minute: usize,
         /// At most this many in any minute.
         per_minute: usize,
+        /// At most this many in any hour.
+        per_hour: usize,
         /// DigitalOcean's limit per minute.
         limit_per_minute: usize,
         /// DigitalOcean's limit per hour.
@@ -172,12 +176,14 @@ impl fmt::Display for RollStep {
             RollStep::PutBackWhen { why, .. } => write!(f, "put each batch back {why}"),
             RollStep::ApiBudget {
                 calls,
+                lock_per_minute,
                 per_minute,
+                per_hour,
                 limit_per_minute,
                 limit_per_hour,
             } => write!(
                 f,
-                "API calls: at most {calls} (lock renewals aside), at most {per_minute} in any minute; DigitalOcean allows {limit_per_minute} a minute and {limit_per_hour} an hour per token"
+                "API calls: {calls} for the observation and the batches, plus {lock_per_minute} a minute renewing the lock; at most {per_minute} in any minute and {per_hour} in any hour (DigitalOcean allows {limit_per_minute} a minute and {limit_per_hour} an hour per token)"
             ),
             RollStep::WatchGone { url } => write!(
                 f,

@@ -24,7 +24,25 @@ impl Run<'_> {
             early,
             why: why.clone(),
         });
-        out.push(self.api_budget(p));
+        let budget = self.api_budget(p);
+        if let RollStep::ApiBudget {
+            per_minute,
+            per_hour,
+            limit_per_minute,
+            limit_per_hour,
+            ..
+        } = &budget
+            && (per_minute > limit_per_minute || per_hour > limit_per_hour)
+        {
+            let msg = format!(
+                "this plan could make {per_minute} API calls in a minute and {per_hour} in an hour, over DigitalOcean's {limit_per_minute} and {limit_per_hour}: the client slows down on 429s, but other tools on the same token share the limit; use a batch delay or fewer batches"
+            );
+            self.steps.warn(msg.clone());
+            out.push(budget);
+            out.push(RollStep::Warning { message: msg });
+        } else {
+            out.push(budget);
+        }
         let take_out: Vec<Wait> = self.take_out_waits();
         let put_back = self.put_back_waits();
         for b in &p.batches {
@@ -135,10 +153,11 @@ impl Run<'_> {
     }
 
     /// The run's API calls against DigitalOcean's limits (250 a minute, 5,000 an hour per
-    /// token: the API reference's rate-limit section): the observation, the marker, then four
-    /// calls a batch (mark, leave, join, unmark). A minute holds at most as many batches as
-    /// fit the load balancer's fastest possible put-back (`(healthy_threshold - 1)` check
-    /// intervals).
+    /// token: the API reference's rate-limit section): the observation, the marker, four calls a
+    /// batch (mark, leave, join, unmark), and the lock's renewals (a create and a delete every
+    /// quarter lease). A batch cannot be shorter than the load balancer's fastest possible
+    /// put-back, `(healthy_threshold - 1)` check intervals, which bounds the batches in a
+    /// minute or an hour.
     fn api_budget(&self, p: &RollPlan) -> RollStep {
         let batches = p.batches.len();
         let calls = 7 + 4 * batches;
@@ -149,11 +168,22 @@ impl Run<'_> {
             self.cfg.wait_scale,
         )
         .max(Duration::from_millis(1));
-        let per_minute_batches =
-            (Duration::from_secs(60).as_secs_f64() / fastest.as_secs_f64()).ceil() as usize + 1;
+        let in_window = |window: Duration| -> usize {
+            ((window.as_secs_f64() / fastest.as_secs_f64()).ceil() as usize + 1).min(batches)
+        };
+        let lock_per = |window: Duration| -> usize {
+            self.cfg.lock.as_ref().map_or(0, |l| {
+                let every = (l.lease / 4).max(Duration::from_secs(1));
+                2 * (window.as_secs_f64() / every.as_secs_f64()).ceil() as usize
+            })
+        };
+        let minute = Duration::from_secs(60);
+        let hour = Duration::from_secs(3600);
         RollStep::ApiBudget {
             calls,
-            per_minute: (7 + 4 * per_minute_batches.min(batches)).min(calls),
+            lock_per_minute: lock_per(minute),
+            per_minute: (7 + 4 * in_window(minute)).min(calls) + lock_per(minute),
+            per_hour: (7 + 4 * in_window(hour)).min(calls) + lock_per(hour),
             limit_per_minute: 250,
             limit_per_hour: 5000,
         }
