@@ -162,14 +162,15 @@ async fn happy_path_switches_verifies_and_swaps_tags() {
     assert!(report.time_to_new_answer.is_some());
     let a = report.assign.as_ref().unwrap();
     assert_eq!(a.api_reported, Some(Duration::from_secs(3)));
-    // Steps in the order they ended: the observation ran while the lock's claim settled.
+    // Steps in the order they ended: with no update command, the observation and the
+    // standby's gate ran while the lock's claim settled.
     let steps: Vec<&str> = report.steps.iter().map(|s| s.step.label()).collect();
     assert_eq!(
         steps,
         [
             "observe",
-            "lock",
             "health gate",
+            "lock",
             "assign reserved IP",
             "confirm assignment",
             "verify",

@@ -49,6 +49,13 @@ fn lock_lost(why: String) -> Stop {
     )
 }
 
+/// What was observed (and gated) while the lock's claim settled.
+struct Early {
+    observed: Result<Observation, Stop>,
+    /// The standby's gate, when no update command had to run first.
+    gated: Option<(DropletId, Result<(), HealthFailure>)>,
+}
+
 struct Run<'a> {
     client: &'a Client,
     cfg: &'a BlueGreenConfig,
@@ -70,8 +77,12 @@ impl<'a> Run<'a> {
         &mut self,
         ip: Ipv4Addr,
         hook: Option<&H>,
-        observed: Option<Result<Observation, Stop>>,
+        early: Option<Early>,
     ) -> Result<(Outcome, String), Stop> {
+        let (observed, pre_gated) = match early {
+            Some(e) => (Some(e.observed), e.gated),
+            None => (None, None),
+        };
         let obs = match observed {
             Some(obs) => obs?,
             None => observe::observe(&self.steps, self.client, &self.cfg.roles, ip).await?,
@@ -99,7 +110,10 @@ impl<'a> Run<'a> {
             ));
         }
         match p {
-            Plan::Switch { from, to } => self.switch(ip, from, to, hook).await,
+            Plan::Switch { from, to } => {
+                let gated = pre_gated.filter(|(id, _)| *id == to.id).map(|(_, r)| r);
+                self.switch(ip, from, to, hook, gated).await
+            }
             Plan::FinishTags {
                 live,
                 standby,
@@ -114,6 +128,7 @@ impl<'a> Run<'a> {
         from: Droplet,
         to: Droplet,
         hook: Option<&H>,
+        gated: Option<Result<(), HealthFailure>>,
     ) -> Result<(Outcome, String), Stop> {
         if self.mode == Mode::Promote && self.cfg.health.expect_body.is_some() {
             let url = self.gate.url_for(IpAddr::V4(ip));
@@ -153,7 +168,11 @@ impl<'a> Run<'a> {
         }
         if self.mode == Mode::Rollback && self.cfg.force {
             self.steps.warn("forced: skipping the health gate".into());
-        } else if let Err(f) = self.gate(&to, &self.gate.clone()).await {
+        } else if let Err(f) = match gated {
+            // Gated while the lock's claim settled (no update command: nothing to wait for).
+            Some(r) => r,
+            None => self.gate(&to, &self.gate.clone()).await,
+        } {
             return Err(Stop::new(
                 Outcome::NotReady,
                 format!(
@@ -308,13 +327,29 @@ impl Run<'_> {
         };
         self.ip = Some(ip);
         let unlock = format!("`zdd-do unlock` for reserved IP {ip}");
-        // The observation runs while the lock's claim settles: it costs no time of its own,
-        // and holds when the claim wins at once (otherwise it is taken again).
+        // The observation runs while the lock's claim settles, and so does the standby's gate
+        // when no update command comes first: read-only work that then costs no time of its
+        // own. It holds when the claim wins at once (otherwise it is done again).
         let mut observed = None;
+        let gate_early = hook.is_none() && !(self.mode == Mode::Rollback && self.cfg.force);
         self.lock = match (&self.cfg.lock, self.cfg.dry_run) {
             (Some(l), false) => {
                 let cfg = l.config(scope_for_ip(ip));
-                let observing = observe::observe(&self.steps, self.client, &self.cfg.roles, ip);
+                let this = &*self;
+                let observing = async move {
+                    let observed =
+                        observe::observe(&this.steps, this.client, &this.cfg.roles, ip).await;
+                    let gated = match (&observed, gate_early) {
+                        (Ok(o), true) => match plan(o, &this.cfg.roles) {
+                            Ok(Plan::Switch { to, .. }) => {
+                                Some((to.id, this.gate(&to, &this.gate).await))
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    Early { observed, gated }
+                };
                 let (lock, obs) = take_lock_during(
                     &self.steps,
                     self.client,

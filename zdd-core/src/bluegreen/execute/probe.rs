@@ -16,11 +16,7 @@ impl Run<'_> {
     }
 
     /// Health-check a droplet directly.
-    pub(super) async fn gate(
-        &mut self,
-        d: &Droplet,
-        check: &HealthGate,
-    ) -> Result<(), HealthFailure> {
+    pub(super) async fn gate(&self, d: &Droplet, check: &HealthGate) -> Result<(), HealthFailure> {
         let ip = match self.direct_ip(d) {
             Ok(ip) => ip,
             Err(Stop { message: msg, .. }) => {
