@@ -696,7 +696,7 @@ async fn a_release_broken_after_the_switch_is_switched_back_at_once() {
 async fn a_hundred_droplet_roll_plans_its_api_calls() {
     let mut cfg = SimConfig::new();
     for i in 1..=100 {
-        cfg = cfg.droplet(do_sim::DropletSpec::new(&format!("web-{i}")).tag("web"));
+        cfg = cfg.droplet(do_sim::DropletSpec::new(format!("web-{i}")).tag("web"));
     }
     let sim = Sim::start(
         cfg.load_balancer(do_sim::LbSpec::tagged("web-lb", "web"))
