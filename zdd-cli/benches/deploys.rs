@@ -11,6 +11,9 @@
 //! a promote's is the standby's boot, its gate, the assign's latency and the same gate through
 //! the reserved IP.
 
+// A benchmark's output is its table: printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::time::Duration;
 
 use do_api::load_balancers::HealthCheck;
