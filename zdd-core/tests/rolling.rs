@@ -149,6 +149,36 @@ impl DropletHook for AppHook {
     }
 }
 
+/// [`roll`] without a rollback command, keeping the events.
+async fn roll_seen(
+    fake: &FakeDo,
+    cfg: &RollingConfig,
+    update: &AppHook,
+) -> (RollingReport, CollectingSink) {
+    let sink = CollectingSink::default();
+    let report = rolling::run(
+        &client(fake),
+        cfg,
+        Some(update),
+        None::<&AppHook>,
+        &sink,
+        std::future::pending(),
+    )
+    .await;
+    (report, sink)
+}
+
+/// [`config`] (or another) draining through the app's `/drain` (`POST`).
+fn shutdown_url(base: RollingConfig) -> RollingConfig {
+    RollingConfig {
+        drain: Drain::ShutdownUrl {
+            path: "/drain".into(),
+            method: "POST".into(),
+        },
+        ..base
+    }
+}
+
 async fn roll(
     fake: &FakeDo,
     cfg: &RollingConfig,
@@ -661,16 +691,7 @@ async fn an_unhealthy_droplet_is_updated_first() {
     let fake = pool(3, false).await;
     fake.set_app(3, 500, "down");
     let hook = AppHook::new(&fake, "v2");
-    let sink = CollectingSink::default();
-    let report = rolling::run(
-        &client(&fake),
-        &config(),
-        Some(&hook),
-        None::<&AppHook>,
-        &sink,
-        std::future::pending(),
-    )
-    .await;
+    let (report, sink) = roll_seen(&fake, &config(), &hook).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
     assert_eq!(hook.seen(), [3, 1, 2]);
     assert!(
@@ -822,13 +843,7 @@ async fn shutdown_url_drain_waits_for_the_health_check_to_fail() {
     let fake = pool(2, false).await;
     fake.state().drain_path = Some("/drain".into());
     let hook = AppHook::new(&fake, "v2");
-    let cfg = RollingConfig {
-        drain: Drain::ShutdownUrl {
-            path: "/drain".into(),
-            method: "POST".into(),
-        },
-        ..computed()
-    };
+    let cfg = shutdown_url(computed());
     let report = roll(&fake, &cfg, &hook, None).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
     assert_eq!(
@@ -884,23 +899,8 @@ async fn shutdown_url_drain_waits_for_the_health_check_to_fail() {
 async fn shutdown_url_that_does_not_drain_falls_back_to_remove_and_wait() {
     let fake = pool(2, false).await; // no drain path: the app ignores the call
     let hook = AppHook::new(&fake, "v2");
-    let cfg = RollingConfig {
-        drain: Drain::ShutdownUrl {
-            path: "/drain".into(),
-            method: "POST".into(),
-        },
-        ..computed()
-    };
-    let sink = CollectingSink::default();
-    let report = rolling::run(
-        &client(&fake),
-        &cfg,
-        Some(&hook),
-        None::<&AppHook>,
-        &sink,
-        std::future::pending(),
-    )
-    .await;
+    let cfg = shutdown_url(computed());
+    let (report, sink) = roll_seen(&fake, &cfg, &hook).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
     let kinds: Vec<WaitKind> = report.batches[0].waits.iter().map(|w| w.kind).collect();
     assert_eq!(
@@ -1183,16 +1183,7 @@ async fn events_name_batches_and_droplets() {
     use zdd_core::hook::HookPurpose;
     let fake = pool(2, false).await;
     let hook = AppHook::new(&fake, "v2");
-    let sink = CollectingSink::default();
-    let report = rolling::run(
-        &client(&fake),
-        &config(),
-        Some(&hook),
-        None::<&AppHook>,
-        &sink,
-        std::future::pending(),
-    )
-    .await;
+    let (report, sink) = roll_seen(&fake, &config(), &hook).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
     let events = sink.events();
     let batches: Vec<(usize, Vec<u64>)> = events
@@ -1362,16 +1353,7 @@ async fn nothing_naming_the_droplet_falls_back_to_computed_waits_and_says_why() 
     let fake = pool(3, false).await;
     fake.state().identity = FakeIdentity::None;
     let hook = AppHook::new(&fake, "v2");
-    let sink = CollectingSink::default();
-    let report = rolling::run(
-        &client(&fake),
-        &config(),
-        Some(&hook),
-        None::<&AppHook>,
-        &sink,
-        std::future::pending(),
-    )
-    .await;
+    let (report, sink) = roll_seen(&fake, &config(), &hook).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
     assert_eq!(mutations(&fake), s(THREE_ROLLED));
     let watch = report.watch.as_ref().unwrap();
@@ -1448,16 +1430,7 @@ async fn a_droplet_back_early_that_answers_wrongly_is_taken_out_at_once() {
     // The update "succeeds" but the old version keeps answering 200: the load balancer would
     // take it; the gate (expecting v2) does not.
     hook.stale = vec![1];
-    let sink = CollectingSink::default();
-    let report = rolling::run(
-        &client(&fake),
-        &early(),
-        Some(&hook),
-        None::<&AppHook>,
-        &sink,
-        std::future::pending(),
-    )
-    .await;
+    let (report, sink) = roll_seen(&fake, &early(), &hook).await;
     assert_eq!(report.outcome, Outcome::Paused, "{}", report.message);
     assert_eq!(
         mutations(&fake),
@@ -1498,16 +1471,7 @@ async fn a_batch_is_updated_and_gated_at_once_and_goes_back_while_booting() {
         max_unavailable: NonZeroUsize::new(3).unwrap(),
         ..early()
     };
-    let sink = CollectingSink::default();
-    let report = rolling::run(
-        &client(&fake),
-        &cfg,
-        Some(&hook),
-        None::<&AppHook>,
-        &sink,
-        std::future::pending(),
-    )
-    .await;
+    let (report, sink) = roll_seen(&fake, &cfg, &hook).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
     let steps: Vec<(&str, bool)> = sink
         .events()
@@ -1557,13 +1521,7 @@ async fn shutdown_url_mode_watches_the_droplet_leave() {
     let fake = pool(2, false).await;
     fake.state().drain_path = Some("/drain".into());
     let hook = AppHook::new(&fake, "v2");
-    let cfg = RollingConfig {
-        drain: Drain::ShutdownUrl {
-            path: "/drain".into(),
-            method: "POST".into(),
-        },
-        ..config()
-    };
+    let cfg = shutdown_url(config());
     let report = roll(&fake, &cfg, &hook, None).await;
     assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
     // Watched leaving once its drain call made the load balancer's check fail it (computed
