@@ -88,7 +88,8 @@ fn with_ranges(cmd: clap::Command) -> clap::Command {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// DigitalOcean API base URL (tests and the local simulator point it elsewhere).
+    /// DigitalOcean API base URL (point it at `zdd-do sim` to rehearse). `zdd-do sim` itself
+    /// ignores it and starts its own; `zdd-do sim deploy` uses it to reach the simulator.
     #[arg(long, env = "ZDD_DO_API_URL", default_value = do_api::client::DEFAULT_BASE_URL, global = true)]
     pub api_url: String,
     /// Read the API token from this file instead of the environment.

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use zdd_core::events::{Event, EventSink};
+use zdd_core::events::{Event, EventSink, Step, Subject};
 
 use super::{Style, clock, json_line, line};
 
@@ -14,7 +14,9 @@ use super::{Style, clock, json_line, line};
 pub struct StderrSink {
     style: Style,
     section: AtomicU32,
-    open: Mutex<Option<String>>,
+    /// Sections started and not ended yet: steps can overlap (the observation inside the
+    /// lock's settle, a batch's droplets at once), so each ends its own.
+    open: Mutex<Vec<(Step, Subject, String)>>,
 }
 
 impl StderrSink {
@@ -23,7 +25,7 @@ impl StderrSink {
         StderrSink {
             style,
             section: AtomicU32::new(0),
-            open: Mutex::new(None),
+            open: Mutex::new(Vec::new()),
         }
     }
 
@@ -52,7 +54,11 @@ impl EventSink for StderrSink {
             Style::Human { gitlab } => {
                 let t = clock();
                 match event {
-                    Event::StepStarted { step, detail, .. } => {
+                    Event::StepStarted {
+                        step,
+                        subject,
+                        detail,
+                    } => {
                         if gitlab {
                             let n = self.section.fetch_add(1, Ordering::Relaxed);
                             let name = format!("zdd_{n}_{}", step.label().replace(' ', "_"));
@@ -61,17 +67,20 @@ impl EventSink for StderrSink {
                                 unix(),
                                 step.label()
                             ));
-                            *self.open.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
+                            self.open
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push((step, subject, name));
                         } else {
                             self.line(&format!("[{t}] ==> {}: {detail}", step.label()));
                         }
                     }
                     Event::StepFinished {
                         step,
+                        subject,
                         detail,
                         duration,
                         ok,
-                        ..
                     } => {
                         let mark = if ok { "ok" } else { "FAILED" };
                         self.line(&format!(
@@ -79,11 +88,19 @@ impl EventSink for StderrSink {
                             step.label(),
                             duration.as_secs_f64()
                         ));
-                        if gitlab
-                            && let Some(name) =
-                                self.open.lock().unwrap_or_else(|p| p.into_inner()).take()
-                        {
-                            self.line(&format!("\x1b[0Ksection_end:{}:{name}\r\x1b[0K", unix()));
+                        if gitlab {
+                            let name = {
+                                let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+                                open.iter()
+                                    .rposition(|(s, subj, _)| *s == step && *subj == subject)
+                                    .map(|i| open.remove(i).2)
+                            };
+                            if let Some(name) = name {
+                                self.line(&format!(
+                                    "\x1b[0Ksection_end:{}:{name}\r\x1b[0K",
+                                    unix()
+                                ));
+                            }
                         }
                     }
                     Event::HealthAttempt {

@@ -4,8 +4,41 @@ use std::io::Write;
 
 use do_sim::Sim;
 
+/// `s` as one shell word: single-quoted, a `'` inside written `'\''`.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// How the printed commands call zdd-do: the running binary's own path, quoted, so that they
+/// work when pasted whether or not zdd-do is on PATH (`cargo run` does not put it there).
+pub fn self_command() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(sh_quote))
+        .unwrap_or_else(|| "zdd-do".into())
+}
+
+/// The `--exec` argument that runs `zdd-do sim deploy` through `sh -c`, as one shell word.
+fn exec_arg(zdd: &str) -> String {
+    let inner = format!("{zdd} sim deploy");
+    if inner.contains(['"', '$', '`', '\\', '!']) {
+        sh_quote(&inner)
+    } else {
+        format!("\"{inner}\"")
+    }
+}
+
 /// The simulator's view and ready-to-paste commands, on stdout.
 pub fn print_human(sim: &Sim) {
+    let zdd = self_command();
+    let exec = exec_arg(&zdd);
+    // A simulator running faster than DigitalOcean: the roll's own allowances follow.
+    let scale = sim.scaled(std::time::Duration::from_secs(1)).as_secs_f64();
+    let wait_scale = if (scale - 1.0).abs() > 1e-9 {
+        format!(" --wait-scale {scale}")
+    } else {
+        String::new()
+    };
     let view = sim.view();
     let rip = sim
         .reserved_ips()
@@ -33,11 +66,11 @@ pub fn print_human(sim: &Sim) {
     );
     let _ = writeln!(
         out,
-        "  zdd-do promote --reserved-ip {rip} --version v2 --exec 'zdd-do sim deploy'"
+        "  {zdd} promote --reserved-ip {rip} --version v2 --exec {exec}"
     );
     let _ = writeln!(
         out,
-        "  zdd-do roll --lb {lb} --version v2 --exec 'zdd-do sim deploy'"
+        "  {zdd} roll --lb {lb} --version v2 --exec {exec}{wait_scale}"
     );
     let _ = out.flush();
 }
@@ -45,4 +78,21 @@ pub fn print_human(sim: &Sim) {
 /// `sim deploy` done.
 pub fn print_deployed(droplet: &str, version: &str) {
     let _ = writeln!(std::io::stdout(), "deployed {version} to droplet {droplet}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_quoted_for_the_shell() {
+        assert_eq!(sh_quote("/opt/zdd do/zdd-do"), "'/opt/zdd do/zdd-do'");
+        assert_eq!(sh_quote("/it's/zdd-do"), r"'/it'\''s/zdd-do'");
+        assert_eq!(exec_arg("'/opt/zdd-do'"), "\"'/opt/zdd-do' sim deploy\"");
+        // A path with a `$` stays literal: single quotes all the way.
+        assert_eq!(
+            exec_arg("'/opt/$x/zdd-do'"),
+            r"''\''/opt/$x/zdd-do'\'' sim deploy'"
+        );
+    }
 }
