@@ -86,6 +86,7 @@ pub(super) async fn run(
         )));
     }
     let started = tokio::time::Instant::now();
+    let lb_check = bench::do_default_health_check();
     let cfg = SimConfig::new()
         .droplet(DropletSpec::new("blue").tag("PROD"))
         .droplet(DropletSpec::new("green").tag("FALLBACK"))
@@ -93,9 +94,7 @@ pub(super) async fn run(
         .droplet(DropletSpec::new("web-1").tag("web"))
         .droplet(DropletSpec::new("web-2").tag("web"))
         .droplet(DropletSpec::new("web-3").tag("web"))
-        .load_balancer(
-            LbSpec::tagged("web-lb", "web").health_check(bench::do_default_health_check()),
-        )
+        .load_balancer(LbSpec::tagged("web-lb", "web").health_check(lb_check.clone()))
         .action_latency(ACTION_LATENCY)
         .boot_time(BOOT_TIME)
         .time_scale(d.time_scale);
@@ -247,14 +246,8 @@ pub(super) async fn run(
     .await;
     ok &= r.outcome == RollOutcome::Rolled;
     let n = r.droplets.len() as u32;
-    // The load balancer's health check, as the API shows it.
-    let hc = client
-        .load_balancers()
-        .get(&lb.id)
-        .await
-        .ok()
-        .and_then(|l| l.health_check)
-        .unwrap_or_default();
+    // The load balancer's health check, as the scenario set it up.
+    let hc = lb_check;
     let mut roll = figures(
         "roll v2 (3 droplets, load balancer)",
         &r.outcome.to_string(),
