@@ -1,13 +1,13 @@
 //! Throughput of the simulator's load balancer and reserved IP on this machine.
 //!
 //! `cargo run --release -p do-sim --example throughput [RATE] [SECONDS]` (default 5000 req/s
-//! for 5 s, each target, with and without keep-alive). Traffic stays on loopback and stops by
+//! for 5 s, each target, for each client kind). Traffic stays on loopback and stops by
 //! itself.
 #![allow(clippy::print_stdout)]
 
 use std::time::Duration;
 
-use do_sim::traffic::{Load, LoadConfig};
+use do_sim::traffic::{ClientKind, Load, LoadConfig};
 use do_sim::{Sim, SimConfig};
 
 #[tokio::main]
@@ -26,21 +26,17 @@ async fn main() {
         ("load balancer", lb.url.clone()),
         ("reserved IP", ip.url.clone()),
     ] {
-        for keep_alive in [false, true] {
+        for kind in ClientKind::ALL {
             let report = Load::start(
                 LoadConfig::new(&url)
                     .rate(rate)
                     .concurrency(64)
                     .duration(Duration::from_secs(secs))
-                    .keep_alive(keep_alive),
+                    .client(kind),
             )
             .wait()
             .await;
-            println!(
-                "{what:<17} keep-alive {:<5}: {}",
-                keep_alive,
-                report.summary()
-            );
+            println!("{what:<17} {kind:<26}: {}", report.summary());
         }
     }
     sim.shutdown().await;

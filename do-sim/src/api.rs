@@ -519,7 +519,7 @@ async fn create_droplets(State(sh): State<Sh>, body: Bytes) -> ApiResult {
 }
 
 /// Remove droplet `id` and everything pointing at it.
-fn destroy(st: &mut SimState, id: u64) -> bool {
+fn destroy(st: &mut SimState, id: u64, moves: &crate::config::IpMoves) -> bool {
     let Some(rec) = st.droplets.remove(&id) else {
         return false;
     };
@@ -528,6 +528,7 @@ fn destroy(st: &mut SimState, id: u64) -> bool {
     for ip in st.ips.values_mut() {
         if ip.holder == Some(id) {
             ip.holder = None;
+            ip.moved(moves);
         }
     }
     for lb in st.lbs.values_mut() {
@@ -539,7 +540,7 @@ fn destroy(st: &mut SimState, id: u64) -> bool {
 
 async fn delete_droplet(State(sh): State<Sh>, Path(id): Path<String>) -> ApiResult {
     let id: u64 = id.parse().map_err(|_| not_found())?;
-    if destroy(&mut sh.lock(), id) {
+    if destroy(&mut sh.lock(), id, &sh.cfg.ip_moves) {
         no_content()
     } else {
         Err(not_found())
@@ -559,7 +560,7 @@ async fn delete_droplets_by_tag(State(sh): State<Sh>, Query(q): Q) -> ApiResult 
         .map(|d| d.id)
         .collect();
     for id in ids {
-        destroy(&mut st, id);
+        destroy(&mut st, id, &sh.cfg.ip_moves);
     }
     no_content()
 }
@@ -948,6 +949,8 @@ async fn create_ip(k: IpKind, State(sh): State<Sh>, body: Bytes) -> ApiResult {
             pending: None,
             stats: IpStats::default(),
             gone,
+            moved: tokio::sync::watch::channel(0).0,
+            blackout_until: None,
         },
     );
     let mut links = json!({});
@@ -1067,7 +1070,16 @@ struct LbBody {
     settings: Map<String, Value>,
 }
 
-fn lb_body(body: &Bytes) -> Result<LbBody, ApiErr> {
+/// The proxy listens on the app port and sends to it: the rules say so, whatever was asked, so
+/// that a client can derive the entry point from the API alone.
+fn actual_ports(rules: &mut [ForwardingRule], port: u16) {
+    for r in rules {
+        r.entry_port = port;
+        r.target_port = port;
+    }
+}
+
+fn lb_body(body: &Bytes, port: u16) -> Result<LbBody, ApiErr> {
     let v: Value = parse(body)?;
     let Value::Object(mut map) = v else {
         return Err(bad_request("the body must be a JSON object"));
@@ -1086,6 +1098,8 @@ fn lb_body(body: &Bytes) -> Result<LbBody, ApiErr> {
     if rules.is_empty() {
         return Err(unprocessable("at least one forwarding rule is required"));
     }
+    let mut rules = rules;
+    actual_ports(&mut rules, port);
     let hc: HealthCheck = match take("health_check") {
         Some(Value::Null) | None => HealthCheck::default(),
         Some(v) => {
@@ -1198,7 +1212,7 @@ pub(crate) struct LbSpecParts {
 }
 
 async fn create_lb(State(sh): State<Sh>, body: Bytes) -> ApiResult {
-    let b = lb_body(&body)?;
+    let b = lb_body(&body, sh.port)?;
     let (addr, listener) = sh
         .bind_new(HostKind::LoadBalancer)
         .await
@@ -1256,7 +1270,7 @@ async fn get_lb(State(sh): State<Sh>, Path(id): Path<String>) -> ApiResult {
 }
 
 async fn update_lb(State(sh): State<Sh>, Path(id): Path<String>, body: Bytes) -> ApiResult {
-    let b = lb_body(&body)?;
+    let b = lb_body(&body, sh.port)?;
     let mut st = sh.lock();
     if let Some(t) = &b.tag {
         st.ensure_tag(t);
@@ -1332,7 +1346,8 @@ struct Rules {
 }
 
 async fn add_lb_rules(State(sh): State<Sh>, Path(id): Path<String>, body: Bytes) -> ApiResult {
-    let b: Rules = parse(&body)?;
+    let mut b: Rules = parse(&body)?;
+    actual_ports(&mut b.forwarding_rules, sh.port);
     let mut st = sh.lock();
     let lb = st.lbs.get_mut(&id).ok_or_else(not_found)?;
     for r in b.forwarding_rules {
@@ -1344,7 +1359,8 @@ async fn add_lb_rules(State(sh): State<Sh>, Path(id): Path<String>, body: Bytes)
 }
 
 async fn remove_lb_rules(State(sh): State<Sh>, Path(id): Path<String>, body: Bytes) -> ApiResult {
-    let b: Rules = parse(&body)?;
+    let mut b: Rules = parse(&body)?;
+    actual_ports(&mut b.forwarding_rules, sh.port);
     let mut st = sh.lock();
     let lb = st.lbs.get_mut(&id).ok_or_else(not_found)?;
     lb.rules.retain(|r| !b.forwarding_rules.contains(r));

@@ -4,6 +4,11 @@
 //!   reachable (connections are reset), 503 `draining` after `POST /drain`, 503 `unhealthy` for
 //!   a never-healthy app.
 //! - `POST /drain`: health fails from now on, until the next deploy; requests are still served.
+//! - `POST /connection-close[?seconds=N]`: stop keeping connections alive for N seconds (default
+//!   60, wall time) or until the next restart: every answer says `Connection: close` and the
+//!   connection closes after it, and idle connections are closed now. This is what a pre-switch
+//!   hook asks of the live droplet before a reserved IP moves, so that only requests in flight
+//!   meet the move's reset (as Go's `Server.SetKeepAlivesEnabled(false)` does).
 //! - any other `GET`: 200 `{"droplet_id":N,"name":"..","version":".."}` with headers
 //!   `x-droplet-id` and `x-app-version`; `?sleep_ms=N` (at most 30 000) delays the answer, to
 //!   hold a request in flight.
@@ -49,6 +54,8 @@ struct Inner {
     broken_droplet: bool,
     generation: u64,
     served: u64,
+    /// Connections are not kept alive until then.
+    close_until: Option<Instant>,
 }
 
 /// One droplet's app.
@@ -59,6 +66,8 @@ pub(crate) struct App {
     inner: Mutex<Inner>,
     /// Bumped on every restart or stop; connections of older generations close gracefully.
     generation: watch::Sender<u64>,
+    /// Bumped when keep-alive is turned off: idle connections close.
+    close_idle: watch::Sender<u64>,
 }
 
 /// What an app shows of itself.
@@ -85,8 +94,10 @@ impl App {
                 broken_droplet: false,
                 generation: 0,
                 served: 0,
+                close_until: None,
             }),
             generation: watch::channel(0).0,
+            close_idle: watch::channel(0).0,
         })
     }
 
@@ -125,6 +136,7 @@ impl App {
     }
 
     fn bump(&self, g: &mut Inner) {
+        g.close_until = None;
         g.generation += 1;
         let n = g.generation;
         self.generation.send_replace(n);
@@ -157,6 +169,17 @@ impl App {
 
     pub(crate) fn drain(&self) {
         self.lock().drained = true;
+    }
+
+    /// Stop keeping connections alive for `d`: answers say `Connection: close`, idle
+    /// connections close now.
+    pub(crate) fn close_connections(&self, d: Duration) {
+        self.lock().close_until = Some(Instant::now() + d);
+        self.close_idle.send_modify(|n| *n += 1);
+    }
+
+    fn closing(&self) -> bool {
+        self.lock().close_until.is_some_and(|t| Instant::now() < t)
     }
 
     fn accepting(&self) -> bool {
@@ -202,6 +225,8 @@ pub(crate) fn reset(stream: TcpStream) {
 async fn serve_conn(app: Arc<App>, stream: TcpStream, mut stop: watch::Receiver<bool>) {
     let mut gen_rx = app.generation.subscribe();
     let started = *gen_rx.borrow_and_update();
+    let mut close_rx = app.close_idle.subscribe();
+    let close_seen = *close_rx.borrow_and_update();
     let svc_app = app.clone();
     let svc = hyper::service::service_fn(move |req| handle(svc_app.clone(), req));
     let conn = hyper::server::conn::http1::Builder::new()
@@ -211,6 +236,7 @@ async fn serve_conn(app: Arc<App>, stream: TcpStream, mut stop: watch::Receiver<
     tokio::select! {
         _ = conn.as_mut() => return,
         _ = gen_rx.wait_for(|g| *g != started) => {}
+        _ = close_rx.wait_for(|n| *n != close_seen) => {}
         _ = stop.wait_for(|s| *s) => {}
     }
     conn.as_mut().graceful_shutdown();
@@ -240,6 +266,26 @@ fn sleep_ms(req: &Request<Incoming>) -> Option<u64> {
 }
 
 async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Infallible> {
+    let mut resp = answer(&app, req).await;
+    if app.closing() {
+        resp.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
+    Ok(resp)
+}
+
+fn seconds(req: &Request<Incoming>) -> Option<u64> {
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("seconds="))?
+        .parse::<u64>()
+        .ok()
+}
+
+async fn answer(app: &Arc<App>, req: Request<Incoming>) -> Resp {
     let (name, version, phase, drained, unhealthy) = {
         let mut g = app.lock();
         let phase = App::phase_now(&mut g);
@@ -255,17 +301,17 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Infallibl
     let id = app.id;
     if phase != Phase::Up {
         // A request on a connection accepted just before a restart.
-        return Ok(json_resp(
+        return json_resp(
             StatusCode::SERVICE_UNAVAILABLE,
-            &app,
+            app,
             &version,
             json!({"droplet_id": id, "name": name, "status": "starting"}),
-        ));
+        );
     }
     let path = req.uri().path();
     let method = req.method();
     let is_get = method == Method::GET || method == Method::HEAD;
-    Ok(match (is_get, method == Method::POST, path) {
+    match (is_get, method == Method::POST, path) {
         (true, _, "/health") => {
             let (status, word) = if unhealthy {
                 (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
@@ -276,16 +322,26 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Infallibl
             };
             json_resp(
                 status,
-                &app,
+                app,
                 &version,
                 json!({"status": word, "droplet_id": id, "name": name, "version": version}),
+            )
+        }
+        (_, true, "/connection-close") => {
+            let secs = seconds(&req).unwrap_or(60).min(3600);
+            app.close_connections(Duration::from_secs(secs));
+            json_resp(
+                StatusCode::OK,
+                app,
+                &version,
+                json!({"keep_alive": false, "seconds": secs, "droplet_id": id}),
             )
         }
         (_, true, "/drain") => {
             app.drain();
             json_resp(
                 StatusCode::OK,
-                &app,
+                app,
                 &version,
                 json!({"draining": true, "droplet_id": id}),
             )
@@ -297,14 +353,14 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Infallibl
             if unhealthy {
                 json_resp(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    &app,
+                    app,
                     &version,
                     json!({"droplet_id": id, "name": name, "version": version, "error": "the app failed to start"}),
                 )
             } else {
                 json_resp(
                     StatusCode::OK,
-                    &app,
+                    app,
                     &version,
                     json!({"droplet_id": id, "name": name, "version": version}),
                 )
@@ -312,9 +368,9 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Infallibl
         }
         _ => json_resp(
             StatusCode::METHOD_NOT_ALLOWED,
-            &app,
+            app,
             &version,
-            json!({"error": "use GET /, GET /health or POST /drain"}),
+            json!({"error": "use GET /, GET /health, POST /drain or POST /connection-close"}),
         ),
-    })
+    }
 }

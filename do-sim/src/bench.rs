@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use do_api::load_balancers::HealthCheck;
+use serde::Serialize;
 
 use crate::traffic::LoadReport;
 
@@ -28,6 +29,70 @@ pub fn do_default_health_check() -> HealthCheck {
         .healthy_threshold(3)
 }
 
+/// What reserved-IP moves cost one client kind at the least, on DigitalOcean as the simulator
+/// models it ([`crate::IpMoves`]): every request that tries to connect during a blackout fails
+/// (the *blackout term*: per move, the requests a steady sender starts in a window of that
+/// length, at most ⌊rate × blackout⌋ + 1), and every request in flight when a move resets its
+/// connection fails (the *in-flight count*: rate × mean response time, rounded up per move: a
+/// request is whole). A client that keeps idle connections
+/// through a move also loses one request per pooled connection (no retry) — the term a pre-switch
+/// hook removes — which is not part of this floor.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct MoveCost {
+    /// Requests per second of this client.
+    pub rate: f64,
+    /// Mean response time, in milliseconds.
+    pub mean_ms: f64,
+    /// Moves of the reserved IP.
+    pub moves: u32,
+    /// Blackout per move, in seconds.
+    pub blackout_s: f64,
+    /// Requests that meet a blackout.
+    pub blackout_term: u64,
+    /// Requests in flight at a move.
+    pub in_flight: u64,
+}
+
+impl MoveCost {
+    /// The cost of `moves` moves with `blackout` each, to a client sending `rate` requests per
+    /// second that take `mean` each.
+    pub fn new(rate: f64, mean: Duration, moves: u32, blackout: Duration) -> MoveCost {
+        let per_move = |n: u64| n * u64::from(moves);
+        let in_window = if blackout.is_zero() {
+            0
+        } else {
+            (rate * blackout.as_secs_f64()).max(0.0).floor() as u64 + 1
+        };
+        MoveCost {
+            rate,
+            mean_ms: mean.as_secs_f64() * 1000.0,
+            moves,
+            blackout_s: blackout.as_secs_f64(),
+            blackout_term: per_move(in_window),
+            in_flight: per_move((rate * mean.as_secs_f64()).max(0.0).ceil() as u64),
+        }
+    }
+
+    /// The floor: blackout term plus in-flight count.
+    pub fn floor(&self) -> u64 {
+        self.blackout_term + self.in_flight
+    }
+
+    /// `blackout 2 × (⌊41.7/s × 1.0s⌋ + 1) = 84 + in flight 2 × ⌈41.7/s × 1.2ms⌉ = 2`.
+    pub fn formula(&self) -> String {
+        format!(
+            "blackout {m} × (⌊{r:.1}/s × {b:.1}s⌋ + 1) = {bt} + in flight {m} × ⌈{r:.1}/s × {l:.1}ms⌉ = {f}",
+            m = self.moves,
+            r = self.rate,
+            b = self.blackout_s,
+            bt = self.blackout_term,
+            l = self.mean_ms,
+            f = self.in_flight
+        )
+    }
+}
+
 /// A computed duration and how it was computed, for a person reading the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Figure {
@@ -44,24 +109,27 @@ pub fn gate_min(successes: u32, interval: Duration) -> Duration {
 }
 
 /// The lower bound of a blue-green switch: the standby's boot after its update (`None`: no
-/// update, as in a rollback), its health gate, the assign action's latency, and the same probes
-/// through the reserved IP.
+/// update, as in a rollback), its health gate, the assign action's latency, the blackout after
+/// the move (no new connection gets through, [`crate::IpMoves`]), and the same probes through
+/// the reserved IP.
 pub fn blue_green_lower_bound(
     boot: Option<Duration>,
     successes: u32,
     interval: Duration,
     assign_latency: Duration,
+    blackout: Duration,
 ) -> Figure {
     let gate = gate_min(successes, interval);
     Figure {
-        duration: boot.unwrap_or_default() + gate + assign_latency + gate,
+        duration: boot.unwrap_or_default() + gate + assign_latency + blackout + gate,
         formula: format!(
-            "{}gate {} probes {}ms apart + assign latency {:.1}s + the same probes through the IP",
+            "{}gate {} probes {}ms apart + assign latency {:.1}s + blackout {:.1}s + the same probes through the IP",
             boot.map(|b| format!("boot {:.1}s + ", b.as_secs_f64()))
                 .unwrap_or_default(),
             successes,
             interval.as_millis(),
-            assign_latency.as_secs_f64()
+            assign_latency.as_secs_f64(),
+            blackout.as_secs_f64()
         ),
     }
 }
@@ -190,6 +258,21 @@ mod tests {
     const MS: fn(u64) -> Duration = Duration::from_millis;
 
     #[test]
+    fn a_move_costs_the_blackout_term_and_the_in_flight_count_rounded_up_per_move() {
+        let c = MoveCost::new(41.7, MS(2), 2, Duration::from_secs(1));
+        assert_eq!((c.blackout_term, c.in_flight, c.floor()), (84, 2, 86));
+        assert_eq!(
+            c.formula(),
+            "blackout 2 × (⌊41.7/s × 1.0s⌋ + 1) = 84 + in flight 2 × ⌈41.7/s × 2.0ms⌉ = 2"
+        );
+        // A whole number of requests per window can fit once more at its edges.
+        assert_eq!(MoveCost::new(100.0, MS(0), 1, MS(1000)).blackout_term, 101);
+        // No blackout, nothing in flight: nothing is lost.
+        let c = MoveCost::new(40.0, Duration::ZERO, 2, Duration::ZERO);
+        assert_eq!(c.floor(), 0);
+    }
+
+    #[test]
     fn a_gate_needs_one_interval_fewer_than_its_probes() {
         assert_eq!(gate_min(3, MS(100)), MS(200));
         assert_eq!(gate_min(1, MS(100)), Duration::ZERO);
@@ -198,17 +281,17 @@ mod tests {
 
     #[test]
     fn blue_green_bound_is_boot_gate_latency_and_gate_again() {
-        let promote = blue_green_lower_bound(Some(MS(300)), 3, MS(100), MS(200));
-        assert_eq!(promote.duration, MS(300 + 200 + 200 + 200));
+        let promote = blue_green_lower_bound(Some(MS(300)), 3, MS(100), MS(200), MS(1000));
+        assert_eq!(promote.duration, MS(300 + 200 + 200 + 1000 + 200));
         assert_eq!(
             promote.formula,
-            "boot 0.3s + gate 3 probes 100ms apart + assign latency 0.2s + the same probes through the IP"
+            "boot 0.3s + gate 3 probes 100ms apart + assign latency 0.2s + blackout 1.0s + the same probes through the IP"
         );
-        let rollback = blue_green_lower_bound(None, 3, MS(100), MS(200));
+        let rollback = blue_green_lower_bound(None, 3, MS(100), MS(200), Duration::ZERO);
         assert_eq!(rollback.duration, MS(600));
         assert_eq!(
             rollback.formula,
-            "gate 3 probes 100ms apart + assign latency 0.2s + the same probes through the IP"
+            "gate 3 probes 100ms apart + assign latency 0.2s + blackout 0.0s + the same probes through the IP"
         );
     }
 

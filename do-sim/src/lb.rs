@@ -11,9 +11,12 @@
 //!
 //! A droplet that leaves the load balancer (untagged, removed, deleted) gets no new request from
 //! that moment; requests already sent to it complete (see `LbInfo::in_flight` to wait for
-//! them, as a deregistration delay would). Ports: the proxy listens on the app port
-//! and sends to the app port, whatever the forwarding rules say (they are stored and shown).
-//! Backend connections are kept alive only with `enable_backend_keepalive`.
+//! them, as a deregistration delay would). Ports: the proxy listens on the app port and sends to
+//! the app port; the forwarding rules in the API say so (`entry_port` and `target_port` are the
+//! app port, whatever a create or update asked for), so the entry point can be derived from the
+//! API alone. Backend connections are kept alive only with `enable_backend_keepalive`
+//! (`models/load_balancer_base.yml`). A client connection idle for `http_idle_timeout_seconds`
+//! (default 60, scaled) is closed; a request already being served finishes first.
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -57,19 +60,95 @@ pub(crate) async fn serve(
         let mut stop = stop.clone();
         let mut gone = gone.clone();
         tokio::spawn(async move {
-            let svc =
-                hyper::service::service_fn(move |req| proxy(sh.clone(), id.clone(), peer, req));
+            let activity = Arc::new(Activity::default());
+            let idle = {
+                let st = sh.lock();
+                let Some(lb) = st.lbs.get(&id) else { return };
+                secs(&sh, lb.idle_timeout_secs().min(u64::from(u32::MAX)) as u32)
+            };
+            let svc = {
+                let (sh, id, activity) = (sh.clone(), id.clone(), activity.clone());
+                hyper::service::service_fn(move |req| {
+                    let busy = activity.begin();
+                    let fut = proxy(sh.clone(), id.clone(), peer, req);
+                    async move {
+                        let r = fut.await;
+                        drop(busy);
+                        r
+                    }
+                })
+            };
             let conn = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc);
             tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                _ = stop.wait_for(|s| *s) => {}
-                _ = gone.wait_for(|s| *s) => {}
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => return,
+                    _ = stop.wait_for(|s| *s) => break,
+                    _ = gone.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(activity.idle_left(idle)) => {
+                        if activity.idle_for(idle) {
+                            break;
+                        }
+                    }
+                }
             }
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         });
+    }
+}
+
+/// When a client connection last finished a request, and how many it is serving: an idle
+/// connection is closed after `http_idle_timeout_seconds`.
+#[derive(Debug)]
+struct Activity {
+    busy: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            busy: std::sync::atomic::AtomicUsize::new(0),
+            last: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+}
+
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        *self.0.last.lock().unwrap_or_else(|p| p.into_inner()) = tokio::time::Instant::now();
+        self.0
+            .busy
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Activity {
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Busy(self.clone())
+    }
+
+    fn since_last(&self) -> Duration {
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+    }
+
+    /// Idle (no request being served) for at least `idle`.
+    fn idle_for(&self, idle: Duration) -> bool {
+        self.busy.load(std::sync::atomic::Ordering::SeqCst) == 0 && self.since_last() >= idle
+    }
+
+    /// How long until the connection could be idle for `idle` (at least 10 ms).
+    fn idle_left(&self, idle: Duration) -> Duration {
+        idle.saturating_sub(self.since_last())
+            .max(Duration::from_millis(10))
     }
 }
 

@@ -14,7 +14,9 @@
 //! - **load balancers** that are real reverse proxies on their own address, with DigitalOcean's
 //!   health check semantics;
 //! - **reserved IPs** that are real TCP forwarders on their own address to the droplet they are
-//!   assigned to; assignment happens when the action completes;
+//!   assigned to; assignment happens when the action completes, and a move breaks the
+//!   connections open through the IP and refuses new ones for a blackout, as on DigitalOcean
+//!   ([the model](crate#the-model));
 //! - **fault injection** ([`Faults`]) and **control endpoints** under `/_sim` (see
 //!   [`control`](crate#control-endpoints));
 //! - a **traffic generator**, [`traffic::Load`], and the formulas of the figures a benchmark
@@ -39,7 +41,10 @@
 //!
 //! `GET /` (any path but `/health`) answers 200 `{"droplet_id":N,"name":"..","version":".."}`
 //! with headers `x-droplet-id` and `x-app-version`; `?sleep_ms=N` holds the answer. `GET
-//! /health` answers 200 when ready, 503 after `POST /drain` or when never healthy. A deploy
+//! /health` answers 200 when ready, 503 after `POST /drain` or when never healthy. `POST
+//! /connection-close[?seconds=N]` stops keeping connections alive for N seconds (default 60):
+//! answers say `Connection: close` and idle connections close (what zdd-do's pre-switch hook asks
+//! of the live droplet before a reserved IP moves). A deploy
 //! restarts the app: requests in flight finish, then for the boot time every connection is
 //! reset, then the new version answers. Droplets created through the API boot when their
 //! create action completes; powered-off droplets reset connections.
@@ -54,8 +59,35 @@
 //!
 //! # Time
 //!
-//! DigitalOcean durations (action latency, boot time, health check seconds) are multiplied by
-//! [`SimConfig::time_scale`].
+//! DigitalOcean durations (action latency, boot time, health check seconds, idle timeouts) are
+//! multiplied by [`SimConfig::time_scale`]. The blackout after a reserved IP's move is not: it is
+//! the network's, and a faster rehearsal does not shorten it.
+//!
+//! # The model
+//!
+//! Every behaviour the simulator models, where it comes from, and what it assumes where
+//! DigitalOcean documents nothing. Where a choice had to be made, the harsher one was taken:
+//! the simulator is the proof that a deploy drops no request, so it must not be kinder than
+//! DigitalOcean.
+//!
+//! | behaviour | modelled as | source, or assumption |
+//! | --- | --- | --- |
+//! | reserved IP move (assign or unassign completed, holder deleted) | every connection open through the IP breaks: one with a request in flight is reset at once, an idle one when the client next sends (its next request fails before any answer) | digitalocean/flipop, README, TODO: "Moving IPs has a cost. It breaks all active connections, has a momentary period where connections will fail, and risks errors" |
+//! | blackout after a move | new connections are reset for 1 s ([`IpMoves`], wall time) | assumption: flipop's "momentary period" has no figure and DigitalOcean's docs promise only that reserved IPs "instantly remap"; 1 s is harsher than the 0.3 s an outside measurement used |
+//! | when a move takes effect | when the assign (or unassign) action completes, not when it is accepted | assumption: the API answers with an `in-progress` action (`reserved_ips_actions`); nothing says the remap happens earlier |
+//! | action latency | 3 s by default, in wall time whether or not anyone polls | assumption: not published |
+//! | reserved IP locked during an action | a second action is refused with 422 | the API's `locked` field (`models/reserved_ip.yml`) |
+//! | droplet deploy, reboot, power on | the app restarts: requests in flight finish, new connections are reset for the boot time (5 s by default) | assumption: a process restart as systemd does it; boot time is not published |
+//! | load balancer health checks | every `check_interval_seconds`, `GET path` passing below 400 within `response_timeout_seconds`; out after `unhealthy_threshold` failures in a row, in after `healthy_threshold` passes | `resources/load_balancers/models/health_check.yml` |
+//! | a droplet that joins a load balancer | starts unhealthy: no request until `healthy_threshold` passes | `health_check.yml`: "must pass for a backend Droplet to be marked healthy and be re-added to the pool" |
+//! | a droplet that leaves a load balancer | no new request from that moment; requests already sent complete | assumption: DigitalOcean documents no deregistration delay; zdd-do watches instead of trusting either way |
+//! | `enable_backend_keepalive` | backend connections are reused only when true (default false) | `models/load_balancer_base.yml` |
+//! | `http_idle_timeout_seconds` | a client connection idle that long (default 60, scaled) is closed; a request being served finishes first | `models/load_balancer_base.yml` |
+//! | forwarding rules | the proxy listens on and sends to the app port, and the rules in the API say so (requested ports are replaced), so the entry point can be derived from the API | deviation: loopback addresses, one port |
+//! | `https` health checks and rules | plain HTTP | deviation: no TLS |
+//! | rate limit | 5,000 requests per rolling hour with `ratelimit-*` headers, then real 429s; injected 429s with `Retry-After` on demand ([`Faults`]) | DigitalOcean API reference, "Rate Limit" |
+//! | pagination | `per_page` up to 200, `links.pages.next` | the API reference's `links` model |
+//! | answer shapes | the official description's models, which do-api decodes | `specification/` |
 
 mod api;
 mod app;
@@ -80,7 +112,9 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use config::{DropletSpec, Faults, LbSpec, LbTarget, ReservedIpSpec, SIM_TOKEN, SimConfig};
+pub use config::{
+    DropletSpec, Faults, IpMoves, LbSpec, LbTarget, ReservedIpSpec, SIM_TOKEN, SimConfig,
+};
 pub use control::remote_deploy;
 pub use stats::{IpStats, LbStats, SimStats};
 
@@ -492,6 +526,8 @@ impl Sim {
                         pending: None,
                         stats: IpStats::default(),
                         gone,
+                        moved: watch::channel(0).0,
+                        blackout_until: None,
                     },
                 );
             }

@@ -76,6 +76,15 @@ impl LbRec {
             .and_then(Value::as_bool)
             .unwrap_or(false)
     }
+
+    /// `http_idle_timeout_seconds` (`models/load_balancer_base.yml`: default 60, 30 to 600): an
+    /// idle client connection is closed after that long.
+    pub(crate) fn idle_timeout_secs(&self) -> u64 {
+        self.settings
+            .get("http_idle_timeout_seconds")
+            .and_then(Value::as_u64)
+            .unwrap_or(60)
+    }
 }
 
 #[derive(Debug)]
@@ -86,6 +95,26 @@ pub(crate) struct IpRec {
     pub pending: Option<u64>,
     pub stats: IpStats,
     pub gone: watch::Sender<bool>,
+    /// Bumped when an assign or unassign completes: connections open through the IP are reset.
+    pub moved: watch::Sender<u64>,
+    /// New connections fail until then (the blackout after a move).
+    pub blackout_until: Option<tokio::time::Instant>,
+}
+
+impl IpRec {
+    /// A move completed (assign, unassign, or the holder deleted): with the move model on,
+    /// every connection open through the IP is reset and new ones fail for the blackout.
+    /// See [`crate::config::IpMoves`] for the sources.
+    pub(crate) fn moved(&mut self, model: &crate::config::IpMoves) {
+        if !model.resets {
+            return;
+        }
+        self.moved.send_modify(|n| *n += 1);
+        self.stats.moves += 1;
+        if !model.blackout.is_zero() {
+            self.blackout_until = Some(tokio::time::Instant::now() + model.blackout);
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -324,11 +353,13 @@ impl Shared {
                     && exists
                 {
                     rec.holder = Some(*droplet);
+                    rec.moved(&self.cfg.ip_moves);
                 }
             }
             Effect::Unassign { ip } => {
                 if let Some(rec) = st.ips.get_mut(ip) {
                     rec.holder = None;
+                    rec.moved(&self.cfg.ip_moves);
                 }
             }
         }

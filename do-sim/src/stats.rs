@@ -29,6 +29,12 @@ pub struct IpStats {
     pub unassigned: u64,
     /// Connections reset because the droplet could not be reached.
     pub connect_errors: u64,
+    /// Moves (assign or unassign completed) that reset connections.
+    pub moves: u64,
+    /// Open connections reset by a move.
+    pub reset_by_move: u64,
+    /// New connections refused during the blackout after a move.
+    pub blackout: u64,
     /// Connections forwarded, by droplet id.
     pub by_droplet: BTreeMap<u64, u64>,
 }

@@ -157,6 +157,12 @@ async fn every_operation_zdd_uses_decodes() {
         .await
         .unwrap();
     assert_eq!(new.status.as_str(), "new");
+    // The proxy listens on the app port: the rule says so, whatever was asked for.
+    let rule = &new.forwarding_rules[0];
+    assert_eq!(
+        (rule.entry_port, rule.target_port),
+        (sim.app_port(), sim.app_port())
+    );
     assert_eq!(new.droplet_ids, vec![fallback.id]);
     assert_eq!(new.health_check.clone().unwrap(), HealthCheck::default());
     let active = c
@@ -407,6 +413,8 @@ async fn assignment_completes_after_the_latency_and_the_forwarder_switches() {
     let latency = sim.scaled(sim.config().action_latency);
     assert_eq!(latency, Duration::from_secs(1));
     assert!(took >= latency, "moved after {took:?}");
+    // New connections reach the new holder once the move's blackout is over.
+    tokio::time::sleep(sim.config().ip_moves.blackout).await;
     assert_eq!(hit(&ip.url).await.1, Some(fallback.id.0));
     let done = c.actions().get(action.id).await.unwrap();
     assert!(done.is_completed());

@@ -192,3 +192,53 @@ async fn no_droplet_in_rotation_is_a_503() {
     assert_eq!(stats.load_balancers["lb"].no_backend, 1);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_idle_client_connection_is_closed_after_http_idle_timeout_seconds() {
+    // 30 s (the API's minimum) × 0.01 = 300 ms.
+    let sim = Sim::start(fleet().time_scale(0.01)).await.unwrap();
+    let c = client(&sim);
+    let lb = c
+        .load_balancers()
+        .find_by_name("lb")
+        .await
+        .unwrap()
+        .unwrap();
+    let req = lb.to_request().http_idle_timeout_seconds(30);
+    c.load_balancers().update(&lb.id, &req).await.unwrap();
+    let addr = std::net::SocketAddr::from((sim.load_balancer("lb").unwrap().addr, sim.app_port()));
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    let closed = tokio::spawn(async move {
+        let t0 = Instant::now();
+        let _ = conn.await;
+        t0.elapsed()
+    });
+    let get = || {
+        hyper::Request::get("/")
+            .header("host", "lb")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap()
+    };
+    // Busy connections stay open past the timeout...
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(500) {
+        sender.ready().await.unwrap();
+        let r = sender.send_request(get()).await.unwrap();
+        assert_eq!(r.status(), 200);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // ...an idle one is closed by the load balancer after about 300 ms.
+    let after = tokio::time::timeout(Duration::from_secs(3), closed)
+        .await
+        .expect("the load balancer closes the idle connection")
+        .unwrap();
+    assert!(
+        after >= Duration::from_millis(500) + Duration::from_millis(250),
+        "closed after {after:?}"
+    );
+    sim.shutdown().await;
+}

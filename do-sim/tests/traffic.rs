@@ -5,8 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use do_sim::traffic::{Load, LoadConfig};
-use do_sim::{Sim, SimConfig};
+use do_sim::traffic::{ClientKind, Load, LoadConfig, Traffic};
+use do_sim::{IpMoves, Sim, SimConfig};
 use support::*;
 
 fn scenario() -> SimConfig {
@@ -25,8 +25,11 @@ fn load(url: &str) -> Load {
 }
 
 #[tokio::test]
-async fn blue_green_switch_through_the_reserved_ip_loses_nothing() {
-    let sim = Sim::start(scenario()).await.unwrap();
+async fn with_the_kind_model_a_switch_through_the_reserved_ip_loses_nothing() {
+    // The old model, kept only to compare: open connections stay with the old droplet.
+    let sim = Sim::start(scenario().ip_moves(IpMoves::kind()))
+        .await
+        .unwrap();
     let c = client(&sim);
     let fallback = sim.droplet("fallback").unwrap();
     let ip = sim.reserved_ips()[0].clone();
@@ -183,9 +186,139 @@ async fn switching_the_reserved_ip_to_a_booting_droplet_fails_requests() {
         report
             .failures
             .keys()
-            .all(|k| k == "transport" || k == "connect"),
+            .all(|k| k == "reset" || k == "connect"),
         "{}",
         report.summary()
     );
+    sim.shutdown().await;
+}
+
+/// A keep-alive connection to `url` (http://ip:port/): send a GET on it, return status or the
+/// error, without hiding a reset behind a retry.
+struct RawConn(hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>);
+
+impl RawConn {
+    async fn open(addr: std::net::SocketAddr) -> RawConn {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        RawConn(sender)
+    }
+
+    async fn get(&mut self) -> Result<(u16, Option<String>), String> {
+        let req = hyper::Request::get("/")
+            .header("host", "sim")
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        self.0
+            .ready()
+            .await
+            .map_err(|e| format!("not ready: {e}"))?;
+        let r = self.0.send_request(req).await.map_err(|e| format!("{e}"))?;
+        let v = r
+            .headers()
+            .get("x-app-version")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let status = r.status().as_u16();
+        http_body_util::BodyExt::collect(r.into_body())
+            .await
+            .map_err(|e| format!("{e}"))?;
+        Ok((status, v))
+    }
+}
+
+#[tokio::test]
+async fn a_reserved_ip_move_resets_open_connections_and_refuses_new_ones_for_the_blackout() {
+    let sim = Sim::start(scenario().ip_moves(IpMoves::harsh(Duration::from_millis(400))))
+        .await
+        .unwrap();
+    let c = client(&sim);
+    let fallback = sim.droplet("fallback").unwrap();
+    let ip = sim.reserved_ips()[0].clone();
+    let addr = std::net::SocketAddr::from((ip.ip, sim.app_port()));
+    let mut pooled = RawConn::open(addr).await;
+    assert_eq!(pooled.get().await.unwrap(), (200, Some("v1".into())));
+    let a = c.reserved_ips().assign(ip.ip, fallback.id).await.unwrap();
+    c.actions().wait(a.id, &fast_wait()).await.unwrap();
+    let moved = tokio::time::Instant::now();
+    // The connection that was open at the move is gone: the next request on it fails.
+    let e = pooled.get().await.unwrap_err();
+    // New connections fail during the blackout...
+    let mut fresh = RawConn::open(addr).await;
+    let during = fresh.get().await;
+    assert!(
+        moved.elapsed() < Duration::from_millis(400),
+        "the test was too slow to look inside the blackout"
+    );
+    assert!(during.is_err(), "inside the blackout: {during:?}");
+    // ...and reach the new holder after it.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let mut after = RawConn::open(addr).await;
+    assert_eq!(after.get().await.unwrap(), (200, Some("v1".into())));
+    let stats = sim.stats().reserved_ips[&ip.ip.to_string()].clone();
+    assert_eq!(stats.moves, 1, "{stats:?}");
+    assert_eq!(stats.reset_by_move, 1, "{stats:?} ({e})");
+    assert!(stats.blackout >= 1, "{stats:?}");
+    assert!(stats.by_droplet[&fallback.id.0] >= 1, "{stats:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn each_client_kind_is_reported_apart_and_pooled_kinds_reuse_connections() {
+    let sim = Sim::start(scenario()).await.unwrap();
+    let lb = sim.load_balancer("web-lb").unwrap();
+    let report = Traffic::start(
+        LoadConfig::new(&lb.url)
+            .rate(150.0)
+            .max_requests(150)
+            .duration(Duration::from_secs(5)),
+    )
+    .wait()
+    .await;
+    assert_eq!(report.kinds.len(), 3, "{}", report.summary());
+    for kind in ClientKind::ALL {
+        let r = report.kind(kind);
+        assert_eq!((r.sent, r.failed), (50, 0), "{kind}: {}", r.summary());
+        if kind.pooled() {
+            assert!(
+                r.connections < 25,
+                "{kind} reuses: {} connections",
+                r.connections
+            );
+        } else {
+            assert_eq!(r.connections, 50, "{kind}");
+        }
+    }
+    assert_eq!(report.combined().sent, 150);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn connection_close_mode_closes_idle_connections_so_a_move_meets_no_pooled_one() {
+    let sim = Sim::start(scenario()).await.unwrap();
+    let prod = sim.droplet("prod").unwrap();
+    let addr = std::net::SocketAddr::from((prod.addr, sim.app_port()));
+    let mut pooled = RawConn::open(addr).await;
+    assert_eq!(pooled.get().await.unwrap().0, 200);
+    let r = http()
+        .post(format!("{}connection-close?seconds=5", prod.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers().get("connection").map(|v| v.to_str().unwrap()),
+        Some("close")
+    );
+    // The idle pooled connection was closed by the app (not reset by anyone).
+    let e = pooled.get().await.unwrap_err();
+    assert!(!e.contains("reset"), "{e}");
+    // A new connection is served once, with `Connection: close`.
+    let r = http().get(&prod.url).send().await.unwrap();
+    assert_eq!(r.headers()["connection"], "close");
     sim.shutdown().await;
 }

@@ -55,6 +55,52 @@ impl Call {
     pub fn is_mutating(&self) -> bool {
         self.method != "GET"
     }
+
+    /// The call in short, with deploy-lock tags as `LOCK`: `create TAG`, `delete TAG`,
+    /// `+TAG 1,2` (tag droplets), `-TAG 1` (untag), `lb+1,2` / `lb-1` (a load balancer's
+    /// droplet ids); anything else as [`Call::line`].
+    pub fn short(&self) -> String {
+        let tag = |t: &str| {
+            let t = percent_decode(t);
+            if t.starts_with("zdd-lock:") {
+                "LOCK".to_owned()
+            } else {
+                t
+            }
+        };
+        let ids = |key: &str| {
+            self.body[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|r| match r["resource_id"].as_str() {
+                            Some(id) => id.to_owned(),
+                            None => r.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default()
+        };
+        let segs: Vec<&str> = self.path.trim_start_matches('/').split('/').collect();
+        match (self.method.as_str(), segs.as_slice()) {
+            ("POST", ["v2", "tags"]) => {
+                format!("create {}", tag(self.body["name"].as_str().unwrap_or("?")))
+            }
+            ("DELETE", ["v2", "tags", t]) => format!("delete {}", tag(t)),
+            ("POST", ["v2", "tags", t, "resources"]) => format!("+{} {}", tag(t), ids("resources")),
+            ("DELETE", ["v2", "tags", t, "resources"]) => {
+                format!("-{} {}", tag(t), ids("resources"))
+            }
+            ("POST", ["v2", "load_balancers", _, "droplets"]) => {
+                format!("lb+{}", ids("droplet_ids"))
+            }
+            ("DELETE", ["v2", "load_balancers", _, "droplets"]) => {
+                format!("lb-{}", ids("droplet_ids"))
+            }
+            _ => self.line(),
+        }
+    }
 }
 
 /// How a droplet's app answers.
@@ -143,6 +189,12 @@ pub struct State {
     /// Requests to a droplet app whose path is [`State::drain_path`] make that app answer 503
     /// `draining` from then on (and are answered 200 themselves).
     pub drain_path: Option<String>,
+    /// Requests to a droplet app whose path is [`State::pre_switch_path`] make that app answer
+    /// with `Connection: close` from then on, directly and through a reserved IP (and are
+    /// answered 200 themselves, with it).
+    pub pre_switch_path: Option<String>,
+    /// Droplets whose apps answer with `Connection: close`.
+    pub closing: BTreeSet<u64>,
     /// Every request the droplet, reserved-IP and load-balancer apps received, as
     /// `droplet <id> <METHOD> <path>`, `ip <ip> <METHOD> <path> -> <droplet id or none>` or
     /// `lb <id> <METHOD> <path> -> <droplet id or none>`.
@@ -747,6 +799,12 @@ impl Respond for AppResponder {
                     );
                     return ResponseTemplate::new(200).set_body_string("draining");
                 }
+                if st.pre_switch_path.as_deref() == Some(req.url.path()) {
+                    st.closing.insert(*id);
+                    return ResponseTemplate::new(200)
+                        .insert_header("connection", "close")
+                        .set_body_string("keep-alive off");
+                }
                 Some(*id)
             }
             Target::ReservedIp(ip) => {
@@ -807,12 +865,22 @@ impl Respond for AppResponder {
                 st.apps.get(&id)
             }
         });
+        let closing = id.is_some_and(|id| st.closing.contains(&id));
+        let close = |r: ResponseTemplate| {
+            if closing {
+                r.insert_header("connection", "close")
+            } else {
+                r
+            }
+        };
         match (app, id) {
             (Some(app), Some(id)) if !through_ip => {
                 let name = st.droplets[&id]["name"].as_str().unwrap_or("").to_owned();
-                answer(&st.identity, id, &name, app)
+                close(answer(&st.identity, id, &name, app))
             }
-            (Some(app), _) => ResponseTemplate::new(app.status).set_body_string(app.body.clone()),
+            (Some(app), _) => {
+                close(ResponseTemplate::new(app.status).set_body_string(app.body.clone()))
+            }
             (None, _) => {
                 ResponseTemplate::new(502).set_body_string("no droplet behind this address")
             }
@@ -1042,6 +1110,16 @@ impl FakeDo {
             .collect()
     }
 
+    /// The mutating calls so far, in short ([`Call::short`]).
+    pub fn short_mutations(&self) -> Vec<String> {
+        self.state()
+            .log
+            .iter()
+            .filter(|c| c.is_mutating())
+            .map(Call::short)
+            .collect()
+    }
+
     /// Every call so far, as lines.
     pub fn calls(&self) -> Vec<String> {
         self.state().log.iter().map(Call::line).collect()
@@ -1157,16 +1235,24 @@ impl FakeDo {
             .collect();
         let mut fake = FakeDo::start(&droplets, &[]).await;
         let ids: Vec<u64> = (1..=n).collect();
-        let port = fake.app_port;
-        fake.add_load_balancer(FakeLb {
-            id: POOL_LB_ID,
+        fake.add_web_lb(POOL_LB_ID, POOL_LB_IP, &ids, by_ids).await;
+        fake
+    }
+
+    /// A load balancer `web-lb` (`id`, its app on `ip`) selecting the tag `web` or, with
+    /// `by_ids`, the droplets `ids`; it checks `/health` every 1 s, 1 s timeout, unhealthy
+    /// after 2, healthy after 2: both windows are 3 s.
+    async fn add_web_lb(&mut self, id: &str, ip: Ipv4Addr, ids: &[u64], by_ids: bool) {
+        let port = self.app_port;
+        self.add_load_balancer(FakeLb {
+            id,
             name: "web-lb",
             selector: if by_ids {
-                FakeSelector::DropletIds(&ids)
+                FakeSelector::DropletIds(ids)
             } else {
                 FakeSelector::Tag("web")
             },
-            ip: POOL_LB_IP,
+            ip,
             health_check: json!({
                 "protocol": "http", "port": port, "path": "/health",
                 "check_interval_seconds": 1, "response_timeout_seconds": 1,
@@ -1174,6 +1260,44 @@ impl FakeDo {
             }),
         })
         .await;
+    }
+}
+
+/// The load balancer of [`FakeDo::lb_fleet`].
+pub const FLEET_LB_ID: &str = "7f1c2a3e-0b4d-4c5e-8f60-718293a4b5c6";
+/// Its address.
+pub const FLEET_LB_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 60);
+
+/// The address of droplet `id` in [`FakeDo::lb_fleet`].
+pub fn fleet_ip(id: u64) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, 50 + id as u8)
+}
+
+impl FakeDo {
+    /// Blue-green through a load balancer: `live` droplets `blue-i` (ids from 1, tagged `PROD`,
+    /// answering `blue-i v1`) in load balancer `web-lb`, which selects the tag `web` (or, with
+    /// `by_ids`, their ids), and `standby` droplets `green-i` (the next ids, tagged `FALLBACK`,
+    /// answering `green-i v2`) out of it. It checks as [`FakeDo::lb_pool`]'s does.
+    pub async fn lb_fleet(live: u64, standby: u64, by_ids: bool) -> FakeDo {
+        let names: Vec<String> = (1..=live)
+            .map(|i| format!("blue-{i}"))
+            .chain((1..=standby).map(|i| format!("green-{i}")))
+            .collect();
+        let live_tags: &[&str] = if by_ids { &["PROD"] } else { &["PROD", "web"] };
+        let droplets: Vec<(u64, &str, Ipv4Addr, &[&str])> = (1..=live + standby)
+            .map(|id| {
+                let tags: &[&str] = if id <= live { live_tags } else { &["FALLBACK"] };
+                (id, names[id as usize - 1].as_str(), fleet_ip(id), tags)
+            })
+            .collect();
+        let mut fake = FakeDo::start(&droplets, &[]).await;
+        for id in 1..=live + standby {
+            let v = if id <= live { "v1" } else { "v2" };
+            fake.set_app(id, 200, &format!("{} {v}", names[id as usize - 1]));
+        }
+        let ids: Vec<u64> = (1..=live).collect();
+        fake.add_web_lb(FLEET_LB_ID, FLEET_LB_IP, &ids, by_ids)
+            .await;
         fake
     }
 }

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use do_api::load_balancers::HealthCheck;
-use do_sim::traffic::{Load, LoadConfig};
+use do_sim::traffic::{LoadConfig, Traffic};
 use do_sim::{DropletSpec, LbSpec, ReservedIpSpec, Sim, SimConfig, bench};
 use zdd_core::bluegreen::{self, BlueGreenConfig, Mode};
 use zdd_core::events::{Event, EventSink};
@@ -78,8 +78,8 @@ async fn fleet(n: usize, scale: f64) -> Sim {
     .expect("the simulator starts")
 }
 
-fn traffic(url: &str) -> Load {
-    Load::start(
+fn traffic(url: &str) -> Traffic {
+    Traffic::start(
         LoadConfig::new(url)
             .rate(RATE)
             .concurrency(64)
@@ -148,7 +148,7 @@ async fn roll(n: usize, scale: f64, drain: Drain, max_unavailable: usize) -> (Sa
     (
         Sample {
             wall: r.total.as_secs_f64() / scale,
-            failed: report.failed,
+            failed: report.failed(),
             ok: r.outcome == rolling::Outcome::Rolled,
         },
         batches,
@@ -184,7 +184,7 @@ async fn script(scale: f64) -> Sample {
     sim.shutdown().await;
     Sample {
         wall: r.as_ref().map_or(0.0, |d| d.as_secs_f64() / scale),
-        failed: report.failed,
+        failed: report.failed(),
         ok: r.is_ok(),
     }
 }
@@ -262,7 +262,7 @@ async fn promote(scale: f64, with_update: bool) -> Sample {
     sim.shutdown().await;
     Sample {
         wall: r.total.as_secs_f64() / scale,
-        failed: report.failed,
+        failed: report.failed(),
         ok: r.outcome == bluegreen::Outcome::Switched,
     }
 }

@@ -126,9 +126,11 @@ pub enum Events {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Make the standby live: update it, health-gate it, move the reserved IP, verify, swap tags.
+    /// Make the standby live: update it, health-gate it, move the reserved IP (or, with --lb,
+    /// put it into the load balancer and take the live one out), verify, swap tags.
     Promote(PromoteArgs),
-    /// Send traffic back to the standby (the previous version), health-gated unless --force.
+    /// Send traffic back to the standby (the previous version), health-gated unless --force;
+    /// through a load balancer with --lb.
     Rollback(RollbackArgs),
     /// Show both droplets, where the reserved IP points, and drift between tags and the IP;
     /// exit 0 only when they agree (10: interrupted run, 11: inconsistent, 12: live droplet
@@ -233,10 +235,29 @@ pub struct Lock {
 pub struct Switch {
     #[command(flatten)]
     pub pair: Pair,
+    /// Switch through this load balancer (its id or name) instead of a reserved IP: the
+    /// standby joins it, is seen serving through it, then the live droplet leaves it (watched
+    /// through the load balancer's address, else waits computed from its health check). No IP
+    /// moves, so no open connection is reset. Not with --reserved-ip; the load balancer selects
+    /// droplets by a tag of its own (not the live tag) or by droplet ids.
+    #[arg(long, env = "ZDD_LB")]
+    pub lb: Option<String>,
     #[command(flatten)]
     pub health: Health,
     #[command(flatten)]
     pub lock: Lock,
+    /// Reserved IP only: just before the IP moves, call this path on the live droplet (the
+    /// health check's scheme and port); the app must then answer every request with
+    /// `Connection: close` and close its idle kept-alive connections, for a minute or so (Go:
+    /// `srv.SetKeepAlivesEnabled(false)`). zdd-do checks through the IP, on a new connection,
+    /// that answers say `Connection: close` before it moves the IP (else exit 4, nothing
+    /// switched). A move on DigitalOcean breaks every open connection: without this, each
+    /// kept-alive client connection fails its next request.
+    #[arg(long, env = "ZDD_PRE_SWITCH_PATH")]
+    pub pre_switch_path: Option<String>,
+    /// HTTP method of --pre-switch-path.
+    #[arg(long, env = "ZDD_PRE_SWITCH_METHOD", default_value = "POST")]
+    pub pre_switch_method: String,
     /// Give up waiting for the reserved IP assign action after this long.
     #[arg(long, env = "ZDD_ASSIGN_TIMEOUT", value_parser = dur("assign-timeout"), default_value = "2m")]
     pub assign_timeout: Duration,
@@ -281,6 +302,10 @@ pub struct RollbackArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub pair: Pair,
+    /// Blue-green through this load balancer (id or name): show which tagged droplets it
+    /// serves instead of where a reserved IP points.
+    #[arg(long, env = "ZDD_LB")]
+    pub lb: Option<String>,
     #[command(flatten)]
     pub health: Health,
     /// Also probe each droplet's health once; exit 12 when the droplet holding the reserved IP
@@ -563,6 +588,17 @@ pub struct SimArgs {
     /// Share of API reads answered 500 (0 to 1).
     #[arg(long, env = "ZDD_SIM_5XX", default_value_t = 0.0)]
     pub fault_5xx: f64,
+    /// Requests per second sent through the reserved IP and through the load balancer while the
+    /// simulator runs, shared by three kinds of client (a new connection per request;
+    /// keep-alive, no retry; keep-alive that retries once); on Ctrl-C, what each kind saw.
+    /// 0: no traffic.
+    #[arg(long, env = "ZDD_SIM_TRAFFIC", default_value_t = 0.0)]
+    pub traffic: f64,
+    /// After a reserved IP moves, new connections through it fail for this long (DigitalOcean
+    /// publishes no figure; 1s is the simulator's harsh assumption). Open connections are reset
+    /// by a move whatever this is.
+    #[arg(long, env = "ZDD_SIM_IP_BLACKOUT", value_parser = dur("ip-blackout"), default_value = "1s")]
+    pub ip_blackout: Duration,
 }
 
 #[cfg(feature = "sim")]
@@ -586,7 +622,12 @@ pub struct DemoArgs {
     /// Multiply DigitalOcean's times (health-check intervals, action latency, boot time) by this.
     #[arg(long, env = "ZDD_DEMO_TIME_SCALE", default_value_t = 0.1)]
     pub time_scale: f64,
-    /// Requests per second sent through each entry point (the reserved IP, the load balancer).
+    /// Requests per second sent through each entry point (the reserved IP, the load
+    /// balancers), shared by the three client kinds.
     #[arg(long, env = "ZDD_DEMO_RATE", default_value_t = 250.0)]
     pub rate: f64,
+    /// Switch the reserved IP without the pre-switch hook, to see what clients that keep
+    /// connections alive lose (the demo then exits 1: they lose more than the floor).
+    #[arg(long, env = "ZDD_DEMO_WITHOUT_PRE_SWITCH")]
+    pub without_pre_switch: bool,
 }

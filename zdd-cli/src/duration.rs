@@ -103,6 +103,12 @@ pub const RANGES: &[Range] = &[
         why: "less would kill the update command before it can do anything",
     },
     Range {
+        flag: "ip-blackout",
+        min: Duration::ZERO,
+        max: s(60),
+        why: "zdd-do sim only: 0 compares with a platform that remaps at once; DigitalOcean's \"momentary period\" is not published",
+    },
+    Range {
         flag: "drain-wait",
         min: Duration::ZERO,
         max: h(1),

@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use do_sim::traffic::{Load, LoadConfig, LoadReport};
+use do_sim::bench::MoveCost;
+use do_sim::traffic::{ClientKind, LoadConfig, Traffic, TrafficReport};
 use do_sim::{Faults, Sim, SimConfig};
 
 /// Simulator time scale, and the matching scale of zdd-do's computed waits.
@@ -456,30 +457,67 @@ async fn sim() -> Sim {
         .expect("the simulator starts")
 }
 
-/// Steady traffic to `url` for the length of a test (stopped by [`Load::finish`]).
-fn traffic(url: &str) -> Load {
-    Load::start(
+/// Requests per second of each client kind.
+const RATE_PER_KIND: f64 = 20.0;
+
+/// Steady traffic to `url` from each client kind for the length of a test (stopped by
+/// [`Traffic::finish`]).
+fn traffic(url: &str) -> Traffic {
+    Traffic::start(
         LoadConfig::new(url)
-            .rate(40.0)
-            .concurrency(16)
+            .rate(RATE_PER_KIND * ClientKind::ALL.len() as f64)
+            .concurrency(24)
             .duration(Duration::from_secs(300)),
     )
 }
 
 #[track_caller]
-fn no_failed_requests(report: &LoadReport) {
-    eprintln!("traffic: {}", report.summary());
-    assert!(
-        report.sent >= 100,
-        "too little traffic to show anything: {}",
-        report.summary()
-    );
-    assert_eq!(report.failed, 0, "requests failed: {}", report.summary());
+fn enough(report: &TrafficReport) {
+    eprintln!("traffic:\n{}", report.summary());
+    for (kind, r) in &report.kinds {
+        assert!(
+            r.sent >= 40,
+            "{kind}: too little traffic to show anything: {}",
+            r.summary()
+        );
+    }
+}
+
+#[track_caller]
+fn no_failed_requests(report: &TrafficReport) {
+    enough(report);
+    for (kind, r) in &report.kinds {
+        assert_eq!(r.failed, 0, "{kind}: requests failed: {}", r.summary());
+    }
+}
+
+/// Through a reserved IP that moved `moves` times (with the pre-switch hook), no client kind
+/// lost more than the platform's floor: the blackout term plus the in-flight count.
+#[track_caller]
+fn within_the_move_floor(report: &TrafficReport, sim: &Sim, moves: u32) {
+    enough(report);
+    for (kind, r) in &report.kinds {
+        let cost = MoveCost::new(
+            RATE_PER_KIND,
+            r.mean(),
+            moves,
+            sim.config().ip_moves.blackout,
+        );
+        assert!(
+            r.failed <= cost.floor(),
+            "{kind}: {} failed, more than {} ({}): {}",
+            r.failed,
+            cost.floor(),
+            cost.formula(),
+            r.summary()
+        );
+    }
 }
 
 /// The versions answering in the last second of traffic.
-fn last_versions(report: &LoadReport) -> Vec<String> {
+fn last_versions(report: &TrafficReport) -> Vec<String> {
     let mut out: Vec<String> = report
+        .combined()
         .buckets
         .iter()
         .rev()
@@ -601,9 +639,10 @@ async fn gitlab_blue_green_promotes_announces_and_rolls_back() {
     );
 
     let report = load.finish().await;
-    no_failed_requests(&report);
+    // Two moves of the reserved IP (promote, rollback), each with the pre-switch hook.
+    within_the_move_floor(&report, &sim, 2);
     assert_eq!(
-        report.versions_in_order(),
+        report.combined().versions_in_order(),
         ["v1".to_owned(), project.sha.clone()],
         "traffic saw v1, then the commit: {}",
         report.summary()
@@ -657,7 +696,7 @@ async fn gitlab_blue_green_broken_release_fails_at_promote() {
     let report = load.finish().await;
     no_failed_requests(&report);
     assert_eq!(
-        report.versions_in_order(),
+        report.combined().versions_in_order(),
         ["v1"],
         "only v1 answered: {}",
         report.summary()
@@ -731,7 +770,7 @@ async fn gitlab_rolling_updates_every_droplet_behind_the_load_balancer() {
     let traffic = load.finish().await;
     no_failed_requests(&traffic);
     assert_eq!(
-        traffic.versions_in_order(),
+        traffic.combined().versions_in_order(),
         ["v1".to_owned(), project.sha.clone()],
         "traffic saw v1, then the commit: {}",
         traffic.summary()

@@ -1064,3 +1064,189 @@ async fn status_with_a_dead_live_droplet_is_12() {
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
 }
+
+/// A load balancer and a reserved IP are two ways to switch: both at once is one clear line,
+/// exit 2, and not one request.
+#[tokio::test]
+async fn lb_with_a_reserved_ip_is_exit_2_and_sends_nothing() {
+    let fake = FakeDo::lb_fleet(1, 1, false).await;
+    for cmd in ["promote", "rollback", "status"] {
+        let out = zdd(
+            &fake,
+            &[cmd, "--lb", "web-lb", "--reserved-ip", RIP_S],
+            &[TOKEN_ENV],
+        )
+        .await;
+        assert_eq!(out.code, 2, "{cmd}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            "error: --reserved-ip, --lb: both a reserved IP (127.0.0.20) and a load balancer were given; blue-green switches traffic through one of them\n",
+            "{cmd}"
+        );
+    }
+    // The same from the environment, in JSON.
+    let out = zdd(
+        &fake,
+        &["promote", "--output", "json"],
+        &[TOKEN_ENV, ("ZDD_LB", "web-lb"), ("ZDD_RESERVED_IP", RIP_S)],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.json()["outcome"], "config_error");
+    assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
+}
+
+#[tokio::test]
+async fn a_bad_pre_switch_hook_is_exit_2_and_sends_nothing() {
+    let fake = FakeDo::lb_fleet(1, 1, false).await;
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &[
+                "promote",
+                "--reserved-ip",
+                RIP_S,
+                "--pre-switch-path",
+                "connection-close",
+            ],
+            "error: --pre-switch-path: the pre-switch path `connection-close` must start with `/` (it is called on the live droplet, like the health path)\n",
+        ),
+        (
+            &[
+                "rollback",
+                "--reserved-ip",
+                RIP_S,
+                "--pre-switch-path",
+                "/x",
+                "--pre-switch-method",
+                "GO T",
+            ],
+            "error: --pre-switch-method: the pre-switch method `GO T` is not an HTTP method\n",
+        ),
+        (
+            &[
+                "promote",
+                "--lb",
+                "web-lb",
+                "--pre-switch-path",
+                "/connection-close",
+            ],
+            "error: --pre-switch-path, --lb: the pre-switch hook prepares a reserved IP's move; through a load balancer nothing moves and no connection is reset, so leave it out\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = zdd(&fake, args, &[TOKEN_ENV]).await;
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr, want, "{args:?}");
+    }
+    assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
+}
+
+#[tokio::test]
+async fn dry_run_through_a_load_balancer_prints_typed_steps() {
+    let fake = FakeDo::lb_fleet(1, 1, false).await;
+    let args = [
+        "promote",
+        "--lb",
+        "web-lb",
+        "--expect-body",
+        "v2",
+        "--dry-run",
+        "--output",
+        "json",
+    ];
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["outcome"], "dry_run");
+    assert!(doc.get("reserved_ip").is_none(), "{doc:#}");
+    assert_eq!(doc["load_balancer"]["name"], "web-lb");
+    assert_eq!(doc["load_balancer"]["id"], fake_do::FLEET_LB_ID);
+    let plan = doc["plan"].as_array().unwrap();
+    let kinds: Vec<&str> = plan.iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "watch",
+            "health_gate",
+            "join",
+            "see_serving",
+            "leave",
+            "see_gone",
+            "tag",
+            "tag",
+            "tag",
+            "tag"
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(plan[0]["how"], "observed");
+    assert_eq!(plan[2]["droplets"][0]["id"], 2);
+    assert_eq!(plan[2]["membership"]["tag"], "web");
+    assert_eq!(plan[4]["droplets"][0]["id"], 1);
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
+    fake.assert_no_unexpected();
+}
+
+#[tokio::test]
+async fn promote_and_status_through_a_load_balancer() {
+    let fake = FakeDo::lb_fleet(1, 1, true).await;
+    let dir = std::env::temp_dir().join(format!("zdd-cli-lb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dotenv = dir.join("deploy.env");
+    let out = zdd(
+        &fake,
+        &[
+            "promote",
+            "--expect-body",
+            "v2",
+            "--dotenv",
+            dotenv.to_str().unwrap(),
+        ],
+        &[TOKEN_ENV, ("ZDD_LB", "web-lb")],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with(
+            "promote: switched (exit 0): promoted 2 (green-1) through load balancer web-lb"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  load balancer web-lb: live 2 (green-1), standby 1 (blue-1)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(&dotenv).unwrap(),
+        "ZDD_OUTCOME=switched\nZDD_EXIT_CODE=0\nZDD_RESERVED_IP=\nZDD_LOAD_BALANCER=web-lb\nZDD_LIVE_DROPLET_ID=2\nZDD_LIVE_DROPLET_NAME=green-1\nZDD_STANDBY_DROPLET_ID=1\nZDD_STANDBY_DROPLET_NAME=blue-1\n"
+    );
+    assert_eq!(fake.state().lb_droplets(fake_do::FLEET_LB_ID), [2]);
+    let out = zdd(
+        &fake,
+        &["status", "--lb", "web-lb", "--check-health"],
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("  in:  2 green-1 [PROD] active (live)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  out: 1 blue-1 [FALLBACK] active (standby)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("state: consistent (exit 0)"),
+        "{}",
+        out.stdout
+    );
+    fake.assert_no_unexpected();
+    std::fs::remove_dir_all(dir).unwrap();
+}

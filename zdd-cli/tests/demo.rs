@@ -34,18 +34,62 @@ async fn demo_deploys_with_no_failed_request() {
         .iter()
         .map(|d| d["outcome"].as_str().unwrap())
         .collect();
-    assert_eq!(outcomes, ["switched", "switched", "rolled"], "{doc:#}");
+    assert_eq!(
+        outcomes,
+        ["switched", "switched", "switched", "switched", "rolled"],
+        "{doc:#}"
+    );
+    assert_eq!(doc["pre_switch"], true);
+    let entries: Vec<&str> = doc["traffic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["entry"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            "reserved IP",
+            "load balancer (pair)",
+            "load balancer (fleet)"
+        ]
+    );
     for t in doc["traffic"].as_array().unwrap() {
-        assert_eq!(t["report"]["failed"], 0, "{t:#}");
-        assert!(t["report"]["sent"].as_u64().unwrap() > 1000, "{t:#}");
+        let kinds: Vec<&str> = t["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["fresh", "keep_alive", "keep_alive_retry"], "{t:#}");
+        for k in t["kinds"].as_array().unwrap() {
+            assert!(k["sent"].as_u64().unwrap() > 300, "{k:#}");
+            assert!(
+                k["failed"].as_u64().unwrap() <= k["floor"].as_u64().unwrap(),
+                "{k:#}"
+            );
+        }
         assert!(t["timeline"].as_str().unwrap().contains('1'), "{t:#}");
     }
-    // The load balancer saw the fleet move from v1 to v2.
-    let lb = &doc["traffic"][1]["report"]["by_version"];
-    assert!(
-        lb["v1"].as_u64().unwrap() > 0 && lb["v2"].as_u64().unwrap() > 0,
-        "{lb}"
-    );
+    // Through the reserved IP, two moves, each with a blackout: some requests are allowed to
+    // fail, and the floor says why. Through the load balancers, none.
+    let rip = &doc["traffic"][0];
+    assert_eq!(rip["moves"], 2, "{rip:#}");
+    for k in rip["kinds"].as_array().unwrap() {
+        assert!(k["floor"].as_u64().unwrap() > 0, "{k:#}");
+        assert!(
+            k["floor_formula"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("blackout 2 × ")),
+            "{k:#}"
+        );
+    }
+    for t in &doc["traffic"].as_array().unwrap()[1..] {
+        for k in t["kinds"].as_array().unwrap() {
+            assert_eq!(k["floor"], 0, "{k:#}");
+            assert_eq!(k["failed"], 0, "{k:#}");
+        }
+    }
     // Every promote stays within the API-call budget.
     assert!(
         doc["deploys"][0]["api_calls"].as_u64().unwrap() <= 15,

@@ -2,10 +2,13 @@
 //! through the reserved IP and the load balancer while it deploys.
 //!
 //! Each test starts its own simulator (own `127.S.0.0/16` block, time scale 0.1), starts steady
-//! traffic (`do_sim::traffic::Load`, a new connection per request) through the entry point the
-//! deploy is about, runs `zdd-do` with `--exec 'zdd-do sim deploy'` as the update command, then
-//! checks the exit code, the JSON result, the final state as the simulator sees it, and the
-//! traffic: nothing failed, and which versions answered when.
+//! traffic from three client kinds (`do_sim::traffic::Traffic`: a new connection per request,
+//! keep-alive without retry, keep-alive that retries once) through the entry point the deploy
+//! is about, runs `zdd-do` with `--exec 'zdd-do sim deploy'` as the update command, then checks
+//! the exit code, the JSON result, the final state as the simulator sees it, and the traffic of
+//! each kind: nothing failed through a load balancer; through a reserved IP, whose move resets
+//! connections and refuses new ones for a blackout (the simulator's DigitalOcean model), no more
+//! than the blackout term plus the requests in flight, with the pre-switch hook.
 //!
 //! The figures of each scenario (wall time, requests, rate, p99) are printed on stderr, so a CI
 //! log shows them (`cargo test -- --nocapture`).
@@ -17,14 +20,16 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use do_api::DropletId;
-use do_sim::traffic::{Load, LoadConfig, LoadReport};
-use do_sim::{Faults, Sim, SimConfig};
+use do_api::load_balancers::HealthCheck;
+use do_sim::bench::MoveCost;
+use do_sim::traffic::{ClientKind, LoadConfig, LoadReport, Traffic, TrafficReport};
+use do_sim::{Faults, IpMoves, LbSpec, Sim, SimConfig};
 use serde_json::Value;
 use tokio::time::Instant;
 
 /// DigitalOcean durations × 0.1: actions 200 ms, boot 300 ms, LB checks every 300 ms.
 const SCALE: f64 = 0.1;
-/// Requests per second through each entry point.
+/// Requests per second through each entry point (a third for each client kind).
 const RATE: f64 = 250.0;
 /// Width of the traffic report's time buckets.
 const BUCKET_MS: u64 = 100;
@@ -49,23 +54,22 @@ async fn sim_with(faults: Faults) -> Sim {
     .expect("the simulator starts")
 }
 
-/// Steady traffic to `url` until finished (bounded at two minutes anyway).
-fn traffic(url: &str) -> Load {
-    Load::start(
+/// Steady traffic to `url` from each client kind until finished (bounded at two minutes).
+fn traffic(url: &str) -> Traffic {
+    Traffic::start(
         LoadConfig::new(url)
             .rate(RATE)
             .concurrency(128)
             .duration(Duration::from_secs(120))
             .timeout(Duration::from_secs(5))
-            .keep_alive(false)
             .bucket(Duration::from_millis(BUCKET_MS)),
     )
 }
 
-/// Wait until `load` has `n` more successful answers than now.
-async fn served_more(sim: &Sim, load: &Load, n: u64, what: &str) {
-    let base = load.report().ok;
-    sim.wait_for(what, DEADLINE, |_| load.report().ok >= base + n)
+/// Wait until `load` has `n` more successful answers than now (all kinds together).
+async fn served_more(sim: &Sim, load: &Traffic, n: u64, what: &str) {
+    let base = load.report().combined().ok;
+    sim.wait_for(what, DEADLINE, |_| load.report().combined().ok >= base + n)
         .await
         .unwrap_or_else(|e| panic!("{e}: {}", load.report().summary()));
 }
@@ -214,35 +218,74 @@ fn assert_one_switch(r: &LoadReport, from: &str, to: &str, after_ms: u64) {
     );
 }
 
-/// No request failed, and enough were sent to mean something. The rate achieved is a figure
+/// Enough requests of every kind were sent to mean something. The rate achieved is a figure
 /// (printed by `figures`, and reported by `zdd-do demo`), not asserted: a busy CI machine must
 /// not turn a speed into a failure.
-fn assert_clean(name: &str, r: &LoadReport) {
-    assert_eq!(r.failed, 0, "{name}: {}", r.summary());
-    assert!(
-        r.sent >= 2 * SETTLE,
-        "{name}: too few requests: {}",
-        r.summary()
-    );
+fn assert_enough(name: &str, r: &TrafficReport) {
+    for (kind, k) in &r.kinds {
+        assert!(
+            k.sent >= 2 * SETTLE / 3,
+            "{name}, {kind}: too few requests: {}",
+            k.summary()
+        );
+    }
 }
 
-/// The figures for the CI log.
-fn figures(scenario: &str, entry: &str, started: Instant, run: &Run, r: &LoadReport) {
+/// No request of any kind failed, and enough were sent.
+fn assert_clean(name: &str, r: &TrafficReport) {
+    for (kind, k) in &r.kinds {
+        assert_eq!(k.failed, 0, "{name}, {kind}: {}", k.summary());
+    }
+    assert_enough(name, r);
+}
+
+/// What `moves` moves of the reserved IP cost `kind` at the least, in this simulator.
+fn move_cost(sim: &Sim, r: &LoadReport, moves: u32) -> MoveCost {
+    let per_kind = RATE / ClientKind::ALL.len() as f64;
+    MoveCost::new(per_kind, r.mean(), moves, sim.config().ip_moves.blackout)
+}
+
+/// No kind lost more than the platform's floor for `moves` moves: the blackout term plus the
+/// requests in flight (the pre-switch hook removed the pooled connections' term).
+fn assert_within_floor(name: &str, sim: &Sim, r: &TrafficReport, moves: u32) {
+    for (kind, k) in &r.kinds {
+        let cost = move_cost(sim, k, moves);
+        assert!(
+            k.failed <= cost.floor(),
+            "{name}, {kind}: {} failed, more than {} ({}): {}",
+            k.failed,
+            cost.floor(),
+            cost.formula(),
+            k.summary()
+        );
+    }
+    assert_enough(name, r);
+}
+
+/// The figures for the CI log: one line per client kind.
+fn figures(scenario: &str, entry: &str, started: Instant, run: &Run, t: &TrafficReport) {
     eprintln!(
-        "e2e {scenario}: wall {:.1}s, zdd-do {:.1}s (exit {}); traffic via {entry}: {} requests \
-         in {:.1}s = {:.0} req/s, failed {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, versions {:?}",
+        "e2e {scenario}: wall {:.1}s, zdd-do {:.1}s (exit {}); traffic via {entry}:",
         started.elapsed().as_secs_f64(),
         run.took.as_secs_f64(),
         run.code,
-        r.sent,
-        r.elapsed_s,
-        r.rate(),
-        r.failed,
-        r.p50_ms,
-        r.p99_ms,
-        r.max_ms,
-        r.by_version,
     );
+    for (kind, r) in &t.kinds {
+        eprintln!(
+            "  {kind:<26} {} requests in {:.1}s = {:.0} req/s, failed {} {:?}, retried {}, \
+             {} connections, mean {:.2} ms, p99 {:.1} ms, versions {:?}",
+            r.sent,
+            r.elapsed_s,
+            r.rate(),
+            r.failed,
+            r.failures,
+            r.retried,
+            r.connections,
+            r.mean_ms,
+            r.p99_ms,
+            r.by_version,
+        );
+    }
 }
 
 fn tags_of(sim: &Sim, name: &str) -> Vec<String> {
@@ -270,9 +313,13 @@ async fn assert_unlocked(sim: &Sim) {
     assert!(locks.is_empty(), "locks left behind: {locks:?}");
 }
 
-/// Promote `version` through the reserved IP with traffic on it; returns the run and the
-/// traffic report. Asserts the switch (exit 0, state, traffic) itself.
-async fn promote_with_traffic(sim: &Sim, scenario: &str, version: &str) -> (Run, LoadReport) {
+/// The pre-switch hook: the simulator's apps stop keeping connections alive on this URL.
+const PRE_SWITCH: [&str; 2] = ["--pre-switch-path", "/connection-close"];
+
+/// Promote `version` through the reserved IP with traffic on it, with the pre-switch hook;
+/// returns the run and the traffic report. Asserts the switch (exit 0, state, traffic within
+/// the floor of one move) itself.
+async fn promote_with_traffic(sim: &Sim, scenario: &str, version: &str) -> (Run, TrafficReport) {
     let started = Instant::now();
     let rip = sim.reserved_ips()[0].clone();
     let (prod, fallback) = (id(sim, "prod"), id(sim, "fallback"));
@@ -282,6 +329,7 @@ async fn promote_with_traffic(sim: &Sim, scenario: &str, version: &str) -> (Run,
     let ip = rip.ip.to_string();
     let mut args = vec!["promote", "--reserved-ip", &ip, "--version", version];
     args.extend(["--exec", "zdd-do sim deploy"]);
+    args.extend(PRE_SWITCH);
     let health = pair_health(sim, "20s");
     args.extend(strs(&health));
     let run = zdd(sim, &args).await;
@@ -302,18 +350,26 @@ async fn promote_with_traffic(sim: &Sim, scenario: &str, version: &str) -> (Run,
     assert_eq!(sim.droplet("prod").unwrap().version, "v1");
     assert_eq!(tags_of(sim, "fallback"), vec!["PROD"]);
     assert_eq!(tags_of(sim, "prod"), vec!["FALLBACK"]);
-    // Nothing failed; v1 answered, then the new version only.
-    assert_clean(scenario, &report);
-    assert_one_switch(&report, "v1", version, after_ms);
-    assert!(report.by_version["v1"] >= SETTLE, "{}", report.summary());
-    assert!(report.by_version[version] >= SETTLE, "{}", report.summary());
+    // No kind lost more than the platform's floor; v1 answered, then the new version only.
+    assert_within_floor(scenario, sim, &report, 1);
+    let all = report.combined();
+    assert_one_switch(&all, "v1", version, after_ms);
+    assert!(all.by_version["v1"] >= SETTLE, "{}", report.summary());
+    assert!(all.by_version[version] >= SETTLE, "{}", report.summary());
     (run, report)
 }
 
-/// (1) promote v2 and (2) roll back, each with traffic on the reserved IP.
-#[tokio::test]
-async fn promote_then_rollback_through_the_reserved_ip_lose_nothing() {
-    let sim = sim_with(Faults::none()).await;
+/// (1) promote v2 and (2) roll back, each with traffic on the reserved IP and the pre-switch
+/// hook, `blackout` after each move: no client kind loses more than the blackout term plus the
+/// requests in flight.
+async fn promote_then_rollback_through_the_reserved_ip(blackout: Duration) {
+    let sim = Sim::start(
+        SimConfig::blue_green_and_fleet()
+            .time_scale(SCALE)
+            .ip_moves(IpMoves::harsh(blackout)),
+    )
+    .await
+    .expect("the simulator starts");
     let (run, _) = promote_with_traffic(&sim, "promote", "v2").await;
     // The update command ran once, against the standby.
     assert_eq!(sim.stats().deploys, 1, "{}", run.context());
@@ -327,6 +383,7 @@ async fn promote_then_rollback_through_the_reserved_ip_lose_nothing() {
     served_more(&sim, &load, SETTLE, "traffic before the rollback").await;
     let ip = rip.ip.to_string();
     let mut args = vec!["rollback", "--reserved-ip", &ip];
+    args.extend(PRE_SWITCH);
     let health = pair_health(&sim, "20s");
     args.extend(strs(&health));
     let run = zdd(&sim, &args).await;
@@ -344,14 +401,76 @@ async fn promote_then_rollback_through_the_reserved_ip_lose_nothing() {
     // Rollback deploys nothing: the standby still runs v2, ready for the next promote.
     assert_eq!(sim.stats().deploys, 1);
     assert_eq!(sim.droplet_by_id(fallback).unwrap().version, "v2");
-    assert_clean("rollback", &report);
-    assert_one_switch(&report, "v2", "v1", after_ms);
+    assert_within_floor("rollback", &sim, &report, 1);
+    assert_one_switch(&report.combined(), "v2", "v1", after_ms);
     assert_unlocked(&sim).await;
     sim.shutdown().await;
 }
 
+/// With no blackout, only the requests in flight at each move can fail.
+#[tokio::test]
+async fn promote_then_rollback_with_the_hook_and_no_blackout_lose_at_most_the_requests_in_flight() {
+    promote_then_rollback_through_the_reserved_ip(Duration::ZERO).await;
+}
+
+/// With the simulator's default blackout (1 s), no kind loses more than the blackout term
+/// plus the requests in flight.
+#[tokio::test]
+async fn promote_then_rollback_with_the_hook_lose_at_most_the_blackout_term_and_the_requests_in_flight()
+ {
+    promote_then_rollback_through_the_reserved_ip(IpMoves::default().blackout).await;
+}
+
+/// Without the hook, a client that keeps connections alive and does not retry loses the
+/// requests it sends on its pooled connections after the move: the term the hook removes.
+#[tokio::test]
+async fn without_the_hook_pooled_connections_fail_after_a_move() {
+    let sim = Sim::start(
+        SimConfig::blue_green_and_fleet()
+            .time_scale(SCALE)
+            .ip_moves(IpMoves::harsh(Duration::ZERO)),
+    )
+    .await
+    .expect("the simulator starts");
+    let started = Instant::now();
+    let rip = sim.reserved_ips()[0].clone();
+    let load = traffic(&rip.url);
+    served_more(&sim, &load, SETTLE, "traffic before the promote").await;
+    let ip = rip.ip.to_string();
+    let mut args = vec!["promote", "--reserved-ip", &ip, "--version", "v2"];
+    args.extend(["--exec", "zdd-do sim deploy"]);
+    let health = pair_health(&sim, "20s");
+    args.extend(strs(&health));
+    let run = zdd(&sim, &args).await;
+    served_more(&sim, &load, SETTLE, "traffic after the promote").await;
+    let report = load.finish().await;
+    figures(
+        "promote without the hook",
+        "reserved IP",
+        started,
+        &run,
+        &report,
+    );
+    assert_eq!(run.code, 0, "{}", run.context());
+    let no_retry = report.kind(ClientKind::KeepAlive);
+    assert!(
+        no_retry
+            .failures
+            .get("reset (reused connection)")
+            .is_some_and(|n| *n >= 1),
+        "{}",
+        no_retry.summary()
+    );
+    // Retrying once on a new connection hides the reset when there is no blackout.
+    let retry = report.kind(ClientKind::KeepAliveRetry);
+    let cost = move_cost(&sim, &retry, 1);
+    assert!(retry.failed <= cost.floor(), "{}", retry.summary());
+    assert!(retry.retried >= 1, "{}", retry.summary());
+    sim.shutdown().await;
+}
+
 /// Roll the web fleet to `version` with traffic on the load balancer; asserts a clean roll.
-async fn roll_with_traffic(sim: &Sim, scenario: &str) -> (Run, LoadReport) {
+async fn roll_with_traffic(sim: &Sim, scenario: &str) -> (Run, TrafficReport) {
     let started = Instant::now();
     let lb = sim.load_balancer("web-lb").expect("web-lb");
     let load = traffic(&lb.url);
@@ -395,22 +514,24 @@ async fn roll_with_traffic(sim: &Sim, scenario: &str) -> (Run, LoadReport) {
         assert_eq!(tags_of(sim, name), vec!["web"], "{name}");
         assert!(lb.in_rotation.contains(&d.id), "{name} not in rotation");
     }
-    // Nothing failed; v1 only before, v2 only after, and every droplet answered.
+    // Nothing failed for any client kind; v1 only before, v2 only after, and every droplet
+    // answered.
     assert_clean(scenario, &report);
-    assert_eq!(report.versions_in_order(), vec!["v1", "v2"]);
+    let all = report.combined();
+    assert_eq!(all.versions_in_order(), vec!["v1", "v2"]);
     assert_eq!(
-        versions_between(&report, 0, before_ms.saturating_sub(BUCKET_MS)),
+        versions_between(&all, 0, before_ms.saturating_sub(BUCKET_MS)),
         set(&["v1"]),
         "{:?}",
-        report.buckets
+        all.buckets
     );
     assert_eq!(
-        versions_between(&report, after_ms + BUCKET_MS, u64::MAX),
+        versions_between(&all, after_ms + BUCKET_MS, u64::MAX),
         set(&["v2"]),
         "{:?}",
-        report.buckets
+        all.buckets
     );
-    assert_eq!(report.by_droplet.len(), 3, "{}", report.summary());
+    assert_eq!(all.by_droplet.len(), 3, "{}", report.summary());
     (run, report)
 }
 
@@ -490,7 +611,10 @@ async fn roll_of_a_never_healthy_version_pauses_and_keeps_serving() {
     }
     assert_eq!(sim.stats().deploys, 1);
     assert_clean("roll never healthy", &report);
-    assert_eq!(report.by_version.keys().collect::<Vec<_>>(), vec!["v1"]);
+    assert_eq!(
+        report.combined().by_version.keys().collect::<Vec<_>>(),
+        vec!["v1"]
+    );
     assert_unlocked(&sim).await;
     sim.shutdown().await;
 }
@@ -530,7 +654,10 @@ async fn promote_of_a_never_healthy_version_changes_nothing() {
     assert_eq!(tags_of(&sim, "fallback"), vec!["FALLBACK"]);
     assert_eq!(sim.stats().actions_started, 0, "no assign was attempted");
     assert_clean("promote never healthy", &report);
-    assert_eq!(report.by_version.keys().collect::<Vec<_>>(), vec!["v1"]);
+    assert_eq!(
+        report.combined().by_version.keys().collect::<Vec<_>>(),
+        vec!["v1"]
+    );
     assert_unlocked(&sim).await;
     sim.shutdown().await;
 }
@@ -647,14 +774,20 @@ async fn a_release_broken_after_the_switch_is_switched_back_at_once() {
         back.as_secs_f64(),
         verify["duration"].as_f64().unwrap_or_default(),
         switch_back["duration"].as_f64().unwrap_or_default(),
-        report.failed
+        report.failed()
     );
-    // The first failing answer through the IP decided: one probe, not the health deadline.
+    // The first failing answer through the IP decided, not the health deadline: the probes
+    // before it met the move's blackout (refused connections, retried within the budget).
     assert!(
         verify["detail"]
             .as_str()
-            .is_some_and(|d| d.contains("after 1 probes (last: status 503)")),
+            .is_some_and(|d| d.contains("(last: status 503)")),
         "{verify}"
+    );
+    let blackout = sim.config().ip_moves.blackout.as_secs_f64();
+    assert!(
+        verify["duration"].as_f64().unwrap_or(f64::MAX) < blackout + 0.5,
+        "verification took longer than the blackout and a probe: {verify}"
     );
 
     assert_eq!(run.code, 5, "{}", run.context());
@@ -669,15 +802,17 @@ async fn a_release_broken_after_the_switch_is_switched_back_at_once() {
     assert_eq!(holder(&sim), Some(prod));
     assert_eq!(tags_of(&sim, "prod"), vec!["PROD"]);
     assert_eq!(tags_of(&sim, "fallback"), vec!["FALLBACK"]);
-    // Failures only while the broken release held the IP, with one bucket of slack each
-    // side: requests are filed by when they started, so one that started just before the
-    // switch (seen by polling every millisecond) and connected after it is filed in the
-    // bucket before.
+    // Failures only while the broken release held the IP and the blackout after the move
+    // back, with one bucket of slack each side: requests are filed by when they started, so
+    // one that started just before the switch (seen by polling every millisecond) and
+    // connected after it is filed in the bucket before.
+    let blackout = sim.config().ip_moves.blackout.as_millis() as u64;
     let (from, to) = (
         (switched.as_millis() as u64).saturating_sub(BUCKET_MS),
-        back.as_millis() as u64 + BUCKET_MS,
+        back.as_millis() as u64 + blackout + BUCKET_MS,
     );
-    let outside: Vec<_> = report
+    let all = report.combined();
+    let outside: Vec<_> = all
         .buckets
         .iter()
         .filter(|b| b.failed > 0 && (b.start_ms + BUCKET_MS <= from || b.start_ms > to))
@@ -687,6 +822,78 @@ async fn a_release_broken_after_the_switch_is_switched_back_at_once() {
         "failures outside the window {from}..{to} ms: {outside:?}"
     );
     assert_unlocked(&sim).await;
+    sim.shutdown().await;
+}
+
+/// (7) Blue-green through a load balancer (`promote --lb`, `rollback --lb`): no IP moves, so
+/// no connection is reset and no client kind loses a request.
+#[tokio::test]
+async fn promote_and_rollback_through_a_load_balancer_lose_nothing() {
+    let hc = HealthCheck::http(80, "/health")
+        .check_interval_seconds(3)
+        .response_timeout_seconds(3)
+        .unhealthy_threshold(3)
+        .healthy_threshold(3);
+    let sim = Sim::start(
+        SimConfig::blue_green_and_fleet()
+            .time_scale(SCALE)
+            .load_balancer(LbSpec::droplets("pair-lb", ["prod"]).health_check(hc)),
+    )
+    .await
+    .expect("the simulator starts");
+    let (prod, fallback) = (id(&sim, "prod"), id(&sim, "fallback"));
+    let members = |s: &Sim| s.load_balancer("pair-lb").unwrap().members;
+    for (step, version, live, standby) in [
+        ("promote", "v2", fallback, prod),
+        ("rollback", "v1", prod, fallback),
+    ] {
+        let started = Instant::now();
+        let lb = sim.load_balancer("pair-lb").unwrap();
+        let load = traffic(&lb.url);
+        served_more(&sim, &load, SETTLE, "traffic before the switch").await;
+        let mut args = vec![step, "--lb", "pair-lb"];
+        if step == "promote" {
+            args.extend(["--version", version, "--exec", "zdd-do sim deploy"]);
+        }
+        let health = pair_health(&sim, "20s");
+        args.extend(strs(&health));
+        let run = zdd(&sim, &args).await;
+        let after_ms = started.elapsed().as_millis() as u64;
+        served_more(&sim, &load, SETTLE, "traffic after the switch").await;
+        let report = load.finish().await;
+        figures(
+            &format!("{step} --lb"),
+            "load balancer",
+            started,
+            &run,
+            &report,
+        );
+        assert_eq!(run.code, 0, "{}", run.context());
+        assert_eq!(run.json["outcome"], "switched", "{}", run.context());
+        assert_eq!(members(&sim), vec![live], "{}", run.context());
+        assert_eq!(sim.droplet_by_id(live).unwrap().version, version);
+        let name = |d: DropletId| sim.droplet_by_id(d).unwrap().name;
+        assert_eq!(tags_of(&sim, &name(live)), vec!["PROD"]);
+        assert_eq!(tags_of(&sim, &name(standby)), vec!["FALLBACK"]);
+        assert_clean(&format!("{step} --lb"), &report);
+        let all = report.combined();
+        let from = if version == "v2" { "v1" } else { "v2" };
+        assert_eq!(
+            all.versions_in_order(),
+            vec![from, version],
+            "{}",
+            report.summary()
+        );
+        assert_eq!(
+            versions_between(&all, after_ms + BUCKET_MS, u64::MAX),
+            set(&[version]),
+            "{:?}",
+            all.buckets
+        );
+        assert_unlocked(&sim).await;
+    }
+    // The reserved IP was never touched.
+    assert_eq!(holder(&sim), Some(prod));
     sim.shutdown().await;
 }
 

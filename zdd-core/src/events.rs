@@ -23,6 +23,8 @@ pub enum Step {
     Update,
     /// Checking a droplet directly before it gets traffic.
     HealthGate,
+    /// Asking the live droplet to stop keeping connections alive before the reserved IP moves.
+    PreSwitch,
     /// Moving the reserved IP and waiting for the action.
     Assign,
     /// Checking through the API that the IP points where it should.
@@ -55,6 +57,7 @@ impl Step {
             Step::Observe => "observe",
             Step::Update => "update",
             Step::HealthGate => "health gate",
+            Step::PreSwitch => "pre-switch",
             Step::Assign => "assign reserved IP",
             Step::Confirm => "confirm assignment",
             Step::Verify => "verify",

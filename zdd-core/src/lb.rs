@@ -1,10 +1,12 @@
-//! Finding a load balancer from what a person gave: its id, or its name. `roll` and `unlock`
-//! both start here, so a name is looked up one way everywhere.
+//! Finding a load balancer from what a person gave: its id, or its name. `roll`, `unlock` and
+//! blue-green through a load balancer all start here, so a name is looked up one way
+//! everywhere; and how a load balancer selects its droplets ([`Membership`]).
+
+use std::fmt;
 
 use do_api::Client;
-use do_api::load_balancers::LoadBalancer;
-
 use do_api::LoadBalancerId;
+use do_api::load_balancers::{LoadBalancer, Selector};
 use serde::Serialize;
 
 /// Which load balancer: its id, or its name (looked up; two with that name is refused).
@@ -18,6 +20,16 @@ pub enum LbRef {
 }
 
 impl LbRef {
+    /// `Err` (what is wrong) when no load balancer is named: an empty name.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            LbRef::Name(n) if n.trim().is_empty() => {
+                Err("the load balancer is empty; give its id or name".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A UUID-shaped value (`8-4-4-4-12` hex digits) is an id; anything else a name.
     pub fn parse(s: &str) -> LbRef {
         let s = s.trim();
@@ -32,6 +44,44 @@ impl LbRef {
         } else {
             LbRef::Name(s.to_owned())
         }
+    }
+}
+
+/// How the load balancer selects its droplets, and so how one is taken out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", content = "tag", rename_all = "snake_case")]
+pub enum Membership {
+    /// Every droplet carrying this tag: take out by untagging.
+    Tag(String),
+    /// A list of droplet ids: take out by removing the id from the load balancer.
+    DropletIds,
+}
+
+impl fmt::Display for Membership {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Membership::Tag(t) => write!(f, "droplets tagged `{t}`"),
+            Membership::DropletIds => f.write_str("a list of droplet ids"),
+        }
+    }
+}
+
+impl Membership {
+    /// Whether `lb`, selecting this way, selects `d` now: `d` carries the tag, or `lb` lists
+    /// its id.
+    pub fn selects(&self, lb: &LoadBalancer, d: &do_api::droplets::Droplet) -> bool {
+        match self {
+            Membership::Tag(t) => d.has_tag(t),
+            Membership::DropletIds => lb.droplet_ids.contains(&d.id),
+        }
+    }
+}
+
+/// The load balancer's membership.
+pub fn membership(lb: &LoadBalancer) -> Membership {
+    match lb.selector() {
+        Selector::Tag(t) => Membership::Tag(t),
+        Selector::DropletIds(_) => Membership::DropletIds,
     }
 }
 

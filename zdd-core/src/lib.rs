@@ -23,6 +23,7 @@ pub mod outcome;
 pub mod refusal;
 pub mod report;
 pub mod rolling;
+mod rotation;
 mod runner;
 pub mod serde_time;
 pub mod unlock;

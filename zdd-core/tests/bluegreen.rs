@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use do_api::{Client, Token, WaitOptions};
 use fake_do::{App, FakeDo};
-use zdd_core::bluegreen::{self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome};
+use zdd_core::bluegreen::{
+    self, BlueGreenConfig, BlueGreenReport, LockSettings, Mode, Outcome, PreSwitch,
+};
 use zdd_core::events::{CollectingSink, Event};
 use zdd_core::health::{HealthPolicy, HealthTarget};
 use zdd_core::hook::{DropletHook, HookTarget, NoHook};
@@ -178,6 +180,81 @@ async fn happy_path_switches_verifies_and_swaps_tags() {
             "unlock"
         ]
     );
+}
+
+#[tokio::test]
+async fn the_pre_switch_hook_closes_kept_alive_connections_before_the_ip_moves() {
+    let fake = pair().await;
+    fake.state().pre_switch_path = Some("/connection-close".into());
+    let cfg = BlueGreenConfig {
+        pre_switch: Some(PreSwitch::new("/connection-close")),
+        ..config(&fake)
+    };
+    let report = promote(&fake, &cfg).await;
+    assert_eq!(report.outcome, Outcome::Switched, "{}", report.message);
+    // No API call more than without it: the hook talks to the app.
+    let mut expected = vec![LOCK_TAKE, ASSIGN_GREEN];
+    expected.extend(TAG_MOVES_TO_GREEN);
+    expected.push(LOCK_FREE);
+    assert_eq!(mutations(&fake), expected);
+    assert_promoted(&fake);
+    // The live droplet (blue) was called, then checked through the IP while it still held it,
+    // before the IP moved (later answers through the IP come from green).
+    let log = fake.app_log();
+    let call = log
+        .iter()
+        .position(|l| l == "droplet 1 POST /connection-close")
+        .unwrap_or_else(|| panic!("{log:#?}"));
+    let check = call
+        + log[call..]
+            .iter()
+            .position(|l| l == "ip 127.0.0.20 GET / -> 1")
+            .unwrap_or_else(|| panic!("no check through the IP after the call: {log:#?}"));
+    assert!(
+        log[check..]
+            .iter()
+            .filter(|l| l.starts_with("ip "))
+            .skip(1)
+            .all(|l| l.ends_with("-> 2")),
+        "{log:#?}"
+    );
+    let steps: Vec<&str> = report.steps.iter().map(|s| s.step.label()).collect();
+    assert_eq!(
+        steps,
+        [
+            "observe",
+            "health gate",
+            "lock",
+            "pre-switch",
+            "assign reserved IP",
+            "confirm assignment",
+            "verify",
+            "move tags",
+            "unlock"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_app_that_keeps_connections_alive_after_the_pre_switch_call_is_not_switched() {
+    // The app answers the call (200) but not with `Connection: close` afterwards.
+    let fake = pair().await;
+    let cfg = BlueGreenConfig {
+        pre_switch: Some(PreSwitch::new("/connection-close")),
+        ..config(&fake)
+    };
+    let report = promote(&fake, &cfg).await;
+    assert_eq!(report.outcome, Outcome::NotReady, "{}", report.message);
+    assert!(
+        report.message.starts_with(
+            "the pre-switch hook failed: after POST /connection-close, http://127.0.0.20:"
+        ) && report.message.contains("without `Connection: close`")
+            && report.message.ends_with("nothing was switched"),
+        "{}",
+        report.message
+    );
+    assert_eq!(mutations(&fake), vec![LOCK_TAKE, LOCK_FREE]);
+    assert_untouched(&fake);
 }
 
 #[tokio::test]

@@ -1,15 +1,21 @@
-//! `zdd-do demo`: the simulator in-process with a blue-green pair behind a reserved IP and three
-//! droplets behind a load balancer; steady traffic through both; a promote, a rollback and a
-//! rolling deploy; then a report a person reads at a glance (and `--output json` for machines),
-//! with the benchmark figures: each deploy against its lower bound, the rolling deploy against
-//! the fixed `sleep 30` + `sleep 40` approach, API calls, and requests sent and failed.
+//! `zdd-do demo`: the simulator in-process with a blue-green pair behind a reserved IP, a
+//! blue-green pair behind a load balancer and three droplets behind another; steady traffic
+//! from three client kinds through each entry point; a promote and a rollback through the
+//! reserved IP (with the pre-switch hook), the same through the load balancer, and a rolling
+//! deploy; then a report a person reads at a glance (and `--output json` for machines): each
+//! client kind's failed requests against its floor (through a reserved IP, the blackout term
+//! plus the requests in flight, DigitalOcean's cost of a move; through a load balancer, 0),
+//! each deploy against its lower bound, the rolling deploy against the fixed `sleep 30` +
+//! `sleep 40` approach, and API calls.
 
 use std::time::Duration;
 
-use do_sim::bench::{self, Figure, Target};
-use do_sim::traffic::{Load, LoadConfig};
+use do_sim::bench::{self, Figure, MoveCost, Target};
+use do_sim::traffic::{ClientKind, LoadConfig, Traffic};
 use do_sim::{DropletSpec, LbSpec, ReservedIpSpec, Sim, SimConfig};
-use zdd_core::bluegreen::{self, BlueGreenConfig, Mode, Outcome as BgOutcome};
+use zdd_core::bluegreen::{
+    self, BlueGreenConfig, LbSettings, Mode, Outcome as BgOutcome, PreSwitch, Roles,
+};
 use zdd_core::events::EventSink;
 use zdd_core::health::{HealthPolicy, HealthTarget};
 use zdd_core::hook::{DropletHook, HookTarget};
@@ -20,7 +26,7 @@ use super::Early;
 use crate::cli::{self, Output};
 use crate::exit;
 use crate::render::demo::{
-    DemoReport, DeployFigures, ScriptRun, Traffic, WaitSummary, print_human,
+    DemoReport, DeployFigures, EntryTraffic, KindFigures, ScriptRun, WaitSummary, print_human,
 };
 use crate::render::json::print_json;
 
@@ -56,12 +62,16 @@ impl DropletHook for SimDeploy<'_> {
     }
 }
 
-/// Until each load has had its number of successful answers, or 10 s (the report then shows
-/// why).
-async fn answered(targets: &[(&Load, u64)]) {
+/// Successful answers so far, all client kinds.
+fn ok_of(t: &Traffic) -> u64 {
+    t.report().combined().ok
+}
+
+/// Until each entry point has had its number of successful answers, or 10 s (the report then
+/// shows why).
+async fn answered(targets: &[(&Traffic, u64)]) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while targets.iter().any(|(l, n)| l.report().ok < *n) && tokio::time::Instant::now() < deadline
-    {
+    while targets.iter().any(|(l, n)| ok_of(l) < *n) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -91,6 +101,9 @@ pub(super) async fn run(
         .droplet(DropletSpec::new("blue").tag("PROD"))
         .droplet(DropletSpec::new("green").tag("FALLBACK"))
         .reserved_ip(ReservedIpSpec::held_by("blue"))
+        .droplet(DropletSpec::new("app-blue").tag("APP-LIVE"))
+        .droplet(DropletSpec::new("app-green").tag("APP-STANDBY"))
+        .load_balancer(LbSpec::droplets("app-lb", ["app-blue"]).health_check(lb_check.clone()))
         .droplet(DropletSpec::new("web-1").tag("web"))
         .droplet(DropletSpec::new("web-2").tag("web"))
         .droplet(DropletSpec::new("web-3").tag("web"))
@@ -108,20 +121,23 @@ pub(super) async fn run(
         .map(|r| r.ip)
         .expect("scenario has a reserved IP");
     let lb = sim
-        .load_balancers()
-        .first()
-        .cloned()
-        .expect("scenario has a load balancer");
+        .load_balancer("web-lb")
+        .expect("scenario has the fleet's load balancer");
+    let app_lb = sim
+        .load_balancer("app-lb")
+        .expect("scenario has the pair's load balancer");
+    let blackout = sim.config().ip_moves.blackout;
     let port = sim.app_port();
     let boot = sim.scaled(BOOT_TIME);
     let latency = sim.scaled(ACTION_LATENCY);
 
-    // Steady traffic through both entry points for the whole demo (stopped at the end).
+    // Steady traffic from the three client kinds through each entry point for the whole demo
+    // (stopped at the end).
     let load = |url: String| {
-        Load::start(
+        Traffic::start(
             LoadConfig::new(url)
                 .rate(d.rate)
-                .concurrency(32)
+                .concurrency(48)
                 .duration(Duration::from_secs(600))
                 .timeout(Duration::from_secs(2))
                 .bucket(Duration::from_secs(1)),
@@ -129,11 +145,13 @@ pub(super) async fn run(
     };
     let rip_url = sim.url_of(rip);
     let lb_url = lb.url.clone();
+    let app_url = app_lb.url.clone();
     let rip_load = load(rip_url.clone());
     let lb_load = load(lb_url.clone());
-    // Deploy once both entry points have answered a quarter second's worth of requests.
+    let app_load = load(app_url.clone());
+    // Deploy once every entry point has answered a quarter second's worth of requests.
     let warm = (d.rate / 4.0).ceil() as u64;
-    answered(&[(&rip_load, warm), (&lb_load, warm)]).await;
+    answered(&[(&rip_load, warm), (&lb_load, warm), (&app_load, warm)]).await;
 
     // The lock's settle must outlast the API's create-to-list latency: milliseconds here, so it
     // is scaled like DigitalOcean's other times.
@@ -149,19 +167,54 @@ pub(super) async fn run(
         deadline: Duration::from_secs(30),
         ..HealthPolicy::default()
     };
+    let target = HealthTarget {
+        port: Some(port),
+        path: Some("/health".into()),
+        ..HealthTarget::default()
+    };
     let bg = |version: Option<&str>| BlueGreenConfig {
         reserved_ip: Some(rip),
         health: check(version),
-        target: HealthTarget {
-            port: Some(port),
-            path: Some("/health".into()),
-            ..HealthTarget::default()
-        },
+        target: target.clone(),
         assign_wait: do_api::WaitOptions::with_timeout(Duration::from_secs(30))
             .interval(Duration::from_millis(100), Duration::from_millis(500)),
+        // The simulated apps' pre-switch URL: keep-alive off, idle connections closed.
+        pre_switch: (!d.without_pre_switch).then(|| PreSwitch::new("/connection-close")),
         version: version.map(str::to_owned),
         lock: Some(lock.clone()),
         ..BlueGreenConfig::default()
+    };
+    let lb_bg = |version: Option<&str>| BlueGreenConfig {
+        roles: Roles::new("APP-LIVE", "APP-STANDBY").expect("valid tags"),
+        load_balancer: Some(LbSettings {
+            wait_scale: d.time_scale,
+            ..LbSettings::new(LbRef::Id(app_lb.id.clone()))
+        }),
+        health: check(version),
+        target: target.clone(),
+        version: version.map(str::to_owned),
+        lock: Some(lock.clone()),
+        ..BlueGreenConfig::default()
+    };
+    // Through a load balancer, the in-flight allowance after the live droplet stops receiving
+    // requests is zdd-do's (a setting, not physics): the target allows it on top.
+    let lb_target = Target {
+        slack_s: BLUE_GREEN_TARGET.slack_s
+            + LbSettings::new(LbRef::Id(app_lb.id.clone()))
+                .drain_wait
+                .as_secs_f64()
+                * d.time_scale,
+        ..BLUE_GREEN_TARGET
+    };
+    // The load balancer's health check, as the scenario set it up.
+    let hc = lb_check;
+    let detection = |with_boot: bool| {
+        bench::rolling_floor(
+            1,
+            if with_boot { boot } else { Duration::ZERO },
+            sim.scaled(Duration::from_secs(u64::from(hc.check_interval_seconds))),
+            hc.healthy_threshold,
+        )
     };
     let mut deploys = Vec::new();
     let mut ok = true;
@@ -172,58 +225,63 @@ pub(super) async fn run(
             SUCCESSES,
             PROBE_INTERVAL,
             latency,
+            blackout,
         )
     };
 
-    // 1. Promote v2 onto the standby.
+    // 1-2. Promote v2 onto the standby through the reserved IP, and roll back to v1; 3-4. the
+    // same through the pair's load balancer, where no IP moves. Promote runs the update.
     let hook = SimDeploy {
         sim: &sim,
         version: "v2".into(),
     };
-    let r = bluegreen::run(
-        &client,
-        &bg(Some("v2")),
-        Mode::Promote,
-        Some(&hook),
-        sink,
-        never(),
-    )
-    .await;
-    ok &= r.outcome == BgOutcome::Switched;
-    deploys.push(figures(
-        "promote v2 (blue-green)",
-        &r.outcome.to_string(),
-        &r.message,
-        r.total,
-        bg_lower(true),
-        BLUE_GREEN_TARGET,
-        r.api_calls,
-        &r.steps,
-    ));
+    let switches = [
+        (
+            "promote v2 (blue-green)",
+            bg(Some("v2")),
+            Mode::Promote,
+            bg_lower(true),
+            BLUE_GREEN_TARGET,
+        ),
+        (
+            "rollback to v1",
+            bg(Some("v1")),
+            Mode::Rollback,
+            bg_lower(false),
+            BLUE_GREEN_TARGET,
+        ),
+        (
+            "promote v2 (blue-green, load balancer)",
+            lb_bg(Some("v2")),
+            Mode::Promote,
+            detection(true),
+            lb_target,
+        ),
+        (
+            "rollback to v1 (load balancer)",
+            lb_bg(Some("v1")),
+            Mode::Rollback,
+            detection(false),
+            lb_target,
+        ),
+    ];
+    for (what, cfg, mode, lower, target) in switches {
+        let update = (mode == Mode::Promote).then_some(&hook);
+        let r = bluegreen::run(&client, &cfg, mode, update, sink, never()).await;
+        ok &= r.outcome == BgOutcome::Switched;
+        deploys.push(figures(
+            what,
+            &r.outcome.to_string(),
+            &r.message,
+            r.total,
+            lower,
+            target,
+            r.api_calls,
+            &r.steps,
+        ));
+    }
 
-    // 2. Roll back to v1.
-    let r = bluegreen::run(
-        &client,
-        &bg(Some("v1")),
-        Mode::Rollback,
-        None::<&SimDeploy>,
-        sink,
-        never(),
-    )
-    .await;
-    ok &= r.outcome == BgOutcome::Switched;
-    deploys.push(figures(
-        "rollback to v1",
-        &r.outcome.to_string(),
-        &r.message,
-        r.total,
-        bg_lower(false),
-        BLUE_GREEN_TARGET,
-        r.api_calls,
-        &r.steps,
-    ));
-
-    // 3. Rolling deploy of v2 behind the load balancer.
+    // 5. Rolling deploy of v2 behind the fleet's load balancer.
     let hook = SimDeploy {
         sim: &sim,
         version: "v2".into(),
@@ -246,8 +304,6 @@ pub(super) async fn run(
     .await;
     ok &= r.outcome == RollOutcome::Rolled;
     let n = r.droplets.len() as u32;
-    // The load balancer's health check, as the scenario set it up.
-    let hc = lb_check;
     let mut roll = figures(
         "roll v2 (3 droplets, load balancer)",
         &r.outcome.to_string(),
@@ -265,9 +321,9 @@ pub(super) async fn run(
     );
     roll.waits = Some(WaitSummary::of(&r));
     deploys.push(roll);
-    let lb_failed_after_roll = lb_load.report().failed;
+    let lb_failed_after_roll = lb_load.report().failed();
 
-    // 4. The script pipelines run today, on the same fleet, v2 -> v3: untag, sleep 30, deploy,
+    // 6. The script pipelines run today, on the same fleet, v2 -> v3: untag, sleep 30, deploy,
     // sleep 40, tag; measured, not computed.
     let ids: Vec<do_api::DropletId> = r.droplets.iter().map(|d| d.droplet.id).collect();
     let script = bench::fixed_sleep_script(
@@ -282,7 +338,7 @@ pub(super) async fn run(
         ),
     )
     .await;
-    let script_failed = lb_load.report().failed - lb_failed_after_roll;
+    let script_failed = lb_load.report().failed() - lb_failed_after_roll;
     let fixed = match script {
         Ok(wall) => ScriptRun {
             what: "untag, sleep 30, deploy, sleep 40, tag; each droplet in turn (v2 -> v3)".into(),
@@ -299,36 +355,46 @@ pub(super) async fn run(
     };
 
     // A little traffic after the last deploy, so the report shows what answers now.
-    let (rip_after, lb_after) = (rip_load.report().ok + warm, lb_load.report().ok + warm);
-    answered(&[(&rip_load, rip_after), (&lb_load, lb_after)]).await;
-    rip_load.stop();
-    lb_load.stop();
+    let after = |t: &Traffic| ok_of(t) + warm;
+    let (rip_after, lb_after, app_after) = (after(&rip_load), after(&lb_load), after(&app_load));
+    answered(&[
+        (&rip_load, rip_after),
+        (&lb_load, lb_after),
+        (&app_load, app_after),
+    ])
+    .await;
+    for t in [&rip_load, &lb_load, &app_load] {
+        t.stop();
+    }
+    let per_kind = d.rate / ClientKind::ALL.len() as f64;
+    // Through the reserved IP: two moves (promote, rollback); through a load balancer: none.
     let traffic = vec![
-        Traffic {
-            entry: "reserved IP".into(),
-            url: rip_url,
-            timeline: String::new(),
-            report: rip_load.finish().await,
-        },
-        Traffic {
-            entry: "load balancer".into(),
-            url: lb_url,
-            timeline: String::new(),
-            report: lb_load.finish().await,
-        },
-    ]
-    .into_iter()
-    .map(|mut t| {
-        t.timeline = bench::timeline(&t.report);
-        t
-    })
-    .collect::<Vec<_>>();
+        entry(
+            "reserved IP",
+            rip_url,
+            rip_load.finish().await,
+            Some((per_kind, 2, blackout)),
+        ),
+        entry(
+            "load balancer (pair)",
+            app_url,
+            app_load.finish().await,
+            None,
+        ),
+        entry(
+            "load balancer (fleet)",
+            lb_url,
+            lb_load.finish().await,
+            None,
+        ),
+    ];
     ok &= traffic
         .iter()
-        .all(|t| t.report.failed == 0 && t.report.sent > 0);
+        .all(|t| t.kinds.iter().all(|k| k.failed <= k.floor && k.sent > 0));
     let report = DemoReport {
         ok,
         time_scale: d.time_scale,
+        pre_switch: !d.without_pre_switch,
         total: started.elapsed(),
         deploys,
         fixed_sleep_script: fixed,
@@ -341,6 +407,46 @@ pub(super) async fn run(
         Output::Human => print_human(&report),
     }
     Ok(if ok { exit::OK } else { exit::DEMO_FAILED })
+}
+
+/// What one entry point's traffic saw, each client kind against its floor: through a reserved
+/// IP that moved (`moves`: rate per kind, moves, blackout), the blackout term plus the requests
+/// in flight; otherwise 0.
+fn entry(
+    name: &str,
+    url: String,
+    report: do_sim::traffic::TrafficReport,
+    moves: Option<(f64, u32, Duration)>,
+) -> EntryTraffic {
+    let kinds = report
+        .kinds
+        .iter()
+        .map(|(kind, r)| {
+            let cost = moves.map(|(rate, n, blackout)| MoveCost::new(rate, r.mean(), n, blackout));
+            KindFigures {
+                kind: *kind,
+                label: kind.label().into(),
+                sent: r.sent,
+                failed: r.failed,
+                failures: r.failures.clone(),
+                retried: r.retried,
+                rate: r.rate(),
+                p50_ms: r.p50_ms,
+                p99_ms: r.p99_ms,
+                floor: cost.map_or(0, |c| c.floor()),
+                floor_formula: cost.map(|c| c.formula()),
+            }
+        })
+        .collect();
+    let combined = report.combined();
+    EntryTraffic {
+        entry: name.into(),
+        url,
+        timeline: bench::timeline(&combined),
+        moves: moves.map_or(0, |(_, n, _)| n),
+        blackout_s: moves.map_or(0.0, |(_, _, b)| b.as_secs_f64()),
+        kinds,
+    }
 }
 
 /// One deploy's figures against its lower bound and target.

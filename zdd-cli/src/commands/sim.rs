@@ -1,6 +1,9 @@
 //! `zdd-do sim`: the local simulator, standalone; `zdd-do sim deploy`: its deploy hook.
 
-use do_sim::{Faults, Sim, SimConfig};
+use std::time::Duration;
+
+use do_sim::traffic::{LoadConfig, Traffic};
+use do_sim::{Faults, IpMoves, Sim, SimConfig};
 
 use super::{Early, interrupted};
 use crate::cli::{self, Output, SimAction};
@@ -37,9 +40,16 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
             )));
         }
     }
+    if !(s.traffic.is_finite() && (0.0..=5000.0).contains(&s.traffic)) {
+        return Err(usage(format!(
+            "--traffic {} must be between 0 and 5000 requests per second",
+            s.traffic
+        )));
+    }
     let cfg = SimConfig::blue_green_and_fleet()
         .time_scale(s.time_scale)
         .api_port(s.api_port)
+        .ip_moves(IpMoves::harsh(s.ip_blackout))
         .faults(
             Faults::default()
                 .rate_limited(s.fault_429, 1.0)
@@ -52,7 +62,46 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
         Output::Json => print_json(&sim.view()),
         Output::Human => render::sim::print_human(&sim),
     }
+    // Traffic through both entry points until Ctrl-C (a day at most), then what each client
+    // kind saw.
+    let entries: Vec<(String, String)> = sim
+        .reserved_ips()
+        .iter()
+        .map(|r| (format!("reserved IP {}", r.ip), r.url.clone()))
+        .chain(
+            sim.load_balancers()
+                .iter()
+                .map(|l| (format!("load balancer {}", l.name), l.url.clone())),
+        )
+        .collect();
+    let loads: Vec<(String, Traffic)> = if s.traffic > 0.0 {
+        entries
+            .into_iter()
+            .map(|(name, url)| {
+                let t = Traffic::start(
+                    LoadConfig::new(url)
+                        .rate(s.traffic)
+                        .concurrency(48)
+                        .duration(Duration::from_secs(86_400))
+                        .timeout(Duration::from_secs(5)),
+                );
+                (name, t)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     interrupted().await;
+    let mut reports = Vec::new();
+    for (name, t) in loads {
+        reports.push((name, t.finish().await));
+    }
+    if !reports.is_empty() {
+        match g.output {
+            Output::Json => print_json(&reports),
+            Output::Human => render::sim::print_traffic(&reports),
+        }
+    }
     sim.shutdown().await;
     Ok(exit::OK)
 }

@@ -1,16 +1,28 @@
-//! The result of `promote` and `rollback`: the human summary, and the dotenv report.
+//! The result of `promote` and `rollback`: the human summary, and the dotenv report; and
+//! `status` through a load balancer.
 
 use std::io::Write;
 
-use zdd_core::bluegreen::{BlueGreenReport, DropletSummary, Mode, Outcome};
+use zdd_core::bluegreen::{BlueGreenReport, DropletSummary, LbStatusReport, Mode, Outcome, Roles};
 
 use super::wire_name;
 
 /// The dotenv report (`--dotenv`) for GitLab's `artifacts:reports:dotenv`.
+///
+/// Through a load balancer, `ZDD_LOAD_BALANCER` is its name, and a group of live (or standby)
+/// droplets is listed comma-separated.
 pub fn dotenv(report: &BlueGreenReport, code: i32) -> Vec<(&'static str, String)> {
-    let id = |d: &Option<DropletSummary>| d.as_ref().map(|d| d.id.to_string()).unwrap_or_default();
-    let name = |d: &Option<DropletSummary>| d.as_ref().map(|d| d.name.clone()).unwrap_or_default();
-    vec![
+    let list = |one: &Option<DropletSummary>,
+                group: &[DropletSummary],
+                f: fn(&DropletSummary) -> String| {
+        match one {
+            Some(d) => f(d),
+            None => group.iter().map(f).collect::<Vec<_>>().join(","),
+        }
+    };
+    let id = |d: &DropletSummary| d.id.to_string();
+    let name = |d: &DropletSummary| d.name.clone();
+    let mut out = vec![
         ("ZDD_OUTCOME", wire_name(&report.outcome)),
         ("ZDD_EXIT_CODE", code.to_string()),
         (
@@ -20,11 +32,27 @@ pub fn dotenv(report: &BlueGreenReport, code: i32) -> Vec<(&'static str, String)
                 .map(|i| i.to_string())
                 .unwrap_or_default(),
         ),
-        ("ZDD_LIVE_DROPLET_ID", id(&report.live)),
-        ("ZDD_LIVE_DROPLET_NAME", name(&report.live)),
-        ("ZDD_STANDBY_DROPLET_ID", id(&report.standby)),
-        ("ZDD_STANDBY_DROPLET_NAME", name(&report.standby)),
-    ]
+        (
+            "ZDD_LIVE_DROPLET_ID",
+            list(&report.live, &report.live_droplets, id),
+        ),
+        (
+            "ZDD_LIVE_DROPLET_NAME",
+            list(&report.live, &report.live_droplets, name),
+        ),
+        (
+            "ZDD_STANDBY_DROPLET_ID",
+            list(&report.standby, &report.standby_droplets, id),
+        ),
+        (
+            "ZDD_STANDBY_DROPLET_NAME",
+            list(&report.standby, &report.standby_droplets, name),
+        ),
+    ];
+    if let Some(lb) = &report.load_balancer {
+        out.insert(3, ("ZDD_LOAD_BALANCER", lb.name.clone()));
+    }
+    out
 }
 
 /// The summary on stdout.
@@ -52,6 +80,24 @@ pub fn print_human(r: &BlueGreenReport, code: i32) {
             "  reserved IP {ip}: live {} ({}){standby}",
             live.id, live.name
         );
+    }
+    if let Some(lb) = &r.load_balancer {
+        let names = |ds: &[DropletSummary]| {
+            ds.iter()
+                .map(|d| format!("{} ({})", d.id, d.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "  load balancer {}: live {}, standby {}",
+            lb.name,
+            names(&r.live_droplets),
+            names(&r.standby_droplets)
+        );
+    }
+    for w in &r.waits {
+        let _ = writeln!(out, "  wait {w}");
     }
     if !r.steps.is_empty() {
         let steps: Vec<String> = r
@@ -86,4 +132,59 @@ pub fn print_human(r: &BlueGreenReport, code: i32) {
         r.api_calls,
         r.total.as_secs_f64()
     );
+}
+
+/// The summary of `status` through a load balancer on stdout.
+pub fn print_lb_status(r: &LbStatusReport, roles: &Roles, code: i32) {
+    let mut out = std::io::stdout().lock();
+    let role = |d: &DropletSummary| {
+        let mut roles_of = Vec::new();
+        if d.tags.contains(&roles.live_tag) {
+            roles_of.push("live");
+        }
+        if d.tags.contains(&roles.standby_tag) {
+            roles_of.push("standby");
+        }
+        roles_of.join("+")
+    };
+    let show = |d: &DropletSummary| {
+        format!(
+            "{} {} [{}] {} ({})",
+            d.id,
+            d.name,
+            d.tags.join(","),
+            d.status,
+            role(d)
+        )
+    };
+    let lb = &r.load_balancer;
+    let _ = writeln!(
+        out,
+        "load balancer {} ({}), {}:",
+        lb.name, lb.id, lb.membership
+    );
+    for d in &r.in_lb {
+        let _ = writeln!(out, "  in:  {}", show(d));
+    }
+    for d in &r.out_of_lb {
+        let _ = writeln!(out, "  out: {}", show(d));
+    }
+    if !r.others.is_empty() {
+        let ids: Vec<String> = r.others.iter().map(|i| i.to_string()).collect();
+        let _ = writeln!(out, "  also in it, with neither tag: {}", ids.join(", "));
+    }
+    for h in &r.health {
+        let _ = writeln!(
+            out,
+            "  health of {}: {} ({} {})",
+            h.id,
+            if h.healthy { "healthy" } else { "UNHEALTHY" },
+            h.url,
+            h.detail
+        );
+    }
+    let _ = writeln!(out, "state: {} (exit {code})", r.state);
+    for d in &r.drift {
+        let _ = writeln!(out, "  drift: {d}");
+    }
 }

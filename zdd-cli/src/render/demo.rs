@@ -3,7 +3,9 @@
 use std::io::Write;
 use std::time::Duration;
 
-use do_sim::traffic::LoadReport;
+use std::collections::BTreeMap;
+
+use do_sim::traffic::ClientKind;
 use serde::Serialize;
 
 /// One deploy's figures.
@@ -72,12 +74,37 @@ pub struct ScriptRun {
     pub error: Option<String>,
 }
 
-/// What one entry point saw.
+/// What one client kind saw through one entry point, against its floor.
 #[derive(Debug, Serialize)]
-pub struct Traffic {
+pub struct KindFigures {
+    pub kind: ClientKind,
+    pub label: String,
+    pub sent: u64,
+    pub failed: u64,
+    /// Failures by kind (`reset`, `reset (reused connection)`, `status 503`, ...).
+    pub failures: BTreeMap<String, u64>,
+    /// Requests sent again on a new connection after their reused one failed.
+    pub retried: u64,
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// The most failures allowed: through a reserved IP, the blackout term plus the requests
+    /// in flight at its moves; through a load balancer, 0.
+    pub floor: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor_formula: Option<String>,
+}
+
+/// What one entry point saw, client kind by client kind.
+#[derive(Debug, Serialize)]
+pub struct EntryTraffic {
     pub entry: String,
     pub url: String,
-    pub report: LoadReport,
+    /// Moves of the reserved IP while traffic ran (0 for a load balancer).
+    pub moves: u32,
+    /// The blackout after each move, in seconds.
+    pub blackout_s: f64,
+    pub kinds: Vec<KindFigures>,
     /// One character per second: the version that answered (`1`, `2`, `3`), `+` several, `x`
     /// failures.
     pub timeline: String,
@@ -88,12 +115,14 @@ pub struct Traffic {
 pub struct DemoReport {
     pub ok: bool,
     pub time_scale: f64,
+    /// Whether the reserved IP's switches used the pre-switch hook.
+    pub pre_switch: bool,
     #[serde(with = "zdd_core::report::secs")]
     pub total: Duration,
     pub deploys: Vec<DeployFigures>,
     /// The rolling deploy as a script with fixed sleeps, run on the same fleet after it.
     pub fixed_sleep_script: ScriptRun,
-    pub traffic: Vec<Traffic>,
+    pub traffic: Vec<EntryTraffic>,
     pub sim_api_calls: u64,
 }
 
@@ -105,32 +134,66 @@ pub fn print_human(r: &DemoReport) {
         out,
         "zdd-do demo: {} in {:.1}s (DigitalOcean times scaled ×{})",
         if r.ok {
-            "every deploy succeeded and no request failed"
+            "every deploy succeeded; no request failed through the load balancers, and through the reserved IP no client lost more than a move costs on DigitalOcean"
         } else {
             "SOMETHING FAILED (see below)"
         },
         r.total.as_secs_f64(),
         r.time_scale
     );
-    let _ = writeln!(out, "\ntraffic");
+    let _ = writeln!(
+        out,
+        "\ntraffic: three kinds of client through each entry point (a new connection per request; keep-alive, no retry; keep-alive that retries once on a new connection)"
+    );
     for t in &r.traffic {
-        let rep = &t.report;
-        let _ = writeln!(
-            out,
-            "  {:<14} {:>6} sent  {:>3} failed  {:>6.1} req/s  p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms",
-            t.entry,
-            rep.sent,
-            rep.failed,
-            rep.rate(),
-            rep.p50_ms,
-            rep.p95_ms,
-            rep.p99_ms
-        );
-        let _ = writeln!(
-            out,
-            "  {:<14} versions over time (1 s each): {}",
-            "", t.timeline
-        );
+        let _ = writeln!(out, "  {} {}", t.entry, t.url);
+        for k in &t.kinds {
+            let failures: Vec<String> =
+                k.failures.iter().map(|(w, n)| format!("{w} {n}")).collect();
+            let _ = writeln!(
+                out,
+                "    {:<27} {:>6} sent {:>4} failed{}  allowed {:<4}{:>6.1} req/s  p50 {:.1} ms  p99 {:.1} ms{}{}",
+                k.label,
+                k.sent,
+                k.failed,
+                if k.failed > k.floor {
+                    " (TOO MANY)"
+                } else {
+                    ""
+                },
+                k.floor,
+                k.rate,
+                k.p50_ms,
+                k.p99_ms,
+                if failures.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", failures.join(", "))
+                },
+                if k.retried > 0 {
+                    format!("  ({} retried)", k.retried)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let _ = writeln!(out, "    versions over time (1 s each): {}", t.timeline);
+        if t.moves > 0 {
+            if let Some(f) = t.kinds.first().and_then(|k| k.floor_formula.as_ref()) {
+                let _ = writeln!(out, "    allowed, per kind: {f}");
+            }
+            let _ = writeln!(
+                out,
+                "    why: on DigitalOcean a reserved IP's move breaks every connection open through it and refuses new ones for a moment (modelled: {:.1} s after each of the {} moves). {} Through a load balancer nothing moves: 0 allowed.",
+                t.blackout_s,
+                t.moves,
+                if r.pre_switch {
+                    "The pre-switch hook had the live droplet close its kept-alive connections first, so only requests in flight and those meeting the blackout fail."
+                } else {
+                    "Without the pre-switch hook (--without-pre-switch), a client that keeps connections alive and does not retry also loses one request per pooled connection: more than allowed."
+                }
+            );
+        }
     }
     let _ = writeln!(
         out,

@@ -66,12 +66,25 @@ pub fn print_human(sim: &Sim) {
     );
     let _ = writeln!(
         out,
-        "  {zdd} promote --reserved-ip {rip} --version v2 --exec {exec}"
+        "  {zdd} promote --reserved-ip {rip} --version v2 --exec {exec} --pre-switch-path /connection-close"
     );
     let _ = writeln!(
         out,
         "  {zdd} roll --lb {lb} --version v2 --exec {exec}{wait_scale}"
     );
+    let _ = out.flush();
+}
+
+/// What each client kind saw through each entry point (`zdd-do sim --traffic`), on stdout.
+pub fn print_traffic(reports: &[(String, do_sim::traffic::TrafficReport)]) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "\ntraffic while the simulator ran:");
+    for (entry, t) in reports {
+        let _ = writeln!(out, "  {entry}");
+        for (kind, r) in &t.kinds {
+            let _ = writeln!(out, "    {:<27} {}", kind.label(), r.summary());
+        }
+    }
     let _ = out.flush();
 }
 

@@ -153,24 +153,34 @@ pub enum Plan {
 
 pub use crate::refusal::{Refusal, describe};
 
+/// `none`, or each droplet described (`1 web-1 [PROD] active nyc3`), `; `-separated.
+pub(crate) fn list(ds: &[Droplet]) -> String {
+    if ds.is_empty() {
+        "none".to_owned()
+    } else {
+        ds.iter().map(describe).collect::<Vec<_>>().join("; ")
+    }
+}
+
 fn found(obs: &Observation, roles: &Roles) -> String {
-    let list = |ds: &[Droplet]| {
-        if ds.is_empty() {
-            "none".to_owned()
-        } else {
-            ds.iter().map(describe).collect::<Vec<_>>().join("; ")
-        }
-    };
     let ip = match &obs.ip_droplet {
         Some(d) => format!("{} -> droplet {} ({})", obs.ip, d.id, d.name),
         None => format!("{} -> unassigned", obs.ip),
     };
     format!(
-        "{}: {}; {}: {}; reserved IP {ip}",
+        "{}; reserved IP {ip}",
+        tagged(roles, &obs.live_tagged, &obs.standby_tagged)
+    )
+}
+
+/// `PROD: <droplets>; FALLBACK: <droplets>`.
+pub(crate) fn tagged(roles: &Roles, live_tagged: &[Droplet], standby_tagged: &[Droplet]) -> String {
+    format!(
+        "{}: {}; {}: {}",
         roles.live_tag,
-        list(&obs.live_tagged),
+        list(live_tagged),
         roles.standby_tag,
-        list(&obs.standby_tagged)
+        list(standby_tagged)
     )
 }
 
@@ -273,6 +283,17 @@ pub fn plan(obs: &Observation, roles: &Roles) -> Result<Plan, Refusal> {
 /// The tag changes that make `live` carry only the live tag and `standby` only the standby tag
 /// (of the two), in the crash-safe order of the module docs.
 pub fn tag_moves(live: &Droplet, standby: &Droplet, roles: &Roles) -> Vec<TagMove> {
+    group_tag_moves(
+        std::slice::from_ref(live),
+        std::slice::from_ref(standby),
+        roles,
+    )
+}
+
+/// [`tag_moves`] for two groups of droplets: each step of the order for every droplet of its
+/// group before the next step, so that a crash between any two calls leaves a state a re-run
+/// recognises.
+pub fn group_tag_moves(live: &[Droplet], standby: &[Droplet], roles: &Roles) -> Vec<TagMove> {
     let (l, s) = (&roles.live_tag, &roles.standby_tag);
     let mv = |add: bool, tag: &String, d: &Droplet| TagMove {
         add,
@@ -280,20 +301,21 @@ pub fn tag_moves(live: &Droplet, standby: &Droplet, roles: &Roles) -> Vec<TagMov
         droplet: d.id,
         droplet_name: d.name.clone(),
     };
-    let mut out = Vec::new();
-    if !standby.has_tag(s) {
-        out.push(mv(true, s, standby));
-    }
-    if !live.has_tag(l) {
-        out.push(mv(true, l, live));
-    }
-    if standby.has_tag(l) {
-        out.push(mv(false, l, standby));
-    }
-    if live.has_tag(s) {
-        out.push(mv(false, s, live));
-    }
-    out
+    // 1. standby get S, 2. live get L, 3. standby lose L, 4. live lose S.
+    let order = [
+        (standby, s, true),
+        (live, l, true),
+        (standby, l, false),
+        (live, s, false),
+    ];
+    order
+        .into_iter()
+        .flat_map(|(ds, tag, add)| {
+            ds.iter()
+                .filter(move |d| d.has_tag(tag) != add)
+                .map(move |d| mv(add, tag, d))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::config::Mode;
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
+use crate::rolling::{LbSummary, Wait, WatchReport};
 
 pub use crate::outcome::Outcome;
 
@@ -35,12 +36,29 @@ pub struct BlueGreenReport {
     /// For an API failure, its kind (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_cause: Option<crate::ApiCause>,
-    /// The reserved IP.
+    /// The reserved IP (absent through a load balancer).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reserved_ip: Option<Ipv4Addr>,
-    /// The droplet holding the IP at the end (the live one).
+    /// The load balancer, when switching through one (absent with a reserved IP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LbSummary>,
+    /// The droplet holding the IP (or alone in the load balancer) at the end: the live one.
     pub live: Option<DropletSummary>,
     /// The other droplet (the standby).
     pub standby: Option<DropletSummary>,
+    /// Through a load balancer: every live droplet (a group can be several; `live` is set
+    /// when it is one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub live_droplets: Vec<DropletSummary>,
+    /// Through a load balancer: every standby.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub standby_droplets: Vec<DropletSummary>,
+    /// Through a load balancer: how droplets were seen joining and leaving it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<WatchReport>,
+    /// Through a load balancer: the waits applied (watched or computed), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<Wait>,
     /// The planned steps, in order.
     pub plan: Vec<super::steps::PlannedStep>,
     /// The steps run, with durations.

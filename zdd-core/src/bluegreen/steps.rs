@@ -9,7 +9,10 @@ use do_api::DropletId;
 use serde::Serialize;
 
 use super::plan::TagMove;
-use crate::report::secs;
+use crate::lb::Membership;
+use crate::report::{opt_secs, secs};
+use crate::rolling::steps::PlannedDroplet;
+use crate::rolling::waits::{Wait, WaitHow};
 
 /// One planned step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,6 +36,16 @@ pub enum PlannedStep {
         /// Given up after.
         #[serde(with = "secs")]
         deadline: Duration,
+    },
+    /// Call the live droplet's pre-switch URL (keep-alive off), then check through the
+    /// reserved IP, on a new connection, that answers say `Connection: close`.
+    PreSwitch {
+        /// The live droplet.
+        droplet: DropletId,
+        /// The URL called (or why there is none).
+        url: String,
+        /// The HTTP method.
+        method: String,
     },
     /// Assign the reserved IP to the standby and wait for the action.
     Assign {
@@ -76,6 +89,85 @@ pub enum PlannedStep {
     },
     /// One tag change.
     Tag(TagMove),
+    /// Through a load balancer: how droplets are seen joining and leaving it.
+    Watch {
+        /// `observed` (through the load balancer) or `computed` (slept).
+        how: WaitHow,
+        /// The URL watched.
+        url: Option<String>,
+        /// How answers name their droplet, and how that was found out.
+        identity: Option<String>,
+        /// Why the waits are computed.
+        reason: Option<String>,
+    },
+    /// An interrupted switch through the load balancer: `joined` are in it already.
+    ResumeLb {
+        /// The load balancer's name.
+        load_balancer: String,
+        /// The droplets that joined it.
+        joined: Vec<PlannedDroplet>,
+        /// The droplets still to take out of it (none: they are out, the tags are behind).
+        leaving: Vec<PlannedDroplet>,
+    },
+    /// Put droplets into the load balancer.
+    Join {
+        /// Its name.
+        load_balancer: String,
+        /// How it selects droplets (its tag, or a list of ids).
+        membership: Membership,
+        /// The droplets.
+        droplets: Vec<PlannedDroplet>,
+    },
+    /// See the joined droplets answer through the load balancer (on failure they are taken out
+    /// again), or wait the computed window.
+    SeeServing {
+        /// The droplets.
+        droplets: Vec<PlannedDroplet>,
+        /// Watched or computed.
+        how: WaitHow,
+        /// The URL watched.
+        url: Option<String>,
+        /// Watched: given up after.
+        #[serde(with = "opt_secs")]
+        deadline: Option<Duration>,
+        /// Computed: the waits slept.
+        waits: Vec<Wait>,
+    },
+    /// Take droplets out of the load balancer.
+    Leave {
+        /// Its name.
+        load_balancer: String,
+        /// How it selects droplets.
+        membership: Membership,
+        /// The droplets.
+        droplets: Vec<PlannedDroplet>,
+    },
+    /// See the droplets taken out no longer answer (watched) or wait; then the in-flight
+    /// allowance.
+    SeeGone {
+        /// The droplets.
+        droplets: Vec<PlannedDroplet>,
+        /// Watched or computed.
+        how: WaitHow,
+        /// The URL watched.
+        url: Option<String>,
+        /// The waits slept: computed ones, and the in-flight allowance.
+        waits: Vec<Wait>,
+    },
+}
+
+fn list(ds: &[PlannedDroplet]) -> String {
+    ds.iter()
+        .map(|d| format!("{} ({})", d.id, d.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn waits(ws: &[Wait]) -> String {
+    ws.iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join("; then ")
 }
 
 impl fmt::Display for PlannedStep {
@@ -93,6 +185,14 @@ impl fmt::Display for PlannedStep {
                 f,
                 "health-gate droplet {droplet} at {url} ({successes} passing in a row within {}s)",
                 deadline.as_secs()
+            ),
+            PlannedStep::PreSwitch {
+                droplet,
+                url,
+                method,
+            } => write!(
+                f,
+                "{method} {url} on droplet {droplet} (keep-alive off), then check through the reserved IP that answers say `Connection: close`"
             ),
             PlannedStep::Assign {
                 ip,
@@ -126,6 +226,103 @@ impl fmt::Display for PlannedStep {
                 "resume: {ip} already points at droplet {droplet} ({name}); verify through {url}"
             ),
             PlannedStep::Tag(m) => m.fmt(f),
+            PlannedStep::Watch {
+                how: WaitHow::Observed,
+                url,
+                identity,
+                ..
+            } => write!(
+                f,
+                "watch droplets join and leave through {}{}",
+                url.as_deref().unwrap_or("the load balancer"),
+                identity
+                    .as_deref()
+                    .map(|i| format!(" ({i})"))
+                    .unwrap_or_default()
+            ),
+            PlannedStep::Watch { reason, .. } => write!(
+                f,
+                "computed waits, not watched: {}",
+                reason.as_deref().unwrap_or("nothing to watch")
+            ),
+            PlannedStep::ResumeLb {
+                load_balancer,
+                joined,
+                leaving,
+            } if leaving.is_empty() => write!(
+                f,
+                "resume: {} serve alone through load balancer {load_balancer}; check them, then move the tags",
+                list(joined)
+            ),
+            PlannedStep::ResumeLb {
+                load_balancer,
+                joined,
+                leaving,
+            } => write!(
+                f,
+                "resume: {} joined load balancer {load_balancer}; {} still to take out",
+                list(joined),
+                list(leaving)
+            ),
+            PlannedStep::Join {
+                load_balancer,
+                membership,
+                droplets,
+            } => {
+                let how = match membership {
+                    Membership::Tag(t) => format!("tag `{t}`"),
+                    Membership::DropletIds => "add the ids".into(),
+                };
+                write!(
+                    f,
+                    "put {} into load balancer {load_balancer} ({how})",
+                    list(droplets)
+                )
+            }
+            PlannedStep::SeeServing {
+                droplets,
+                how: WaitHow::Observed,
+                url,
+                deadline,
+                ..
+            } => write!(
+                f,
+                "watch {} until {} answer (within {}s); if not, take them out again",
+                url.as_deref().unwrap_or("the load balancer"),
+                list(droplets),
+                deadline
+                    .map(crate::rolling::waits::fmt_secs)
+                    .unwrap_or_default()
+            ),
+            PlannedStep::SeeServing { waits: ws, .. } => write!(f, "wait {}", waits(ws)),
+            PlannedStep::Leave {
+                load_balancer,
+                membership,
+                droplets,
+            } => {
+                let how = match membership {
+                    Membership::Tag(t) => format!("untag `{t}`"),
+                    Membership::DropletIds => "remove the ids".into(),
+                };
+                write!(
+                    f,
+                    "take {} out of load balancer {load_balancer} ({how})",
+                    list(droplets)
+                )
+            }
+            PlannedStep::SeeGone {
+                droplets,
+                how: WaitHow::Observed,
+                url,
+                waits: ws,
+            } => write!(
+                f,
+                "watch {} until {} no longer answer; then {}",
+                url.as_deref().unwrap_or("the load balancer"),
+                list(droplets),
+                waits(ws)
+            ),
+            PlannedStep::SeeGone { waits: ws, .. } => write!(f, "wait {}", waits(ws)),
         }
     }
 }

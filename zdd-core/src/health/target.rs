@@ -192,6 +192,61 @@ impl HealthGate {
         self.policy.probe(&self.url_for(ip)).await
     }
 
+    /// `method path` on `ip` (same scheme and port as the probes): an app's drain or
+    /// pre-switch URL. A 2xx answer is success; anything else says what happened.
+    pub async fn call(&self, ip: IpAddr, path: &str, method: &str) -> Result<(), String> {
+        let url = self.endpoint.url_with_path(ip, path);
+        let m = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("`{method}` is not an HTTP method"))?;
+        let resp = self
+            .policy
+            .http()
+            .request(m, &url)
+            .send()
+            .await
+            .map_err(|e| format!("{method} {url}: {}", super::describe_reqwest(&e)))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("{method} {url} answered {}", resp.status()))
+        }
+    }
+
+    /// Whether `ip` (a droplet, or a reserved IP in front of one) now ends its answers with
+    /// `Connection: close`: one GET of the probe URL on a new connection. `Err` says what was
+    /// seen instead.
+    pub async fn closes_connections(&self, ip: IpAddr) -> Result<(), String> {
+        let url = self.url_for(ip);
+        let resp = self
+            .policy
+            .http()
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {}", super::describe_reqwest(&e)))?;
+        let connection = resp
+            .headers()
+            .get(reqwest::header::CONNECTION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if connection
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("close"))
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "{url} answered {} without `Connection: close`{}",
+                resp.status(),
+                if connection.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (Connection: {connection})")
+                }
+            ))
+        }
+    }
+
     /// One GET of `ip` whatever its status: the answer's headers and body (at most 64 KiB
     /// read), to learn how the app names itself.
     pub async fn fetch(&self, ip: IpAddr) -> Result<(reqwest::header::HeaderMap, String), String> {

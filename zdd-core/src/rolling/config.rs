@@ -126,6 +126,37 @@ impl Default for WatchSettings {
     }
 }
 
+/// A setting of [`WatchSettings`], as named by [`WatchSettings::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchField {
+    /// [`WatchSettings::url`].
+    Url,
+    /// [`WatchSettings::sightings`].
+    Sightings,
+}
+
+impl WatchSettings {
+    /// The one check of the watch settings: the setting that is wrong, and what.
+    pub fn check(&self) -> Result<(), (WatchField, String)> {
+        if let Some(url) = &self.url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err((
+                WatchField::Url,
+                format!("the URL to watch, `{url}`, must be an http:// or https:// URL"),
+            ));
+        }
+        if self.sightings == 0 {
+            return Err((
+                WatchField::Sightings,
+                "a droplet put back must be seen at least once".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A setting of [`RollingConfig`], as named by [`InvalidRollingConfig`]; callers map it to
 /// their own names (the CLI to its flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -180,14 +211,8 @@ impl RollingConfig {
                 message: e.message,
             });
         }
-        if !(self.wait_scale.is_finite() && self.wait_scale >= 0.0) {
-            return bad(
-                &[F::WaitScale],
-                format!(
-                    "wait scale {} is not a non-negative number",
-                    self.wait_scale
-                ),
-            );
+        if let Err(m) = super::waits::check_scale(self.wait_scale) {
+            return bad(&[F::WaitScale], m);
         }
         if self.on_failure == OnFailure::Rollback && !has_rollback {
             return bad(
@@ -209,27 +234,15 @@ impl RollingConfig {
                 );
             }
         }
-        if let Some(url) = &self.watch.url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return bad(
-                &[F::WatchUrl],
-                format!("the URL to watch, `{url}`, must be an http:// or https:// URL"),
-            );
+        if let Err((field, m)) = self.watch.check() {
+            let field = match field {
+                WatchField::Url => F::WatchUrl,
+                WatchField::Sightings => F::Sightings,
+            };
+            return bad(&[field], m);
         }
-        if self.watch.sightings == 0 {
-            return bad(
-                &[F::Sightings],
-                "a droplet put back must be seen at least once".into(),
-            );
-        }
-        if let LbRef::Name(n) = &self.lb
-            && n.trim().is_empty()
-        {
-            return bad(
-                &[F::Lb],
-                "the load balancer is empty; give its id or name".into(),
-            );
+        if let Err(m) = self.lb.check() {
+            return bad(&[F::Lb], m);
         }
         Ok(())
     }

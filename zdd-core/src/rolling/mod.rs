@@ -24,7 +24,7 @@ mod report;
 pub mod steps;
 
 pub use config::{
-    InvalidRollingConfig, LbRef, OnFailure, RollingConfig, RollingField, WatchSettings,
+    InvalidRollingConfig, LbRef, OnFailure, RollingConfig, RollingField, WatchField, WatchSettings,
 };
 pub use execute::run;
 pub use identity::{Identify, Identity};

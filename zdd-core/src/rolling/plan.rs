@@ -10,39 +10,19 @@
 //! is out already, so it is not counted against `--max-unavailable`). A droplet carrying both
 //! is in rotation and is handled like any other.
 
-use std::fmt;
 use std::num::NonZeroUsize;
 
 use do_api::droplets::Droplet;
-use do_api::load_balancers::{LoadBalancer, Selector};
+use do_api::load_balancers::LoadBalancer;
 use do_api::{DropletId, LoadBalancerId};
-use serde::Serialize;
 
+pub use crate::lb::{Membership, membership};
 use crate::lock::scope_for_lb;
 use crate::refusal::{Refusal, describe};
 
 /// The marker tag of droplets we took out of `lb`'s rotation: `zdd-out:lb-<uuid>`.
 pub fn marker_tag(lb: &LoadBalancerId) -> String {
     format!("zdd-out:{}", scope_for_lb(lb))
-}
-
-/// How the load balancer selects its droplets, and so how one is taken out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "by", content = "tag", rename_all = "snake_case")]
-pub enum Membership {
-    /// Every droplet carrying this tag: take out by untagging.
-    Tag(String),
-    /// A list of droplet ids: take out by removing the id from the load balancer.
-    DropletIds,
-}
-
-impl fmt::Display for Membership {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Membership::Tag(t) => write!(f, "droplets tagged `{t}`"),
-            Membership::DropletIds => f.write_str("a list of droplet ids"),
-        }
-    }
 }
 
 /// What observation found.
@@ -115,14 +95,6 @@ fn found(obs: &Observation) -> String {
                 .collect::<Vec<_>>()
         )
     )
-}
-
-/// The load balancer's membership.
-pub fn membership(lb: &LoadBalancer) -> Membership {
-    match lb.selector() {
-        Selector::Tag(t) => Membership::Tag(t),
-        Selector::DropletIds(_) => Membership::DropletIds,
-    }
 }
 
 /// Decide the batches, or refuse. `max_unavailable` droplets at most are taken out at once,

@@ -2,13 +2,16 @@
 
 use std::time::Duration;
 
-use do_api::load_balancers::HealthCheck;
+use std::net::{IpAddr, Ipv4Addr};
+
+use do_api::load_balancers::{HealthCheck, LoadBalancer};
 use do_api::{DropletId, LoadBalancerId};
 use serde::Serialize;
 
 use super::plan::Membership;
 use super::waits::Wait;
 use crate::events::Step;
+use crate::health::HealthGate;
 use crate::report::{DropletSummary, StepTiming, opt_secs, secs};
 
 pub use crate::outcome::Outcome;
@@ -128,6 +131,23 @@ pub struct LbSummary {
     pub health_check: HealthCheck,
     /// The direct health gate URL, with `<droplet-ip>` for the address.
     pub gate_url: Option<String>,
+}
+
+impl LbSummary {
+    /// `lb` as a report shows it: `health_check` is its check (the spec's defaults when
+    /// absent), `gate` the direct health gate resolved against it.
+    pub(crate) fn new(lb: &LoadBalancer, health_check: HealthCheck, gate: &HealthGate) -> Self {
+        LbSummary {
+            id: lb.id.clone(),
+            name: lb.name.clone(),
+            membership: crate::lb::membership(lb),
+            health_check,
+            gate_url: Some(
+                gate.url_for(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+                    .replace("0.0.0.0", "<droplet-ip>"),
+            ),
+        }
+    }
 }
 
 /// What a rolling run did.

@@ -153,6 +153,15 @@ pub fn healthy_window(hc: &HealthCheck) -> Duration {
     )
 }
 
+/// `Err` (what is wrong) when `scale` is not a finite non-negative number.
+pub fn check_scale(scale: f64) -> Result<(), String> {
+    if scale.is_finite() && scale >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("wait scale {scale} is not a non-negative number"))
+    }
+}
+
 /// `d × scale` (a scale that is not a finite non-negative number counts as 1).
 pub fn scaled(d: Duration, scale: f64) -> Duration {
     if scale.is_finite() && scale >= 0.0 {

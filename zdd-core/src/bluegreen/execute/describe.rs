@@ -27,6 +27,17 @@ impl Run<'_> {
                         deadline: h.policy.deadline,
                     });
                 }
+                if let Some(ps) = &self.cfg.pre_switch {
+                    let url = self
+                        .direct_ip(from)
+                        .map(|ip| h.endpoint.url_with_path(ip, &ps.path))
+                        .unwrap_or_else(|Stop { message: m, .. }| m);
+                    out.push(PlannedStep::PreSwitch {
+                        droplet: from.id,
+                        url,
+                        method: ps.method.clone(),
+                    });
+                }
                 out.push(PlannedStep::Assign {
                     ip,
                     to: to.id,

@@ -1,4 +1,4 @@
-//! Probing: the health gate on a droplet, and verification through the reserved IP.
+//! Probing: the health gate on droplets, and verification through the reserved IP.
 
 use super::*;
 
@@ -50,6 +50,20 @@ impl Run<'_> {
                 Err(f)
             }
         }
+    }
+
+    /// Health-check droplets directly, all at once; `Err` names the first that failed, and why.
+    pub(super) async fn gate_all(&self, ds: &[Droplet], check: &HealthGate) -> Result<(), String> {
+        let results = futures_util::future::join_all(ds.iter().map(|d| self.gate(d, check))).await;
+        for (d, r) in ds.iter().zip(results) {
+            if let Err(f) = r {
+                return Err(format!(
+                    "droplet {} ({}) failed the health gate: {f}",
+                    d.id, d.name
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Health-check through the reserved IP; on success, returns the time to the first pass.

@@ -91,37 +91,11 @@ pub async fn status(
         ),
         Err(r) => (StatusState::Inconsistent, vec![r.reason]),
     };
-    let mut health = Vec::new();
-    if check_health {
-        let mut seen = Vec::new();
-        for d in obs.live_tagged.iter().chain(&obs.standby_tagged) {
-            if seen.contains(&d.id) {
-                continue;
-            }
-            seen.push(d.id);
-            match gate.address_of(d) {
-                Ok(addr) => {
-                    let url = gate.url_for(addr);
-                    let r = gate.policy.probe(&url).await;
-                    health.push(DropletHealth {
-                        id: d.id,
-                        url,
-                        healthy: r.is_ok(),
-                        detail: match r {
-                            Ok(s) => format!("status {s}"),
-                            Err(f) => f.to_string(),
-                        },
-                    });
-                }
-                Err(m) => health.push(DropletHealth {
-                    id: d.id,
-                    url: String::new(),
-                    healthy: false,
-                    detail: m,
-                }),
-            }
-        }
-    }
+    let health = if check_health {
+        probe_each(&gate, obs.live_tagged.iter().chain(&obs.standby_tagged)).await
+    } else {
+        Vec::new()
+    };
     Ok(StatusReport {
         reserved_ip: ip,
         ip_droplet: obs.ip_droplet.as_ref().map(Into::into),
@@ -131,4 +105,41 @@ pub async fn status(
         drift,
         health,
     })
+}
+
+/// One direct probe of each droplet (each once, though it may come twice).
+pub(super) async fn probe_each(
+    gate: &HealthGate,
+    droplets: impl Iterator<Item = &Droplet>,
+) -> Vec<DropletHealth> {
+    let mut health = Vec::new();
+    let mut seen = Vec::new();
+    for d in droplets {
+        if seen.contains(&d.id) {
+            continue;
+        }
+        seen.push(d.id);
+        match gate.address_of(d) {
+            Ok(addr) => {
+                let url = gate.url_for(addr);
+                let r = gate.policy.probe(&url).await;
+                health.push(DropletHealth {
+                    id: d.id,
+                    url,
+                    healthy: r.is_ok(),
+                    detail: match r {
+                        Ok(s) => format!("status {s}"),
+                        Err(f) => f.to_string(),
+                    },
+                });
+            }
+            Err(m) => health.push(DropletHealth {
+                id: d.id,
+                url: String::new(),
+                healthy: false,
+                detail: m,
+            }),
+        }
+    }
+    health
 }

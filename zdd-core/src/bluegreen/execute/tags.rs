@@ -8,6 +8,8 @@ impl Run<'_> {
         for d in [self.live.as_mut(), self.standby.as_mut()]
             .into_iter()
             .flatten()
+            .chain(self.live_group.iter_mut())
+            .chain(self.standby_group.iter_mut())
         {
             if d.id == m.droplet {
                 d.tags.retain(|t| t != &m.tag);

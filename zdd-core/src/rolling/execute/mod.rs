@@ -12,7 +12,7 @@ use do_api::load_balancers::{HealthCheck, LoadBalancer};
 use do_api::{Client, DropletId};
 use tokio::time::Instant;
 
-use super::config::{LbRef, OnFailure, RollingConfig};
+use super::config::{OnFailure, RollingConfig};
 use super::plan::{Batch, Member, Membership, Observation, RollPlan, plan};
 use super::report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
 use super::waits::{self, Drain, Wait, WaitKind};
@@ -80,17 +80,7 @@ impl Planned {
     }
 
     fn summary(&self) -> LbSummary {
-        LbSummary {
-            id: self.lb.id.clone(),
-            name: self.lb.name.clone(),
-            membership: self.membership.clone(),
-            health_check: self.lb_health.clone(),
-            gate_url: Some(
-                self.gate
-                    .url_for(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-                    .replace("0.0.0.0", "<droplet-ip>"),
-            ),
-        }
+        LbSummary::new(&self.lb, self.lb_health.clone(), &self.gate)
     }
 }
 
@@ -402,7 +392,7 @@ async fn prepare(
     let lb = tokio::select! {
         biased;
         _ = cancel.as_mut() => return Err(Stop::new(Outcome::Interrupted, "interrupted before anything changed")),
-        r = observe::resolve_lb(steps, client, &cfg.lb) => r?,
+        r = crate::rotation::resolve_lb(steps, client, &cfg.lb) => r?,
     };
     Planned::new(cfg, lb, asked.elapsed())
 }

@@ -2,62 +2,6 @@
 
 use super::*;
 
-/// Find the load balancer the run is about.
-pub(super) async fn resolve_lb(
-    steps: &Steps<'_>,
-    client: &Client,
-    lb: &LbRef,
-) -> Result<LoadBalancer, Stop> {
-    let s = steps.start(
-        Step::Observe,
-        match lb {
-            LbRef::Id(id) => format!("load balancer {id}"),
-            LbRef::Name(n) => format!("load balancer named `{n}`"),
-        },
-    );
-    let r = crate::lb::lookup(client, lb).await;
-    match r {
-        Ok(Some(lb)) => {
-            steps.finish(
-                s,
-                true,
-                format!(
-                    "{} ({}) `{}`, {}",
-                    lb.name,
-                    lb.id,
-                    lb.status,
-                    crate::rolling::plan::membership(&lb)
-                ),
-            );
-            Ok(lb)
-        }
-        Ok(None) => {
-            let msg = format!(
-                "no load balancer is named `{}` in this account (check the load balancer given and the token's team)",
-                match lb {
-                    LbRef::Name(n) => n.as_str(),
-                    LbRef::Id(id) => id.as_str(),
-                }
-            );
-            steps.finish(s, false, msg.clone());
-            Err(Stop::new(Outcome::Refused, msg))
-        }
-        Err(e) if e.is_not_found() => {
-            let msg = "the load balancer does not exist in this account (check the load balancer given and the token's team)".to_owned();
-            steps.finish(s, false, msg.clone());
-            Err(Stop::new(Outcome::Refused, msg))
-        }
-        Err(do_api::Error::InvalidInput(m)) => {
-            steps.finish(s, false, m.clone());
-            Err(Stop::new(Outcome::Refused, m))
-        }
-        Err(e) => {
-            steps.finish(s, false, e.chain());
-            Err(api_stop("reading the load balancer", &e))
-        }
-    }
-}
-
 impl Run<'_> {
     pub(super) async fn observe(&mut self, lb: LoadBalancer) -> Result<Observation, Stop> {
         let marker = crate::rolling::plan::marker_tag(&lb.id);

@@ -2,6 +2,7 @@
 //! the marker that lets a later run find them, and the check of those that stay in.
 
 use super::*;
+use crate::rotation::Way;
 
 impl Run<'_> {
     pub(super) fn take_out_waits(&self) -> Vec<Wait> {
@@ -139,23 +140,15 @@ impl Run<'_> {
     }
 
     pub(super) async fn sleep_waits(&self, step: Step, list: &[Wait]) {
-        for w in list {
-            let s = self.steps.start(step, format!("wait {w}"));
-            tokio::time::sleep(w.applied).await;
-            self.steps
-                .finish(s, true, format!("waited {:.1}s", w.applied.as_secs_f64()));
-        }
+        crate::rotation::sleep_waits(&self.steps, step, list).await;
     }
 
     pub(super) fn ids(ds: &[Droplet]) -> Vec<DropletId> {
-        ds.iter().map(|d| d.id).collect()
+        crate::rotation::ids(ds)
     }
 
     pub(super) fn names(ds: &[Droplet]) -> String {
-        ds.iter()
-            .map(|d| format!("{} ({})", d.id, d.name))
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::rotation::names(ds)
     }
 
     /// Tag `ds` with the marker (before they leave, so that a crash leaves them findable).
@@ -172,30 +165,17 @@ impl Run<'_> {
 
     /// The load balancer stops selecting `ds`: its tag removed, or their ids.
     pub(super) async fn leave_lb(&self, ds: &[Droplet]) -> Result<(), do_api::Error> {
-        let ids = Self::ids(ds);
-        match &self.planned.membership {
-            Membership::Tag(t) => self.client.tags().untag_droplets(t, &ids).await,
-            Membership::DropletIds => {
-                self.client
-                    .load_balancers()
-                    .remove_droplets(&self.lb().id, &ids)
-                    .await
-            }
-        }
+        self.rotate(ds, Way::Leave).await
     }
 
     /// The load balancer selects `ds` again: its tag, or their ids.
     pub(super) async fn join_lb(&self, ds: &[Droplet]) -> Result<(), do_api::Error> {
-        let ids = Self::ids(ds);
-        match &self.planned.membership {
-            Membership::Tag(t) => self.client.tags().tag_droplets(t, &ids).await,
-            Membership::DropletIds => {
-                self.client
-                    .load_balancers()
-                    .add_droplets(&self.lb().id, &ids)
-                    .await
-            }
-        }
+        self.rotate(ds, Way::Join).await
+    }
+
+    async fn rotate(&self, ds: &[Droplet], way: Way) -> Result<(), do_api::Error> {
+        let p = &self.planned;
+        crate::rotation::rotate(self.client, &p.lb.id, &p.membership, &Self::ids(ds), way).await
     }
 
     /// Take `ds` out of rotation as a timed step (the marker first, unless already there);
