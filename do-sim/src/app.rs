@@ -6,9 +6,10 @@
 //! - `POST /drain`: health fails from now on, until the next deploy; requests are still served.
 //! - `POST /connection-close[?seconds=N]`: stop keeping connections alive for N seconds (default
 //!   60, wall time) or until the next restart: every answer says `Connection: close` and the
-//!   connection closes after it, and idle connections are closed now. This is what a pre-switch
-//!   hook asks of the live droplet before a reserved IP moves, so that only requests in flight
-//!   meet the move's reset (as Go's `Server.SetKeepAlivesEnabled(false)` does).
+//!   connection closes after it, and a connection left idle for [`IDLE_GRACE`] after the call
+//!   is closed (not at once: a request already on its way on it is answered, not cut). This is
+//!   what a pre-switch hook asks of the live droplet before a reserved IP moves, so that only
+//!   requests in flight meet the move's reset.
 //! - any other `GET`: 200 `{"droplet_id":N,"name":"..","version":".."}` with headers
 //!   `x-droplet-id` and `x-app-version`; `?sleep_ms=N` (at most 30 000) delays the answer, to
 //!   hold a request in flight.
@@ -31,6 +32,11 @@ use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
+
+/// How long a kept-alive connection may stay idle after keep-alive is turned off before the app
+/// closes it: a request already on its way on it is answered (with `Connection: close`) rather
+/// than cut by the close.
+pub(crate) const IDLE_GRACE: Duration = Duration::from_millis(100);
 
 /// Where an app is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,7 +242,10 @@ async fn serve_conn(app: Arc<App>, stream: TcpStream, mut stop: watch::Receiver<
     tokio::select! {
         _ = conn.as_mut() => return,
         _ = gen_rx.wait_for(|g| *g != started) => {}
-        _ = close_rx.wait_for(|n| *n != close_seen) => {}
+        _ = async {
+            let _ = close_rx.wait_for(|n| *n != close_seen).await;
+            tokio::time::sleep(IDLE_GRACE).await;
+        } => {}
         _ = stop.wait_for(|s| *s) => {}
     }
     conn.as_mut().graceful_shutdown();

@@ -302,8 +302,10 @@ async fn connection_close_mode_closes_idle_connections_so_a_move_meets_no_pooled
     let sim = Sim::start(scenario()).await.unwrap();
     let prod = sim.droplet("prod").unwrap();
     let addr = std::net::SocketAddr::from((prod.addr, sim.app_port()));
-    let mut pooled = RawConn::open(addr).await;
-    assert_eq!(pooled.get().await.unwrap().0, 200);
+    let mut busy = RawConn::open(addr).await;
+    let mut idle = RawConn::open(addr).await;
+    assert_eq!(busy.get().await.unwrap().0, 200);
+    assert_eq!(idle.get().await.unwrap().0, 200);
     let r = http()
         .post(format!("{}connection-close?seconds=5", prod.url))
         .send()
@@ -314,9 +316,14 @@ async fn connection_close_mode_closes_idle_connections_so_a_move_meets_no_pooled
         r.headers().get("connection").map(|v| v.to_str().unwrap()),
         Some("close")
     );
-    // The idle pooled connection was closed by the app (not reset by anyone).
-    let e = pooled.get().await.unwrap_err();
+    // A kept-alive connection used at once is answered, with `Connection: close`, then closed:
+    // nothing is cut.
+    assert_eq!(busy.get().await.unwrap().0, 200);
+    let e = busy.get().await.unwrap_err();
     assert!(!e.contains("reset"), "{e}");
+    // One left idle is closed by the app after a short grace.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(idle.0.is_closed(), "the idle connection is still open");
     // A new connection is served once, with `Connection: close`.
     let r = http().get(&prod.url).send().await.unwrap();
     assert_eq!(r.headers()["connection"], "close");

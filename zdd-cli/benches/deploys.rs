@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use do_api::load_balancers::HealthCheck;
 use do_sim::traffic::{LoadConfig, Traffic};
-use do_sim::{DropletSpec, LbSpec, ReservedIpSpec, Sim, SimConfig, bench};
+use do_sim::{DropletSpec, IpMoves, LbSpec, ReservedIpSpec, Sim, SimConfig, bench};
 use zdd_core::bluegreen::{self, BlueGreenConfig, Mode};
 use zdd_core::events::{Event, EventSink};
 use zdd_core::health::{HealthPolicy, HealthTarget};
@@ -28,6 +28,8 @@ use zdd_core::rolling::{self, Drain, LbRef, RollingConfig};
 
 const BOOT: Duration = Duration::from_secs(10);
 const ACTION_LATENCY: Duration = Duration::from_secs(2);
+/// The simulator's blackout after a reserved IP's move ([`IpMoves`]), in DigitalOcean time.
+const BLACKOUT: Duration = Duration::from_secs(1);
 const RATE: f64 = 250.0;
 
 fn health_check() -> HealthCheck {
@@ -197,6 +199,8 @@ async fn promote(scale: f64, with_update: bool) -> Sample {
             .reserved_ip(ReservedIpSpec::held_by("blue"))
             .boot_time(BOOT)
             .action_latency(ACTION_LATENCY)
+            // The blackout after a move, in DigitalOcean time like everything reported here.
+            .ip_moves(IpMoves::harsh(BLACKOUT.mul_f64(scale)))
             .time_scale(scale),
     )
     .await
@@ -383,8 +387,9 @@ async fn main() {
         0.0,
         "",
     );
-    // Boot, the gate (3 probes 1 s apart: 2 s), the assign, the same gate through the IP.
-    let bound = (BOOT + ACTION_LATENCY).as_secs_f64() + 2.0 * 2.0;
+    // Boot, the gate (3 probes 1 s apart: 2 s), the assign, the blackout, the same gate
+    // through the IP.
+    let bound = (BOOT + ACTION_LATENCY + BLACKOUT).as_secs_f64() + 2.0 * 2.0;
     row(
         "promote with the lock, update command included",
         &promotes,
@@ -405,11 +410,12 @@ async fn main() {
         );
     }
     println!(
-        "\nfloors: roll = 3 × (boot {:.0} s + healthy threshold {} × check interval {} s); promote = boot {:.0} s + assign latency {:.0} s + two gates of 3 probes 1 s apart (2 s each)",
+        "\nfloors: roll = 3 × (boot {:.0} s + healthy threshold {} × check interval {} s); promote = boot {:.0} s + assign latency {:.0} s + blackout {:.0} s + two gates of 3 probes 1 s apart (2 s each)",
         BOOT.as_secs_f64(),
         hc.healthy_threshold,
         hc.check_interval_seconds,
         BOOT.as_secs_f64(),
-        ACTION_LATENCY.as_secs_f64()
+        ACTION_LATENCY.as_secs_f64(),
+        BLACKOUT.as_secs_f64()
     );
 }

@@ -630,4 +630,8 @@ pub struct DemoArgs {
     /// connections alive lose (the demo then exits 1: they lose more than the floor).
     #[arg(long, env = "ZDD_DEMO_WITHOUT_PRE_SWITCH")]
     pub without_pre_switch: bool,
+    /// After the reserved IP moves, new connections through it fail for this long (1s: the
+    /// simulator's harsh assumption; 0 shows the other terms alone).
+    #[arg(long, env = "ZDD_DEMO_IP_BLACKOUT", value_parser = dur("ip-blackout"), default_value = "1s")]
+    pub ip_blackout: Duration,
 }

@@ -249,6 +249,13 @@ fn move_cost(sim: &Sim, r: &LoadReport, moves: u32) -> MoveCost {
 /// requests in flight (the pre-switch hook removed the pooled connections' term).
 fn assert_within_floor(name: &str, sim: &Sim, r: &TrafficReport, moves: u32) {
     for (kind, k) in &r.kinds {
+        // The hook left no kept-alive connection for a move to break.
+        assert_eq!(
+            k.failures.get("reset (reused connection)"),
+            None,
+            "{name}, {kind}: {}",
+            k.summary()
+        );
         let cost = move_cost(sim, k, moves);
         assert!(
             k.failed <= cost.floor(),

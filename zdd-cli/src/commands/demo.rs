@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use do_sim::bench::{self, Figure, MoveCost, Target};
 use do_sim::traffic::{ClientKind, LoadConfig, Traffic};
-use do_sim::{DropletSpec, LbSpec, ReservedIpSpec, Sim, SimConfig};
+use do_sim::{DropletSpec, IpMoves, LbSpec, ReservedIpSpec, Sim, SimConfig};
 use zdd_core::bluegreen::{
     self, BlueGreenConfig, LbSettings, Mode, Outcome as BgOutcome, PreSwitch, Roles,
 };
@@ -110,6 +110,7 @@ pub(super) async fn run(
         .load_balancer(LbSpec::tagged("web-lb", "web").health_check(lb_check.clone()))
         .action_latency(ACTION_LATENCY)
         .boot_time(BOOT_TIME)
+        .ip_moves(IpMoves::harsh(d.ip_blackout))
         .time_scale(d.time_scale);
     let sim = Sim::start(cfg)
         .await
