@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::error::{ApiError, Error, Result, snippet};
+use crate::error::{ApiError, Error, Result, TransportError, TransportKind, snippet};
 use crate::rate_limit::{RateLimit, retry_after};
 use crate::retry::RetryPolicy;
 
@@ -21,7 +21,7 @@ use crate::retry::RetryPolicy;
 pub const DEFAULT_BASE_URL: &str = "https://api.digitalocean.com/";
 
 /// The user agent sent unless the builder is told otherwise.
-pub const DEFAULT_USER_AGENT: &str = concat!("zdd-do/", env!("CARGO_PKG_VERSION"));
+pub const DEFAULT_USER_AGENT: &str = concat!("do-api/", env!("CARGO_PKG_VERSION"));
 
 /// A DigitalOcean API token. Never printed: `Debug` and `Display` show `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -126,7 +126,7 @@ impl ClientBuilder {
         self
     }
 
-    /// User agent, `zdd-do/<version>` by default.
+    /// User agent, `do-api/<version>` by default ([`DEFAULT_USER_AGENT`]).
     pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
         self.user_agent = ua.into();
         self
@@ -354,10 +354,10 @@ impl Client {
         }
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(method = %req.method, path = %path, "request");
-        let transport = |source| Error::Transport {
+        let transport = |e: reqwest::Error| Error::Transport {
             method: req.method.to_string(),
             path: path.clone(),
-            source,
+            source: TransportError::from_reqwest(&e),
         };
         let resp = builder.send().await.map_err(transport)?;
         let status = resp.status();
@@ -410,11 +410,28 @@ impl Client {
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(req: &Request, body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| Error::Decode {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
         method: req.method.to_string(),
         path: req.path(),
-        detail: format!("{e} in `{}`", snippet(body)),
+        detail: format!(
+            "{}{} in `{}`",
+            at(&e.path().to_string(), None),
+            e.inner(),
+            snippet(body)
+        ),
     })
+}
+
+/// `at `droplets[3].networks`: ` — where in the answer a value did not fit (`.` is the whole
+/// answer); `key` prefixes the path of a value taken out of the answer first.
+fn at(path: &str, key: Option<&str>) -> String {
+    match (key, path) {
+        (None, ".") => String::new(),
+        (Some(k), ".") => format!("at `{k}`: "),
+        (Some(k), p) => format!("at `{k}.{p}`: "),
+        (None, p) => format!("at `{p}`: "),
+    }
 }
 
 pub(crate) fn take_key<T: DeserializeOwned>(req: &Request, body: &[u8], key: &str) -> Result<T> {
@@ -424,10 +441,10 @@ pub(crate) fn take_key<T: DeserializeOwned>(req: &Request, body: &[u8], key: &st
         path: req.path(),
         detail: format!("no `{key}` in `{}`", snippet(body)),
     })?;
-    serde_json::from_value(value).map_err(|e| Error::Decode {
+    serde_path_to_error::deserialize(value).map_err(|e| Error::Decode {
         method: req.method.to_string(),
         path: req.path(),
-        detail: format!("`{key}`: {e}"),
+        detail: format!("{}{}", at(&e.path().to_string(), Some(key)), e.inner()),
     })
 }
 
@@ -436,7 +453,7 @@ fn should_retry(e: &Error, repeat: Repeat) -> bool {
         Error::Api(api) if api.status == 429 => true,
         Error::Api(api) => api.status >= 500 && repeat == Repeat::Safe,
         // Refused or failed connection: the request never reached the API.
-        Error::Transport { source, .. } if source.is_connect() => true,
+        Error::Transport { source, .. } if source.kind == TransportKind::Connect => true,
         // Timed out or cut off mid-answer: DigitalOcean may have acted on it.
         Error::Transport { .. } => repeat == Repeat::Safe,
         _ => false,

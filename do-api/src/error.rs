@@ -24,16 +24,17 @@ pub enum Error {
     /// DigitalOcean answered with a non-success status.
     #[error("{0}")]
     Api(Box<ApiError>),
-    /// The request never produced an HTTP answer (connection refused, reset, timed out).
-    #[error("could not reach the DigitalOcean API for {method} {path}")]
+    /// The request never produced a whole HTTP answer (connection refused, reset, timed out,
+    /// cut off): see [`Error::is_connect`] and [`Error::is_request_timeout`].
+    #[error("could not reach the DigitalOcean API for {method} {path}: {source}")]
     Transport {
         /// The request's method.
         method: String,
         /// The request's path (no host, no query).
         path: String,
-        /// What the HTTP client reported.
+        /// What happened, with its cause.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
     /// The answer was a success but its body did not have the documented shape.
     #[error("unexpected response body for {method} {path}: {detail}")]
@@ -81,7 +82,7 @@ pub enum Error {
         expected: String,
     },
     /// A wait ran past its deadline.
-    #[error("{what} did not finish within {}s (last seen: {last_seen})", .waited.as_secs_f64().round())]
+    #[error("{what} did not finish within {} (last seen: {last_seen})", human(*.waited))]
     Timeout {
         /// What was waited for, such as `action 36804636`.
         what: String,
@@ -139,9 +140,46 @@ impl Error {
         self.status().is_some_and(|s| s >= 500)
     }
 
-    /// A wait ran past its deadline.
+    /// Something ran out of time: a wait past its deadline ([`Error::is_wait_timeout`]) or one
+    /// request ([`Error::is_request_timeout`]).
     pub fn is_timeout(&self) -> bool {
+        self.is_wait_timeout() || self.is_request_timeout()
+    }
+
+    /// A wait (for an action, a droplet, a load balancer) ran past its deadline; the thing
+    /// waited for may still finish.
+    pub fn is_wait_timeout(&self) -> bool {
         matches!(self, Error::Timeout { .. })
+    }
+
+    /// No whole HTTP answer came back: see [`TransportKind`] for what happened.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Error::Transport { .. })
+    }
+
+    /// The connection to the API could not be made (refused, unreachable, DNS, TLS handshake):
+    /// the request certainly did not reach DigitalOcean.
+    pub fn is_connect(&self) -> bool {
+        self.transport_kind() == Some(TransportKind::Connect)
+    }
+
+    /// One request timed out (the client's `timeout`): DigitalOcean may have acted on it.
+    pub fn is_request_timeout(&self) -> bool {
+        self.transport_kind() == Some(TransportKind::Timeout)
+    }
+
+    /// A success answer whose body did not have the documented shape; the message names the
+    /// JSON path that did not fit.
+    pub fn is_decode(&self) -> bool {
+        matches!(self, Error::Decode { .. })
+    }
+
+    /// What kind of transport failure this is, if it is one.
+    pub fn transport_kind(&self) -> Option<TransportKind> {
+        match self {
+            Error::Transport { source, .. } => Some(source.kind),
+            _ => None,
+        }
     }
 
     /// The error followed by its sources, joined with `: `, for one-line reports.
@@ -157,6 +195,86 @@ impl Error {
             source = s.source();
         }
         out
+    }
+}
+
+/// How a request failed to produce a whole answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// No connection: refused, unreachable, name not resolved, TLS handshake failed.
+    Connect,
+    /// The request's timeout ran out.
+    Timeout,
+    /// The connection broke after the request was sent (reset, closed mid-answer).
+    Broken,
+}
+
+/// A transport failure, with the cause the HTTP client reported (`tcp connect error: Connection
+/// refused (os error 111)`). The HTTP client's own error type stays out of the public API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError {
+    /// What kind of failure.
+    pub kind: TransportKind,
+    /// The cause, innermost last.
+    pub message: String,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            TransportKind::Connect => "no connection",
+            TransportKind::Timeout => "timed out",
+            TransportKind::Broken => "connection broken",
+        };
+        if self.message.is_empty() {
+            f.write_str(what)
+        } else {
+            write!(f, "{what} ({})", self.message)
+        }
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+impl TransportError {
+    /// From the HTTP client's error: its kind, and its causes (the first, which repeats the
+    /// URL, left out).
+    pub(crate) fn from_reqwest(e: &reqwest::Error) -> Self {
+        let kind = if e.is_timeout() {
+            TransportKind::Timeout
+        } else if e.is_connect() {
+            TransportKind::Connect
+        } else {
+            TransportKind::Broken
+        };
+        let mut causes: Vec<String> = Vec::new();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !causes.iter().any(|c| c.contains(&text)) {
+                causes.push(text);
+            }
+            source = s.source();
+        }
+        if causes.is_empty() {
+            causes.push(e.to_string());
+        }
+        TransportError {
+            kind,
+            message: causes.join(": "),
+        }
+    }
+}
+
+/// `1.5s`, `250ms`: a duration as a person reads it, never rounded to `0s`.
+pub(crate) fn human(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
     }
 }
 

@@ -4,21 +4,84 @@
 //! Field names, paths and status codes follow the official OpenAPI description
 //! (<https://github.com/digitalocean/openapi>, copied in `shared/do-openapi/`).
 //!
-//! ```no_run
-//! use do_api::{Client, Token, WaitOptions};
+//! # A client, pointed where you want
 //!
-//! # async fn run() -> do_api::Result<()> {
-//! let client = Client::new(Token::new(std::env::var("DIGITALOCEAN_ACCESS_TOKEN").unwrap())?)?;
-//! let action = client.actions().get(36804636.into()).await?;
-//! client.actions().wait(action.id, &WaitOptions::default()).await?;
+//! [`Client::builder`] takes the token and, optionally, a base URL (DigitalOcean's by default;
+//! a local simulator such as `zdd-do sim`, a proxy or a mock otherwise), the user agent
+//! (`do-api/<version>` unless you set one), a per-request timeout and a [`RetryPolicy`]. The
+//! client is cheap to clone.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use do_api::{Client, Token};
+//!
+//! # fn build() -> do_api::Result<Client> {
+//! let client = Client::builder()
+//!     .token(Token::new(std::env::var("DIGITALOCEAN_ACCESS_TOKEN").unwrap_or_default())?)
+//!     .base_url("http://127.0.0.1:8080/") // leave out for api.digitalocean.com
+//!     .user_agent("my-tool/1.0")
+//!     .timeout(Duration::from_secs(30))
+//!     .build()?;
+//! # Ok(client) }
+//! ```
+//!
+//! # Droplets by tag, and a reserved IP moved
+//!
+//! Lists follow every page for you. An action answers at once, `in-progress`; wait for it with
+//! a deadline and a poll schedule that starts short and backs off ([`WaitOptions`]): an
+//! `errored` action and a deadline passed are errors.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use do_api::{Client, WaitOptions};
+//!
+//! # async fn run(client: &Client) -> do_api::Result<()> {
+//! let live = client.droplets().list_by_tag("PROD").await?;
+//! let standby = client.droplets().list_by_tag("FALLBACK").await?;
+//! let ips = client.reserved_ips().list().await?;
+//! let rip = ips.iter().find(|r| r.droplet_id() == Some(live[0].id)).unwrap();
+//! let action = client.reserved_ips().assign(rip.ip, standby[0].id).await?;
+//! let wait = WaitOptions::with_timeout(Duration::from_secs(120));
+//! client.actions().wait(action.id, &wait).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! The whole program, with its error handling, is `examples/tour.rs`; CI runs it against the
+//! simulator.
+//!
+//! # Errors
+//!
+//! One [`Error`] type, whose predicates say what happened: [`Error::is_not_found`],
+//! [`Error::is_unauthorized`] (401 or 403: a wrong token or a missing scope),
+//! [`Error::is_rate_limited`] (429 after the client's own retries), [`Error::is_server_error`],
+//! [`Error::is_connect`] (the request never reached the API), [`Error::is_request_timeout`] (it
+//! may have been acted on), [`Error::is_wait_timeout`] (a wait's deadline), [`Error::is_decode`]
+//! (an answer that did not fit; the message names the JSON path). `Display` carries the cause
+//! (`could not reach the DigitalOcean API for GET /v2/droplets: no connection (tcp connect
+//! error: Connection refused (os error 111))`); the HTTP client's own types stay out of the
+//! public API.
+//!
+//! ```no_run
+//! # async fn run(client: &do_api::Client) -> do_api::Result<()> {
+//! match client.droplets().get(do_api::DropletId(3164444)).await {
+//!     Ok(d) => println!("{} is {}", d.name, d.status),
+//!     Err(e) if e.is_not_found() => println!("no such droplet"),
+//!     Err(e) if e.is_connect() => println!("API unreachable: {e}"),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # What else
 //!
 //! - Models are tolerant: unknown fields are ignored, enums DO may grow keep unknown values in
 //!   `Unknown(String)`, anything nullable is an `Option`.
 //! - Retries: 429 and refused connections on every request; 5xx only where repeating cannot
 //!   duplicate work. `Retry-After` and `ratelimit-reset` set the wait. See [`RetryPolicy`].
+//!   [`Client::rate_limit`] shows the hourly headroom last seen.
 //! - The token is never shown in `Debug`, errors or logs.
+//! - A tokio runtime is needed (the HTTP client runs on it); do-api itself uses only tokio's
+//!   `time`, so your crate picks the runtime's features.
 
 #![warn(missing_docs)]
 
@@ -49,7 +112,7 @@ pub use droplets::{
     CreateDroplet, CreatedDroplets, Droplet, DropletAction, DropletFilter, DropletStatus, ImageRef,
     SshKeyRef,
 };
-pub use error::{ApiError, Error, Result};
+pub use error::{ApiError, Error, Result, TransportError, TransportKind};
 pub use floating_ips::{CreateFloatingIp, FloatingIp};
 pub use ids::{ActionId, DropletId, ImageId, LoadBalancerId, ProjectId, SshKeyId, VpcId};
 pub use load_balancers::{ForwardingRule, LoadBalancer, LoadBalancerRequest, Selector};

@@ -17,7 +17,7 @@ async fn get_decodes_the_official_example() {
         .and(auth())
         .and(wiremock::matchers::header(
             "user-agent",
-            concat!("zdd-do/", env!("CARGO_PKG_VERSION")),
+            concat!("do-api/", env!("CARGO_PKG_VERSION")),
         ))
         .respond_with(json_fixture(200, "official/actions_get/200-schema.json"))
         .expect(1)

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use do_api::{ActionId, Client, Error, RetryPolicy, Token};
+use do_api::{ActionId, Client, Error, RetryPolicy, Token, TransportError, TransportKind};
 use support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -198,9 +198,80 @@ async fn connection_refused_is_a_transport_error_after_retries() {
     let err = c.actions().get(ActionId(1)).await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert_eq!(c.requests_sent(), 3);
+    // The predicates say what happened, and the message says why, without `.chain()`.
+    assert!(err.is_transport() && err.is_connect(), "{err:?}");
+    assert!(!err.is_timeout() && !err.is_request_timeout() && !err.is_decode());
+    assert_eq!(err.transport_kind(), Some(TransportKind::Connect));
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "could not reach the DigitalOcean API for GET /v2/actions/1: no connection ("
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Connection refused"), "{text}");
+    // The cause is ours, not the HTTP client's type.
+    let source = std::error::Error::source(&err).unwrap();
+    assert!(
+        source.downcast_ref::<TransportError>().is_some(),
+        "{source:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_timeout_is_its_own_kind() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/actions/1"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let c = Client::builder()
+        .token(Token::new(TEST_TOKEN).unwrap())
+        .base_url(server.uri())
+        .timeout(std::time::Duration::from_millis(200))
+        .retry_policy(fast_retry().with_max_retries(0))
+        .build()
+        .unwrap();
+    let err = c.actions().get(ActionId(1)).await.unwrap_err();
+    assert!(err.is_request_timeout() && err.is_timeout(), "{err:?}");
+    assert!(!err.is_wait_timeout() && !err.is_connect());
     assert!(
         err.to_string()
-            .starts_with("could not reach the DigitalOcean API for GET /v2/actions/1")
+            .starts_with("could not reach the DigitalOcean API for GET /v2/actions/1: timed out"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_fit_names_the_json_path() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/actions/1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"action":{"id":"not a number","status":"completed"}}"#),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .actions()
+        .get(ActionId(1))
+        .await
+        .unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("unexpected response body for GET /v2/actions/1: at `action.id`: invalid type: string \"not a number\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_default_user_agent_is_the_crates_own() {
+    assert_eq!(
+        do_api::client::DEFAULT_USER_AGENT,
+        concat!("do-api/", env!("CARGO_PKG_VERSION"))
     );
 }
 

@@ -150,6 +150,7 @@ fn client(g: &cli::Global) -> Result<Client, Early> {
         .token(token(g)?)
         .base_url(g.api_url.clone())
         .timeout(g.api_timeout)
+        .user_agent(concat!("zdd-do/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Early(exit::USAGE, e.to_string()))
 }

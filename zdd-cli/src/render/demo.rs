@@ -203,38 +203,24 @@ pub fn print_human(r: &DemoReport) {
     for d in &r.deploys {
         let _ = writeln!(
             out,
-            "  {:<36} {:<9} {:>5.1}s  lower bound {:>5.1}s  ratio {:.2} (target {}{})  {} API calls",
+            "  {:<40} {:<9} {:>5.1}s  ({:.2} × its physical floor of {:.1}s)  {} API calls",
             d.what,
             d.outcome,
             d.wall.as_secs_f64(),
-            d.lower_bound.as_secs_f64(),
             d.ratio,
-            d.target,
-            if d.within_target { ", met" } else { ", MISSED" },
+            d.lower_bound.as_secs_f64(),
             d.api_calls
         );
-        // Repeated steps (one per droplet in a roll) are summed: `drain ×6 4.5s`.
-        let mut totals: Vec<(&str, usize, f64)> = Vec::new();
+        // Time per kind of step, summed over the droplets (steps of a batch overlap).
+        let mut totals: Vec<(&str, f64)> = Vec::new();
         for (name, t) in &d.steps {
-            match totals.iter_mut().find(|(n, _, _)| n == name) {
-                Some(e) => {
-                    e.1 += 1;
-                    e.2 += t;
-                }
-                None => totals.push((name, 1, *t)),
+            match totals.iter_mut().find(|(n, _)| n == name) {
+                Some(e) => e.1 += t,
+                None => totals.push((name, *t)),
             }
         }
-        let steps: Vec<String> = totals
-            .iter()
-            .map(|(s, n, t)| {
-                if *n > 1 {
-                    format!("{s} ×{n} {t:.1}s")
-                } else {
-                    format!("{s} {t:.1}s")
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "    steps: {}", steps.join(", "));
+        let steps: Vec<String> = totals.iter().map(|(s, t)| format!("{s} {t:.1}s")).collect();
+        let _ = writeln!(out, "    time in steps: {}", steps.join(", "));
         if let Some(w) = &d.waits {
             let _ = writeln!(
                 out,
@@ -249,7 +235,7 @@ pub fn print_human(r: &DemoReport) {
                     .unwrap_or_default()
             );
         }
-        let _ = writeln!(out, "    lower bound: {}", d.lower_bound_formula);
+        let _ = writeln!(out, "    physical floor: {}", d.lower_bound_formula);
     }
     if let Some(roll) = r.deploys.last() {
         let f = &r.fixed_sleep_script;

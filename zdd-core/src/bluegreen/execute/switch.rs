@@ -131,7 +131,7 @@ impl Run<'_> {
                 .await
             {
                 Ok(_) => {}
-                Err(e) if e.is_timeout() => {
+                Err(e) if e.is_wait_timeout() => {
                     return Err(format!("action {} is still running ({})", a.id, e.chain()));
                 }
                 // Errored: it ended; where the IP points says the rest.
