@@ -136,6 +136,12 @@ pub enum Command {
     /// exit 0 only when they agree (10: interrupted run, 11: inconsistent, 12: live droplet
     /// unhealthy with --check-health).
     Status(StatusArgs),
+    /// Check a setup once, before the first deploy: the token, the tagged droplets, the
+    /// reserved IP or load balancer, the health endpoint as probed from here, the rights the
+    /// deploy lock needs, the rate-limit headroom; print what to fix. Exits with the code a
+    /// deploy would end with (8: the API or token, 3: the setup, 4: health); 0 when a deploy
+    /// can run. Changes nothing (one tag is created and deleted, as the lock does).
+    Doctor(DoctorArgs),
     /// Break a deploy lock left by a run that is gone.
     Unlock(UnlockArgs),
     /// Run the local DigitalOcean simulator (API, droplets, a load balancer, a reserved IP)
@@ -312,6 +318,17 @@ pub struct StatusArgs {
     /// does not answer.
     #[arg(long = "check-health", env = "ZDD_CHECK_HEALTH")]
     pub check_health: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub pair: Pair,
+    /// Check blue-green through this load balancer (id or name) instead of a reserved IP.
+    #[arg(long, env = "ZDD_LB")]
+    pub lb: Option<String>,
+    #[command(flatten)]
+    pub health: Health,
 }
 
 #[derive(Debug, Args)]

@@ -1250,3 +1250,136 @@ async fn promote_and_status_through_a_load_balancer() {
     fake.assert_no_unexpected();
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `doctor` on a healthy setup: every check passes, exit 0, nothing changed but the tag it
+/// creates and deletes (the lock's rights).
+#[tokio::test]
+async fn doctor_on_a_healthy_setup_is_0() {
+    let fake = pair().await;
+    let out = zdd(&fake, &["doctor"], &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("ok   token"), "{}", out.stdout);
+    assert!(
+        lines.contains(&"ok   tags          `PROD`: blue (1); `FALLBACK`: green (2)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines.contains(&"ok   reserved_ip   127.0.0.20 points at the live droplet blue"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("ok   health"))
+            .count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lines.last(), Some(&"a deploy can run (exit 0)"));
+    // The lock check's tag, created and deleted; nothing else written.
+    let m = fake.mutations();
+    assert_eq!(m.len(), 2, "{m:#?}");
+    assert!(
+        m[0].starts_with(r#"POST /v2/tags {"name":"zdd-doctor:"#),
+        "{m:#?}"
+    );
+    assert!(m[1].starts_with("DELETE /v2/tags/zdd-doctor:"), "{m:#?}");
+    assert!(fake.lock_tags().is_empty());
+    fake.assert_no_unexpected();
+}
+
+#[tokio::test]
+async fn doctor_names_a_missing_tag_with_its_fix_and_exits_3() {
+    let fake = pair().await;
+    fake.state()
+        .droplets
+        .get_mut(&2)
+        .unwrap()
+        .as_object_mut()
+        .unwrap()
+        .insert("tags".into(), serde_json::json!([]));
+    let out = zdd(&fake, &["doctor"], &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("FAIL tags          no droplet is tagged `FALLBACK`\n                   fix: tag the droplet: `doctl compute droplet tag <droplet> --tag-name FALLBACK`"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("a deploy would fail: tags (exit 3)\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn doctor_with_a_wrong_token_says_so_and_exits_8() {
+    let fake = pair().await;
+    let out = zdd(
+        &fake,
+        &["doctor", "--output", "json"],
+        &[("DIGITALOCEAN_ACCESS_TOKEN", "not-the-token")],
+    )
+    .await;
+    assert_eq!(out.code, 8, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    let checks = doc["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 1, "nothing else is checked: {doc:#}");
+    assert_eq!(checks[0]["name"], "token");
+    assert_eq!(checks[0]["verdict"], "fail");
+    assert_eq!(checks[0]["trouble"], "api");
+    assert_eq!(
+        checks[0]["fix"],
+        "set DIGITALOCEAN_ACCESS_TOKEN (or DIGITALOCEAN_TOKEN) to a valid, unexpired token"
+    );
+    assert!(
+        checks[0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("answered 401")),
+        "{doc:#}"
+    );
+    assert!(fake.mutations().is_empty(), "{:#?}", fake.mutations());
+}
+
+#[tokio::test]
+async fn doctor_with_an_unreachable_health_endpoint_exits_4() {
+    let fake = pair().await;
+    // A port where nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let out = zdd(&fake, &["doctor", "--health-port", &closed], &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let fails: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL health"))
+        .collect();
+    assert_eq!(fails.len(), 2, "{}", out.stdout);
+    assert!(
+        fails[0].starts_with(&format!(
+            "FAIL health        blue at http://127.0.0.11:{closed}/: "
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("--health-address private"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .ends_with("a deploy would fail: health (exit 4)\n"),
+        "{}",
+        out.stdout
+    );
+}

@@ -904,6 +904,42 @@ async fn promote_and_rollback_through_a_load_balancer_lose_nothing() {
     sim.shutdown().await;
 }
 
+/// `doctor` against the simulator: every check passes for the pair on the reserved IP.
+#[tokio::test]
+async fn doctor_passes_against_the_simulator() {
+    let sim = sim_with(Faults::none()).await;
+    let port = sim.app_port().to_string();
+    let run = zdd(
+        &sim,
+        &["doctor", "--health-port", &port, "--health-path", "/health"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.context());
+    let checks = run.json["checks"].as_array().expect("checks");
+    let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "token",
+            "tags",
+            "reserved_ip",
+            "health",
+            "health",
+            "lock",
+            "rate_limit"
+        ],
+        "{}",
+        run.context()
+    );
+    assert!(
+        checks.iter().all(|c| c["verdict"] == "pass"),
+        "{}",
+        run.context()
+    );
+    assert_unlocked(&sim).await;
+    sim.shutdown().await;
+}
+
 /// A 100-droplet roll, planned: its API calls against DigitalOcean's 250 a minute and 5,000 an
 /// hour, said in the dry run.
 #[tokio::test]

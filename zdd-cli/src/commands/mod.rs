@@ -14,6 +14,7 @@ use crate::render::{StderrSink, Style};
 
 #[cfg(feature = "sim")]
 mod demo;
+mod doctor;
 mod promote;
 mod roll;
 mod rollback;
@@ -35,6 +36,7 @@ pub async fn run(args: Cli) -> i32 {
         Command::Promote(p) => promote::run(&args.global, p, &sink).await,
         Command::Rollback(r) => rollback::run(&args.global, r, &sink).await,
         Command::Status(s) => status::run(&args.global, s, &sink).await,
+        Command::Doctor(d) => doctor::run(&args.global, d).await,
         Command::Unlock(u) => unlock::run(&args.global, u).await,
         #[cfg(feature = "sim")]
         Command::Sim(s) => sim::run(&args.global, s).await,

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub mod bluegreen;
 #[cfg(feature = "sim")]
 pub mod demo;
+pub mod doctor;
 mod events;
 pub mod json;
 pub mod roll;
