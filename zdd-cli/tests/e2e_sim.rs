@@ -976,3 +976,192 @@ async fn a_hundred_droplet_roll_plans_its_api_calls() {
     eprintln!("100-droplet roll, planned API calls: {budget}");
     sim.shutdown().await;
 }
+
+/// The scopes of the operations a run called, from the official description's `security`
+/// (`bearer_auth: [droplet:read]` and so on), matching the simulator's call keys
+/// (`GET /v2/reserved_ips/{id}`) to the description's paths.
+fn scopes_of(spec: &Value, calls: &[String]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for call in calls {
+        let (method, path) = call.split_once(' ').expect("METHOD /path");
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let found = spec["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .find(|(p, _)| {
+                let ps: Vec<&str> = p.trim_matches('/').split('/').collect();
+                ps.len() == segs.len()
+                    && ps
+                        .iter()
+                        .zip(&segs)
+                        .all(|(a, b)| a == b || (a.starts_with('{') && b.starts_with('{')))
+            })
+            .and_then(|(_, ops)| ops.get(method.to_lowercase()))
+            .unwrap_or_else(|| panic!("{call} is not in the description"));
+        for s in found["security"].as_array().expect("security") {
+            for scope in s["bearer_auth"].as_array().expect("bearer_auth") {
+                out.insert(scope.as_str().unwrap().to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The README's table of the scopes each command needs is what the commands call: each runs
+/// against the simulator (its normal path), the calls it made are mapped to the official
+/// description's scopes, and the table must say exactly those.
+#[tokio::test]
+async fn the_readme_lists_the_scopes_each_command_calls() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let spec_path = root.join("../../shared/do-openapi/zdd-subset.json");
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(&spec_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", spec_path.display())),
+    )
+    .expect("the description is JSON");
+    let hc = HealthCheck::http(80, "/health")
+        .check_interval_seconds(3)
+        .response_timeout_seconds(3)
+        .unhealthy_threshold(3)
+        .healthy_threshold(3);
+    let port = |sim: &Sim| sim.app_port().to_string();
+    type Args = fn(&Sim, &str) -> Vec<String>;
+    let scenarios: [(&str, Args); 9] = [
+        ("promote", |s, p| {
+            let ip = s.reserved_ips()[0].ip.to_string();
+            vec![
+                "promote".into(),
+                "--reserved-ip".into(),
+                ip,
+                "--health-port".into(),
+                p.into(),
+            ]
+        }),
+        ("rollback", |s, p| {
+            let ip = s.reserved_ips()[0].ip.to_string();
+            vec![
+                "rollback".into(),
+                "--reserved-ip".into(),
+                ip,
+                "--health-port".into(),
+                p.into(),
+            ]
+        }),
+        ("status --check-health", |s, p| {
+            let ip = s.reserved_ips()[0].ip.to_string();
+            vec![
+                "status".into(),
+                "--reserved-ip".into(),
+                ip,
+                "--check-health".into(),
+                "--health-port".into(),
+                p.into(),
+                "--health-path".into(),
+                "/health".into(),
+            ]
+        }),
+        ("promote --lb", |_, p| {
+            vec![
+                "promote".into(),
+                "--lb".into(),
+                "pair-lb".into(),
+                "--health-port".into(),
+                p.into(),
+            ]
+        }),
+        ("rollback --lb", |_, p| {
+            vec![
+                "rollback".into(),
+                "--lb".into(),
+                "pair-lb".into(),
+                "--health-port".into(),
+                p.into(),
+            ]
+        }),
+        ("status --lb", |_, _| {
+            vec!["status".into(), "--lb".into(), "pair-lb".into()]
+        }),
+        ("roll", |_, _| {
+            vec![
+                "roll".into(),
+                "--lb".into(),
+                "web-lb".into(),
+                "--wait-scale".into(),
+                SCALE.to_string(),
+            ]
+        }),
+        ("unlock", |s, _| {
+            let ip = s.reserved_ips()[0].ip.to_string();
+            vec!["unlock".into(), "--reserved-ip".into(), ip]
+        }),
+        ("doctor", |_, p| {
+            vec![
+                "doctor".into(),
+                "--health-port".into(),
+                p.into(),
+                "--health-path".into(),
+                "/health".into(),
+            ]
+        }),
+    ];
+    let mut table = String::from("| command | scopes |\n| --- | --- |\n");
+    for (label, args) in scenarios {
+        let sim = Sim::start(
+            SimConfig::blue_green_and_fleet()
+                .time_scale(SCALE)
+                .load_balancer(LbSpec::droplets("pair-lb", ["prod"]).health_check(hc.clone())),
+        )
+        .await
+        .expect("the simulator starts");
+        if label.starts_with("rollback") {
+            // Something to roll back to: the standby runs the previous version.
+            sim.deploy(id(&sim, "fallback"), "v0").unwrap();
+        }
+        let mut a = args(&sim, &port(&sim));
+        if label.starts_with("promote") || label.starts_with("rollback") || label == "roll" {
+            a.extend(
+                [
+                    "--health-path",
+                    "/health",
+                    "--health-interval",
+                    "50ms",
+                    "--health-successes",
+                    "2",
+                ]
+                .map(str::to_owned),
+            );
+        }
+        let run = zdd(&sim, &strs(&a)).await;
+        assert!([0, 12].contains(&run.code), "{label}: {}", run.context());
+        let calls: Vec<String> = sim
+            .stats()
+            .api_calls
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, _)| k)
+            .collect();
+        let scopes: Vec<String> = scopes_of(&spec, &calls).into_iter().collect();
+        table.push_str(&format!(
+            "| `{label}` | {} |\n",
+            scopes
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        sim.shutdown().await;
+    }
+    let readme = std::fs::read_to_string(root.join("../README.md")).expect("README.md");
+    let block: String = readme
+        .lines()
+        .skip_while(|l| !l.contains("<!-- scopes -->"))
+        .skip(1)
+        .take_while(|l| !l.contains("<!-- /scopes -->"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        block, table,
+        "update the README's scopes table (between <!-- scopes --> markers) to:\n{table}"
+    );
+}
