@@ -9,20 +9,21 @@ use tokio::time::Instant;
 use crate::error::{Error, Result};
 use crate::retry::poll_schedule;
 
-/// How long to wait and how often to look.
+/// How long to wait and how often to look. The defaults ([`WaitOptions::default`]): give up
+/// after 5 minutes, look at once, then after 0.5 s, the pause growing ×1.5 up to 5 s.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WaitOptions {
-    /// Give up after this long.
+    /// Give up after this long (default 5 minutes).
     pub timeout: Duration,
-    /// First pause between two looks.
+    /// First pause between two looks (default 0.5 s).
     pub initial_interval: Duration,
-    /// Longest pause between two looks.
+    /// Longest pause between two looks (default 5 s).
     pub max_interval: Duration,
-    /// Growth of the pause after each look (at least 1.0).
+    /// Growth of the pause after each look (at least 1.0; default 1.5).
     pub factor: f32,
     /// The earliest the wait can end (an action just started cannot be done at once): the
     /// first look comes then instead of immediately, saving a call that could only say "not
-    /// yet". `None`: look at once.
+    /// yet". `None` (the default): look at once.
     pub earliest: Option<Duration>,
 }
 

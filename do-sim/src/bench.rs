@@ -230,16 +230,14 @@ pub fn ratio(wall: Duration, lower_bound: Duration) -> f64 {
 }
 
 /// One character per bucket of a traffic run: the version that answered when only one did
-/// (`1` for `v1`, the last character of its name), `+` when several did, `.` when none did,
-/// `x` when a request failed.
+/// (`1` for `v1`, the last character of its name), `+` when several did, `.` when none did.
+/// Failures are on their own line, [`failure_line`], so that a second with a few failed
+/// requests still shows who answered.
 pub fn timeline(report: &LoadReport) -> String {
     report
         .buckets
         .iter()
         .map(|b| {
-            if b.failed > 0 {
-                return 'x';
-            }
             let mut answered = b.versions.keys();
             match (answered.next(), answered.next()) {
                 (None, _) => '.',
@@ -248,6 +246,17 @@ pub fn timeline(report: &LoadReport) -> String {
             }
         })
         .collect()
+}
+
+/// One character per bucket, under [`timeline`]: `x` where a request failed, a space elsewhere
+/// (trailing spaces trimmed; empty when nothing failed).
+pub fn failure_line(report: &LoadReport) -> String {
+    let line: String = report
+        .buckets
+        .iter()
+        .map(|b| if b.failed > 0 { 'x' } else { ' ' })
+        .collect();
+    line.trim_end().to_owned()
 }
 
 #[cfg(test)]
@@ -360,6 +369,12 @@ mod tests {
             ],
             ..LoadReport::default()
         };
-        assert_eq!(timeline(&report), "1+2x.");
+        assert_eq!(timeline(&report), "1+22.");
+        assert_eq!(failure_line(&report), "   x");
+        let clean = LoadReport {
+            buckets: vec![bucket(&["v1"], 0)],
+            ..LoadReport::default()
+        };
+        assert_eq!(failure_line(&clean), "");
     }
 }

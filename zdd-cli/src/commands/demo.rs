@@ -444,6 +444,7 @@ fn entry(
         entry: name.into(),
         url,
         timeline: bench::timeline(&combined),
+        failures: bench::failure_line(&combined),
         moves: moves.map_or(0, |(_, n, _)| n),
         blackout_s: moves.map_or(0.0, |(_, _, b)| b.as_secs_f64()),
         kinds,

@@ -105,9 +105,10 @@ pub struct EntryTraffic {
     /// The blackout after each move, in seconds.
     pub blackout_s: f64,
     pub kinds: Vec<KindFigures>,
-    /// One character per second: the version that answered (`1`, `2`, `3`), `+` several, `x`
-    /// failures.
+    /// One character per second: the version that answered (`1`, `2`, `3`), `+` several.
     pub timeline: String,
+    /// Under the timeline: `x` for a second in which a request failed.
+    pub failures: String,
 }
 
 /// The demo's result: the document on stdout with `--output json`.
@@ -178,6 +179,9 @@ pub fn print_human(r: &DemoReport) {
             );
         }
         let _ = writeln!(out, "    versions over time (1 s each): {}", t.timeline);
+        if !t.failures.is_empty() {
+            let _ = writeln!(out, "    requests failed in second:     {}", t.failures);
+        }
         if t.moves > 0 {
             if let Some(f) = t.kinds.first().and_then(|k| k.floor_formula.as_ref()) {
                 let _ = writeln!(out, "    allowed, per kind: {f}");
@@ -197,7 +201,7 @@ pub fn print_human(r: &DemoReport) {
     }
     let _ = writeln!(
         out,
-        "  legend: 1 = only v1 answered, 2 = only v2, 3 = only v3, + = several, x = a request failed"
+        "  legend: 1 = only v1 answered, 2 = only v2, 3 = only v3, + = several, . = none; x = a request failed that second"
     );
     let _ = writeln!(out, "\ndeploys");
     for d in &r.deploys {
