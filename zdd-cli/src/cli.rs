@@ -144,6 +144,14 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Break a deploy lock left by a run that is gone.
     Unlock(UnlockArgs),
+    /// Print a shell completion script on stdout (`zdd-do completions bash >
+    /// /etc/bash_completion.d/zdd-do`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout (`zdd-do man > /usr/local/share/man/man1/zdd-do.1`).
+    Man,
     /// Run the local DigitalOcean simulator (API, droplets, a load balancer, a reserved IP)
     /// until Ctrl-C, to rehearse a pipeline without an account; `sim deploy` is the hook that
     /// "deploys" a version to a simulated droplet.

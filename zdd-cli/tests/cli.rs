@@ -1383,3 +1383,41 @@ async fn doctor_with_an_unreachable_health_endpoint_exits_4() {
         out.stdout
     );
 }
+
+/// Completions and the manual page come from the same definition as the flags.
+#[tokio::test]
+async fn completions_and_the_manual_page_are_generated() {
+    let fake = pair().await;
+    let out = zdd(&fake, &["completions", "bash"], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("complete -F _zdd__do"), "{}", out.stdout);
+    for word in [
+        "promote",
+        "rollback",
+        "roll",
+        "doctor",
+        "--pre-switch-path",
+        "--lb",
+    ] {
+        assert!(out.stdout.contains(word), "bash completion lacks {word}");
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = zdd(&fake, &["completions", shell], &[]).await;
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        assert!(out.stdout.contains("promote"), "{shell}");
+    }
+    let out = zdd(&fake, &["completions", "tcsh"], &[]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = zdd(&fake, &["man"], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(".TH zdd-do 1"),
+        "{}",
+        &out.stdout[..300.min(out.stdout.len())]
+    );
+    assert!(
+        out.stdout.contains("promote"),
+        "the manual lists the commands"
+    );
+    assert!(fake.calls().is_empty());
+}

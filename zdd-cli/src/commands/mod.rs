@@ -38,6 +38,21 @@ pub async fn run(args: Cli) -> i32 {
         Command::Status(s) => status::run(&args.global, s, &sink).await,
         Command::Doctor(d) => doctor::run(&args.global, d).await,
         Command::Unlock(u) => unlock::run(&args.global, u).await,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "zdd-do", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            match man.render(&mut std::io::stdout()) {
+                Ok(()) => Ok(exit::OK),
+                Err(e) => Err(Early(
+                    exit::USAGE,
+                    format!("could not write the manual page: {e}"),
+                )),
+            }
+        }
         #[cfg(feature = "sim")]
         Command::Sim(s) => sim::run(&args.global, s).await,
         #[cfg(feature = "sim")]

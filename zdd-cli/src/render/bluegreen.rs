@@ -173,18 +173,5 @@ pub fn print_lb_status(r: &LbStatusReport, roles: &Roles, code: i32) {
         let ids: Vec<String> = r.others.iter().map(|i| i.to_string()).collect();
         let _ = writeln!(out, "  also in it, with neither tag: {}", ids.join(", "));
     }
-    for h in &r.health {
-        let _ = writeln!(
-            out,
-            "  health of {}: {} ({} {})",
-            h.id,
-            if h.healthy { "healthy" } else { "UNHEALTHY" },
-            h.url,
-            h.detail
-        );
-    }
-    let _ = writeln!(out, "state: {} (exit {code})", r.state);
-    for d in &r.drift {
-        let _ = writeln!(out, "  drift: {d}");
-    }
+    super::status::health_and_state(&mut out, &r.health, r.state, &r.drift, code);
 }

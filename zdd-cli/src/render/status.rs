@@ -2,11 +2,35 @@
 
 use std::io::Write;
 
-use zdd_core::bluegreen::{DropletSummary, Roles, StatusReport};
+use zdd_core::bluegreen::{DropletHealth, DropletSummary, Roles, StatusReport, StatusState};
 
 use crate::exit;
 
 /// The summary on stdout.
+/// The lines every `status` ends with: each droplet's health, the state and its drift.
+pub(crate) fn health_and_state(
+    out: &mut impl Write,
+    health: &[DropletHealth],
+    state: StatusState,
+    drift: &[String],
+    code: i32,
+) {
+    for h in health {
+        let _ = writeln!(
+            out,
+            "  health of {}: {} ({} {})",
+            h.id,
+            if h.healthy { "healthy" } else { "UNHEALTHY" },
+            h.url,
+            h.detail
+        );
+    }
+    let _ = writeln!(out, "state: {state} (exit {code})");
+    for d in drift {
+        let _ = writeln!(out, "  drift: {d}");
+    }
+}
+
 pub fn print_human(report: &StatusReport, roles: &Roles, code: i32) {
     let mut out = std::io::stdout().lock();
     let show = |d: &DropletSummary| {
@@ -40,20 +64,7 @@ pub fn print_human(report: &StatusReport, roles: &Roles, code: i32) {
     for d in &report.standby_tagged {
         let _ = writeln!(out, "  {}: {}", roles.standby_tag, show(d));
     }
-    for h in &report.health {
-        let _ = writeln!(
-            out,
-            "  health of {}: {} ({} {})",
-            h.id,
-            if h.healthy { "healthy" } else { "UNHEALTHY" },
-            h.url,
-            h.detail
-        );
-    }
-    let _ = writeln!(out, "state: {} (exit {code})", report.state);
-    for d in &report.drift {
-        let _ = writeln!(out, "  drift: {d}");
-    }
+    health_and_state(&mut out, &report.health, report.state, &report.drift, code);
     if code == exit::STATUS_UNHEALTHY
         && let Some(d) = &report.ip_droplet
     {
