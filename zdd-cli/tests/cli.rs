@@ -1390,7 +1390,11 @@ async fn completions_and_the_manual_page_are_generated() {
     let fake = pair().await;
     let out = zdd(&fake, &["completions", "bash"], &[]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("complete -F _zdd__do"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("complete -F _zdd__do"),
+        "{}",
+        out.stdout
+    );
     for word in [
         "promote",
         "rollback",
