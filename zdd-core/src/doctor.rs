@@ -147,26 +147,19 @@ pub async fn doctor(client: &Client, cfg: &DoctorConfig) -> DoctorReport {
     let mut checks = Vec::new();
     let roles = &cfg.roles;
     // 1. The token, by the first read every deploy makes.
-    let live = match client.droplets().list_by_tag(&roles.live_tag).await {
-        Ok(l) => {
+    let read = async {
+        let live = client.droplets().list_by_tag(&roles.live_tag).await?;
+        let standby = client.droplets().list_by_tag(&roles.standby_tag).await?;
+        Ok::<_, do_api::Error>((live, standby))
+    };
+    let (live, standby) = match read.await {
+        Ok(both) => {
             checks.push(pass(
                 "token",
                 "the API accepts the token and it reads droplets".into(),
             ));
-            l
+            both
         }
-        Err(e) => {
-            checks.push(fail(
-                "token",
-                Trouble::Api,
-                e.to_string(),
-                api_fix(&e, "droplet:read"),
-            ));
-            return DoctorReport { checks };
-        }
-    };
-    let standby = match client.droplets().list_by_tag(&roles.standby_tag).await {
-        Ok(s) => s,
         Err(e) => {
             checks.push(fail(
                 "token",
