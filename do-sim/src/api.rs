@@ -221,6 +221,7 @@ pub(crate) fn router(sh: Sh) -> Router {
             )
     };
     let v2 = Router::new()
+        .route("/account", get(get_account))
         .route(
             "/droplets",
             get(list_droplets)
@@ -463,6 +464,14 @@ async fn create_droplets(State(sh): State<Sh>, body: Bytes) -> ApiResult {
         return Err(unprocessable(format!("tag name `{bad}` is invalid")));
     }
     let region = b.region.unwrap_or_else(|| sh.cfg.region.clone());
+    {
+        let st = sh.lock();
+        if st.droplets.len() + names.len() > sh.cfg.droplet_limit as usize {
+            return Err(unprocessable(
+                "creating this/these droplet(s) will exceed your droplet limit",
+            ));
+        }
+    }
     let mut bound = Vec::new();
     for _ in &names {
         bound.push(sh.bind_new(HostKind::Droplet).await.map_err(internal)?);
@@ -718,6 +727,23 @@ async fn list_actions(State(sh): State<Sh>, Query(q): Q) -> ApiResult {
     ok(
         StatusCode::OK,
         paged(&sh, "/v2/actions", &q, "actions", items),
+    )
+}
+
+/// `GET /v2/account`: a fixed simulated user, with the configured droplet limit.
+async fn get_account(State(sh): State<Sh>) -> ApiResult {
+    ok(
+        StatusCode::OK,
+        json!({"account": {
+            "droplet_limit": sh.cfg.droplet_limit,
+            "floating_ip_limit": 5,
+            "email": "sim@do-sim.invalid",
+            "name": "do-sim",
+            "uuid": "d0517000000000000000000000000000000000de",
+            "email_verified": true,
+            "status": "active",
+            "status_message": "",
+        }}),
     )
 }
 

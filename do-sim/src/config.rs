@@ -315,6 +315,14 @@ pub struct SimConfig {
     /// What a reserved IP's move does to connections. Default: [`IpMoves::default`] (resets and
     /// a 1 s blackout).
     pub ip_moves: IpMoves,
+    /// How many droplets the account may have: `GET /v2/account` reports it, and a create that
+    /// would exceed it is refused with DigitalOcean's 422 ("creating this/these droplet(s) will
+    /// exceed your droplet limit"). Default 25, the official description's example.
+    pub droplet_limit: u32,
+    /// Serve the API over HTTPS with a certificate generated at start, signed by a CA of its
+    /// own ([`crate::Sim::ca_pem`]), as official clients that refuse to send a token over
+    /// plain HTTP need. Default off.
+    pub tls: bool,
 }
 
 impl Default for SimConfig {
@@ -333,6 +341,8 @@ impl Default for SimConfig {
             new_droplet_version: "v1".into(),
             rate_limit: 5000,
             ip_moves: IpMoves::default(),
+            droplet_limit: 25,
+            tls: false,
         }
     }
 }
@@ -364,6 +374,20 @@ impl SimConfig {
             .load_balancer(LbSpec::tagged("web-lb", "web").health_check(hc))
             .action_latency(Duration::from_secs(2))
             .boot_time(Duration::from_secs(3))
+    }
+
+    /// The account's droplet limit.
+    #[must_use]
+    pub fn droplet_limit(mut self, n: u32) -> Self {
+        self.droplet_limit = n;
+        self
+    }
+
+    /// Serve the API over HTTPS (see [`SimConfig::tls`]).
+    #[must_use]
+    pub fn tls(mut self, on: bool) -> Self {
+        self.tls = on;
+        self
     }
 
     /// Add a droplet.

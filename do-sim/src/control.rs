@@ -139,8 +139,14 @@ async fn put_faults(State(sh): State<Sh>, body: Bytes) -> Response {
 
 /// Ask a running simulator (its API base URL, as `zdd-do sim` prints it) to deploy `version` to
 /// droplet `droplet` (id, name or address): what a `--exec` hook calls to "deploy" in a
-/// rehearsal. Returns the simulator's answer.
-pub async fn remote_deploy(api_url: &str, droplet: &str, version: &str) -> Result<Value, String> {
+/// rehearsal. Returns the simulator's answer. `ca_pem` is the CA to trust when the simulator
+/// serves HTTPS (`zdd-do sim --tls`).
+pub async fn remote_deploy(
+    api_url: &str,
+    ca_pem: Option<&str>,
+    droplet: &str,
+    version: &str,
+) -> Result<Value, String> {
     if version.trim().is_empty() {
         return Err("the version to deploy is empty".into());
     }
@@ -153,11 +159,15 @@ pub async fn remote_deploy(api_url: &str, droplet: &str, version: &str) -> Resul
         .map_err(|_| format!("`{api_url}` cannot take a path"))?
         .pop_if_empty()
         .extend(["_sim", "droplets", droplet, "deploy"]);
-    let http = reqwest::Client::builder()
+    let mut http = reqwest::Client::builder()
         .no_proxy()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .timeout(std::time::Duration::from_secs(10));
+    if let Some(pem) = ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+            .map_err(|e| format!("the CA file is not PEM: {e}"))?;
+        http = http.tls_certs_merge(certs);
+    }
+    let http = http.build().map_err(|e| e.to_string())?;
     let resp = http
         .post(url.clone())
         .json(&json!({ "version": version }))

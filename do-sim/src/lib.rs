@@ -85,6 +85,8 @@
 //! | `http_idle_timeout_seconds` | a client connection idle that long (default 60, scaled) is closed; a request being served finishes first | `models/load_balancer_base.yml` |
 //! | forwarding rules | the proxy listens on and sends to the app port, and the rules in the API say so (requested ports are replaced), so the entry point can be derived from the API | deviation: loopback addresses, one port |
 //! | `https` health checks and rules | plain HTTP | deviation: no TLS |
+//! | the API's transport | plain HTTP on 127.0.0.1 by default; with [`SimConfig::tls`], HTTPS with a certificate for `127.0.0.1` and `localhost` signed by a CA generated at start ([`Sim::ca_pem`]) | deviation: DigitalOcean's API is HTTPS under a public CA; official clients (pydo) refuse to send a token over plain HTTP |
+//! | droplet limit | `GET /v2/account` reports it (25 by default); a create that would exceed it is refused with 422 `unprocessable_entity` "creating this/these droplet(s) will exceed your droplet limit" | `models/account.yml` (`droplet_limit`); the message as users report it from the API (OpenRouterLabs/spawn#3059, pry0cc/axiom#422) |
 //! | rate limit | 5,000 requests per rolling hour with `ratelimit-*` headers, then real 429s; injected 429s with `Retry-After` on demand ([`Faults`]) | DigitalOcean API reference, "Rate Limit" |
 //! | pagination | `per_page` up to 200, `links.pages.next` | the API reference's `links` model |
 //! | answer shapes | the official description's models, which do-api decodes | `specification/` |
@@ -98,6 +100,7 @@ mod forward;
 mod lb;
 mod state;
 mod stats;
+mod tls;
 pub mod traffic;
 mod util;
 
@@ -288,6 +291,7 @@ pub struct Sim {
     sh: Arc<Shared>,
     api_addr: SocketAddr,
     api_task: Option<tokio::task::JoinHandle<()>>,
+    ca_pem: Option<String>,
 }
 
 fn url(addr: Ipv4Addr, port: u16) -> String {
@@ -467,9 +471,15 @@ impl Sim {
         listeners.pop();
         let api = TcpListener::bind((Ipv4Addr::LOCALHOST, cfg.api_port)).await?;
         let api_addr = api.local_addr()?;
+        let tls = if cfg.tls {
+            Some(tls::generate().map_err(|e| SimError::Config(format!("TLS: {e}")))?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let cfg_copy = cfg.clone();
         let sh = Arc::new(Shared::new(cfg, port, alloc));
-        let _ = sh.api_base.set(format!("http://{api_addr}"));
+        let _ = sh.api_base.set(format!("{scheme}://{api_addr}"));
         let mut listeners = listeners.into_iter();
         {
             let mut st = sh.lock();
@@ -576,23 +586,34 @@ impl Sim {
         }
         let router = api::router(sh.clone());
         let mut stop = sh.stop.subscribe();
-        let api_task = tokio::spawn(async move {
-            let _ = axum::serve(api, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let api_task = match tls {
+            Some(tls) => tokio::spawn(tls::serve(tls, api, router, stop)),
+            None => tokio::spawn(async move {
+                let _ = axum::serve(api, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+            }),
+        };
         Ok(Sim {
             sh,
             api_addr,
             api_task: Some(api_task),
+            ca_pem,
         })
     }
 
-    /// The API's base URL, `http://127.0.0.1:PORT/`.
+    /// The API's base URL: `http://127.0.0.1:PORT/`, or `https://` with [`SimConfig::tls`].
     pub fn api_url(&self) -> String {
-        format!("http://{}/", self.api_addr)
+        format!("{}/", self.sh.base())
+    }
+
+    /// With [`SimConfig::tls`], the PEM certificate of the CA that signed the API's certificate
+    /// (made at start, for this run only): what a client must trust. `None` over plain HTTP.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The API server's address.
@@ -607,9 +628,13 @@ impl Sim {
 
     /// A do-api client builder pointed at this simulator, with its token.
     pub fn client_builder(&self) -> do_api::ClientBuilder {
-        do_api::Client::builder()
+        let b = do_api::Client::builder()
             .base_url(self.api_url())
-            .token(do_api::Token::new(SIM_TOKEN).expect("constant token is valid"))
+            .token(do_api::Token::new(SIM_TOKEN).expect("constant token is valid"));
+        match self.ca_pem() {
+            Some(pem) => b.root_certificates_pem(pem),
+            None => b,
+        }
     }
 
     /// A do-api client for this simulator with default settings.

@@ -340,6 +340,85 @@ async fn paging_over_more_than_200_droplets_follows_links() {
     sim.shutdown().await;
 }
 
+/// `SimConfig::tls`: the API answers over HTTPS; a client that trusts the simulator's CA reads
+/// the account, one that does not fails at once with a TLS error (not retried, nothing sent).
+#[tokio::test]
+async fn over_https_only_a_client_trusting_the_ca_gets_through() {
+    let sim = Sim::start(SimConfig::blue_green_and_fleet().tls(true).droplet_limit(7))
+        .await
+        .unwrap();
+    assert!(
+        sim.api_url().starts_with("https://127.0.0.1:"),
+        "{}",
+        sim.api_url()
+    );
+    let pem = sim.ca_pem().expect("a CA with tls");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+
+    let account = client(&sim).account().get().await.unwrap();
+    assert_eq!(account.droplet_limit, 7);
+    assert_eq!(account.status, do_api::AccountStatus::Active);
+
+    let untrusting = do_api::Client::builder()
+        .base_url(sim.api_url())
+        .token(do_api::Token::new(sim.token()).unwrap())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let e = untrusting.account().get().await.unwrap_err();
+    assert!(e.is_tls(), "{e:?}");
+    assert!(e.is_transport() && !e.is_connect(), "{e:?}");
+    assert!(e.to_string().contains("TLS handshake failed"), "{e}");
+    assert!(e.to_string().contains("UnknownIssuer"), "{e}");
+    assert_eq!(
+        untrusting.requests_sent(),
+        1,
+        "a refused certificate is not retried"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        sim.stats().api_total,
+        1,
+        "only the trusting client's request arrived"
+    );
+
+    // Garbage instead of a CA: one clear error when the client is built.
+    let e = do_api::Client::builder()
+        .token(do_api::Token::new(sim.token()).unwrap())
+        .root_certificates_pem("not a certificate")
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("not PEM certificates"), "{e}");
+    sim.shutdown().await;
+}
+
+/// A create beyond the account's droplet limit is refused as DigitalOcean refuses it, and
+/// nothing is created.
+#[tokio::test]
+async fn creates_beyond_the_droplet_limit_are_refused() {
+    let sim = Sim::start(SimConfig::blue_green_and_fleet().droplet_limit(6))
+        .await
+        .unwrap();
+    let c = strict_client(&sim);
+    let req = CreateDroplet::many(["new-1", "new-2"], "s-1vcpu-1gb", "ubuntu-22-04-x64");
+    let e = c.droplets().create(&req).await.unwrap_err();
+    assert_eq!(api_status(&e), Some(422), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("creating this/these droplet(s) will exceed your droplet limit"),
+        "{e}"
+    );
+    assert_eq!(sim.droplets().len(), 5);
+    let one = CreateDroplet::many(["new-1"], "s-1vcpu-1gb", "ubuntu-22-04-x64");
+    c.droplets().create(&one).await.unwrap();
+    assert_eq!(sim.droplets().len(), 6);
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn requests_without_a_token_get_401() {
     let sim = Sim::start(SimConfig::blue_green_and_fleet()).await.unwrap();

@@ -431,6 +431,14 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
         .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (call.method.as_str(), segs.as_slice()) {
+        ("GET", ["v2", "account"]) => ok(
+            200,
+            json!({"account": {
+                "droplet_limit": 25, "floating_ip_limit": 5, "email": "fake@fake-do.invalid",
+                "uuid": "fa4e0000000000000000000000000000000000de", "email_verified": true,
+                "status": "active", "status_message": ""
+            }}),
+        ),
         ("GET", ["v2", "droplets"]) => {
             let tag = query(req, "tag_name");
             let items: Vec<Value> = st

@@ -46,10 +46,76 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The OpenAPI description to serve: `$ZDD_OPENAPI_SPEC`, else the first
+/// The OpenAPI description to serve: [`spec_text`], written to
+/// `target/openapi/zdd-spec-<pid>.json` under the workspace root.
+pub fn spec_path() -> Result<PathBuf, String> {
+    let text = spec_text()?;
+    let dir = workspace_root().join("target/openapi");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(format!("zdd-spec-{}.json", std::process::id()));
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// The OpenAPI description zdd-do is held to, parsed: [`spec_text`].
+pub fn spec() -> Result<serde_json::Value, String> {
+    serde_json::from_str(&spec_text()?).map_err(|e| format!("the merged description: {e}"))
+}
+
+/// The OpenAPI description zdd-do is held to: the subset ([`subset_path`]) with the paths of
+/// `fixtures/openapi/zdd-extra.json` (written by `fixtures/openapi/bundle.py`) added at the end
+/// of its `paths`. Spliced as text, because the order of keys matters (Prism answers with the
+/// first of several examples) and `serde_json` without `preserve_order` sorts them. A path in
+/// both is an error (bundle it once).
+pub fn spec_text() -> Result<String, String> {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    let parse = |what: &str, t: &str| {
+        serde_json::from_str::<serde_json::Value>(t).map_err(|e| format!("{what}: {e}"))
+    };
+    let subset_file = subset_path()?;
+    let subset = read(&subset_file)?;
+    let extra_file = workspace_root().join("fixtures/openapi/zdd-extra.json");
+    let extra = read(&extra_file)?;
+    let (subset_v, extra_v) = (
+        parse("the subset", &subset)?,
+        parse("zdd-extra.json", &extra)?,
+    );
+    let (Some(old), Some(new)) = (subset_v["paths"].as_object(), extra_v.as_object()) else {
+        return Err("the subset has no `paths` object, or zdd-extra.json is not an object".into());
+    };
+    if let Some(p) = new.keys().find(|p| old.contains_key(*p)) {
+        return Err(format!(
+            "{p} is both in the subset and in zdd-extra.json: remove it from fixtures/openapi/bundle.py"
+        ));
+    }
+    // `paths` is the subset's last member: its text ends with `}` (paths) and `}` (the root).
+    let body = subset.trim_end();
+    let inner = extra.trim();
+    let inner = &inner[1..inner.len() - 1];
+    let cut = body
+        .strip_suffix('}')
+        .map(str::trim_end)
+        .and_then(|b| b.strip_suffix('}'))
+        .ok_or("the subset does not end with its `paths` object")?;
+    let text = if new.is_empty() {
+        subset.clone()
+    } else {
+        format!("{cut},{inner}}}}}")
+    };
+    let merged = parse("the merged description", &text)?;
+    if merged["paths"].as_object().map(|p| p.len()) != Some(old.len() + new.len()) {
+        return Err(format!(
+            "{}: `paths` is not its last member, so zdd-extra.json cannot be spliced in",
+            subset_file.display()
+        ));
+    }
+    Ok(text)
+}
+
+/// The first round's bundled description: `$ZDD_OPENAPI_SPEC`, else the first
 /// `shared/do-openapi/zdd-subset.json` found beside the workspace root or beside one of its
 /// parents. Errors with every place looked at.
-pub fn spec_path() -> Result<PathBuf, String> {
+pub fn subset_path() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("ZDD_OPENAPI_SPEC") {
         let p = PathBuf::from(p);
         return if p.is_file() {

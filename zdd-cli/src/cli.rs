@@ -92,6 +92,10 @@ pub struct Global {
     /// ignores it and starts its own; `zdd-do sim deploy` uses it to reach the simulator.
     #[arg(long, env = "ZDD_DO_API_URL", default_value = do_api::client::DEFAULT_BASE_URL, global = true)]
     pub api_url: String,
+    /// Also trust the CA certificates in this PEM file when calling the API (a TLS-inspecting
+    /// proxy's CA, or the one `zdd-do sim --tls` writes).
+    #[arg(long, env = "ZDD_API_CA_FILE", global = true)]
+    pub api_ca_file: Option<PathBuf>,
     /// Read the API token from this file instead of the environment.
     #[arg(long, env = "ZDD_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
@@ -624,6 +628,15 @@ pub struct SimArgs {
     /// by a move whatever this is.
     #[arg(long, env = "ZDD_SIM_IP_BLACKOUT", value_parser = dur("ip-blackout"), default_value = "1s")]
     pub ip_blackout: Duration,
+    /// Serve the API over HTTPS, with a certificate made at start and signed by a CA made for
+    /// this run (official clients such as pydo send a token only over HTTPS). The CA is
+    /// written to --tls-ca-file, and the commands printed trust it.
+    #[arg(long, env = "ZDD_SIM_TLS")]
+    pub tls: bool,
+    /// Where --tls writes its CA certificate (PEM), removed when the simulator stops. Default:
+    /// zdd-do-sim-ca-<API port>.pem in the temporary directory.
+    #[arg(long, env = "ZDD_SIM_TLS_CA_FILE", requires = "tls")]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 #[cfg(feature = "sim")]

@@ -1141,6 +1141,41 @@ async fn a_bad_pre_switch_hook_is_exit_2_and_sends_nothing() {
     assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
 }
 
+/// `--api-ca-file` that cannot be read, or holds no certificate: one line naming the flag,
+/// exit 2, no request sent.
+#[tokio::test]
+async fn a_bad_api_ca_file_is_exit_2_and_sends_nothing() {
+    let fake = pair().await;
+    let dir = std::env::temp_dir().join(format!("zdd-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let garbage = dir.join("ca.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let missing = dir.join("missing.pem");
+    let garbage_s = garbage.display().to_string();
+    let missing_s = missing.display().to_string();
+    let cases = [
+        (
+            missing_s.as_str(),
+            format!(
+                "error: --api-ca-file {missing_s}: cannot read it (No such file or directory (os error 2)); give the PEM file of the CA to trust\n"
+            ),
+        ),
+        (
+            garbage_s.as_str(),
+            format!(
+                "error: --api-ca-file {garbage_s}: no certificate in it (no BEGIN CERTIFICATE line); give the PEM file of the CA to trust\n"
+            ),
+        ),
+    ];
+    for (file, want) in cases {
+        let out = zdd(&fake, &["status", "--api-ca-file", file], &[TOKEN_ENV]).await;
+        assert_eq!(out.code, 2, "{file}: {}", out.stderr);
+        assert_eq!(out.stderr, want, "{file}");
+    }
+    assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[tokio::test]
 async fn dry_run_through_a_load_balancer_prints_typed_steps() {
     let fake = FakeDo::lb_fleet(1, 1, false).await;
@@ -1259,7 +1294,12 @@ async fn doctor_on_a_healthy_setup_is_0() {
     let out = zdd(&fake, &["doctor"], &[TOKEN_ENV]).await;
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert!(lines[0].starts_with("ok   token"), "{}", out.stdout);
+    assert_eq!(
+        lines[0],
+        "ok   token         the API accepts the token: account fake@fake-do.invalid (active), droplet limit 25",
+        "{}",
+        out.stdout
+    );
     assert!(
         lines.contains(&"ok   tags          `PROD`: blue (1); `FALLBACK`: green (2)"),
         "{}",
@@ -1289,6 +1329,33 @@ async fn doctor_on_a_healthy_setup_is_0() {
     );
     assert!(m[1].starts_with("DELETE /v2/tags/zdd-doctor:"), "{m:#?}");
     assert!(fake.lock_tags().is_empty());
+    fake.assert_no_unexpected();
+}
+
+/// A custom-scoped token without `account:read` is still a good token for deploys: the token
+/// check falls back on the droplet reads and says why.
+#[tokio::test]
+async fn doctor_with_a_token_that_cannot_read_the_account_still_passes() {
+    let fake = pair().await;
+    fake.fault("GET", "/v2/account", 1, 403);
+    let out = zdd(&fake, &["doctor"], &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let first = out.stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        "ok   token         the API accepts the token and it reads droplets (it cannot read the account: no `account:read` scope, which deploys do not need)",
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.contains(" token  "))
+            .count(),
+        1,
+        "{}",
+        out.stdout
+    );
     fake.assert_no_unexpected();
 }
 

@@ -1014,12 +1014,7 @@ fn scopes_of(spec: &Value, calls: &[String]) -> BTreeSet<String> {
 #[tokio::test]
 async fn the_readme_lists_the_scopes_each_command_calls() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let spec_path = root.join("../../shared/do-openapi/zdd-subset.json");
-    let spec: Value = serde_json::from_str(
-        &std::fs::read_to_string(&spec_path)
-            .unwrap_or_else(|e| panic!("{}: {e}", spec_path.display())),
-    )
-    .expect("the description is JSON");
+    let spec: Value = zdd_tests::prism::spec().unwrap_or_else(|e| panic!("{e}"));
     let hc = HealthCheck::http(80, "/health")
         .check_interval_seconds(3)
         .response_timeout_seconds(3)

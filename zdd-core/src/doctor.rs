@@ -128,6 +128,8 @@ fn api_fix(e: &do_api::Error, scope: &str) -> String {
         "set DIGITALOCEAN_ACCESS_TOKEN (or DIGITALOCEAN_TOKEN) to a valid, unexpired token".into()
     } else if e.status() == Some(403) {
         format!("give the token the `{scope}` scope (or use a full-access token)")
+    } else if e.is_tls() {
+        "trust the CA that signs the API's certificate (a TLS-inspecting proxy's, or the simulator's)".into()
     } else if e.is_connect() || e.is_request_timeout() {
         "check the API URL and that this machine reaches it".into()
     } else {
@@ -146,7 +148,43 @@ fn names(ds: &[Droplet]) -> String {
 pub async fn doctor(client: &Client, cfg: &DoctorConfig) -> DoctorReport {
     let mut checks = Vec::new();
     let roles = &cfg.roles;
-    // 1. The token, by the first read every deploy makes.
+    // 1. The token: the account it belongs to. A token without `account:read` is still a
+    // token (403, not 401); the first read every deploy makes then decides.
+    let account = client.account().get().await;
+    match &account {
+        Ok(a) if a.status == do_api::AccountStatus::Locked => {
+            checks.push(fail(
+                "token",
+                Trouble::Setup,
+                format!(
+                    "the account {} is locked: {}",
+                    a.email,
+                    a.status_message.trim()
+                ),
+                "see the account's billing and messages in the control panel".into(),
+            ));
+            return DoctorReport { checks };
+        }
+        Ok(a) => checks.push(pass(
+            "token",
+            format!(
+                "the API accepts the token: account {} ({}), droplet limit {}",
+                a.email,
+                a.status.as_str(),
+                a.droplet_limit
+            ),
+        )),
+        Err(e) if e.status() == Some(403) => {}
+        Err(e) => {
+            checks.push(fail(
+                "token",
+                Trouble::Api,
+                e.to_string(),
+                api_fix(e, "account:read"),
+            ));
+            return DoctorReport { checks };
+        }
+    }
     let read = async {
         let live = client.droplets().list_by_tag(&roles.live_tag).await?;
         let standby = client.droplets().list_by_tag(&roles.standby_tag).await?;
@@ -154,15 +192,17 @@ pub async fn doctor(client: &Client, cfg: &DoctorConfig) -> DoctorReport {
     };
     let (live, standby) = match read.await {
         Ok(both) => {
-            checks.push(pass(
-                "token",
-                "the API accepts the token and it reads droplets".into(),
-            ));
+            if account.is_err() {
+                checks.push(pass(
+                    "token",
+                    "the API accepts the token and it reads droplets (it cannot read the account: no `account:read` scope, which deploys do not need)".into(),
+                ));
+            }
             both
         }
         Err(e) => {
             checks.push(fail(
-                "token",
+                if account.is_ok() { "tags" } else { "token" },
                 Trouble::Api,
                 e.to_string(),
                 api_fix(&e, "droplet:read"),

@@ -21,6 +21,8 @@ pub enum ApiCause {
     ServerError,
     /// No answer: connection refused, DNS, timeout.
     Unreachable,
+    /// The API's TLS certificate was refused (not signed by a trusted CA).
+    Certificate,
     /// Anything else (another status, an unexpected body).
     Other,
 }
@@ -36,6 +38,8 @@ impl ApiCause {
             ApiCause::RateLimited
         } else if e.is_server_error() {
             ApiCause::ServerError
+        } else if e.is_tls() {
+            ApiCause::Certificate
         } else if matches!(e, do_api::Error::Transport { .. }) {
             ApiCause::Unreachable
         } else {

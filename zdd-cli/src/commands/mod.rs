@@ -104,7 +104,8 @@ fn outcome_name(code: i32) -> &'static str {
 static TOKEN_SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// A message about a failed API call, with what to check when DigitalOcean refused the token
-/// (401) or found it lacking a scope (403): the variable or file it came from.
+/// (401) or found it lacking a scope (403): the variable or file it came from; and how to trust
+/// the API's CA when its certificate was refused.
 pub fn with_token_hint(message: String, cause: Option<ApiCause>) -> String {
     match (TOKEN_SOURCE.get(), cause) {
         (Some(source), Some(ApiCause::Unauthorized)) => format!(
@@ -112,6 +113,9 @@ pub fn with_token_hint(message: String, cause: Option<ApiCause>) -> String {
         ),
         (Some(source), Some(ApiCause::Forbidden)) => format!(
             "{message}. The token from {source} is not allowed to do this: give it read and write access to droplets, tags, load balancers, reserved IPs and actions"
+        ),
+        (_, Some(ApiCause::Certificate)) => format!(
+            "{message}. The API's certificate is not signed by a CA this machine trusts: give that CA's PEM file with --api-ca-file (or ZDD_API_CA_FILE)"
         ),
         _ => message,
     }
@@ -163,13 +167,38 @@ fn token(g: &cli::Global) -> Result<Token, Early> {
 }
 
 fn client(g: &cli::Global) -> Result<Client, Early> {
-    Client::builder()
+    let mut b = Client::builder()
         .token(token(g)?)
         .base_url(g.api_url.clone())
         .timeout(g.api_timeout)
-        .user_agent(concat!("zdd-do/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Early(exit::USAGE, e.to_string()))
+        .user_agent(concat!("zdd-do/", env!("CARGO_PKG_VERSION")));
+    if let Some(pem) = api_ca(g)? {
+        b = b.root_certificates_pem(pem);
+    }
+    b.build().map_err(|e| Early(exit::USAGE, e.to_string()))
+}
+
+/// The PEM text of `--api-ca-file`, if given.
+fn api_ca(g: &cli::Global) -> Result<Option<String>, Early> {
+    let Some(p) = &g.api_ca_file else {
+        return Ok(None);
+    };
+    let bad = |why: String| {
+        Early(
+            exit::USAGE,
+            format!(
+                "--api-ca-file {}: {why}; give the PEM file of the CA to trust",
+                p.display()
+            ),
+        )
+    };
+    let text = std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(bad(
+            "no certificate in it (no BEGIN CERTIFICATE line)".into()
+        ));
+    }
+    Ok(Some(text))
 }
 
 /// Where to probe; what is `None` comes from the load balancer (roll) or the defaults.

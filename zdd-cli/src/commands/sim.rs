@@ -17,7 +17,8 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
         app_version,
     }) = &s.action
     {
-        let answer = do_sim::remote_deploy(&g.api_url, droplet, app_version)
+        let ca = super::api_ca(g)?;
+        let answer = do_sim::remote_deploy(&g.api_url, ca.as_deref(), droplet, app_version)
             .await
             .map_err(|e| Early(exit::USAGE, format!("sim deploy: {e}")))?;
         match g.output {
@@ -50,6 +51,7 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
         .time_scale(s.time_scale)
         .api_port(s.api_port)
         .ip_moves(IpMoves::harsh(s.ip_blackout))
+        .tls(s.tls)
         .faults(
             Faults::default()
                 .rate_limited(s.fault_429, 1.0)
@@ -58,9 +60,31 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
     let sim = Sim::start(cfg)
         .await
         .map_err(|e| usage(format!("the simulator could not start: {e}")))?;
+    let ca_file = match sim.ca_pem() {
+        Some(pem) => {
+            let path = s.tls_ca_file.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("zdd-do-sim-ca-{}.pem", sim.api_addr().port()))
+            });
+            if let Err(e) = std::fs::write(&path, pem) {
+                sim.shutdown().await;
+                return Err(usage(format!(
+                    "--tls-ca-file {}: cannot write the CA there ({e}); give a writable path",
+                    path.display()
+                )));
+            }
+            Some(path)
+        }
+        None => None,
+    };
     match g.output {
-        Output::Json => print_json(&sim.view()),
-        Output::Human => render::sim::print_human(&sim),
+        Output::Json => {
+            let mut view = serde_json::to_value(sim.view()).unwrap_or_default();
+            if let (Some(p), Some(o)) = (&ca_file, view.as_object_mut()) {
+                o.insert("ca_file".into(), p.display().to_string().into());
+            }
+            print_json(&view)
+        }
+        Output::Human => render::sim::print_human(&sim, ca_file.as_deref()),
     }
     // Traffic through both entry points until Ctrl-C (a day at most), then what each client
     // kind saw.
@@ -103,5 +127,8 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
         }
     }
     sim.shutdown().await;
+    if let Some(p) = ca_file {
+        let _ = std::fs::remove_file(p);
+    }
     Ok(exit::OK)
 }

@@ -29,7 +29,7 @@ fn exec_arg(zdd: &str) -> String {
 }
 
 /// The simulator's view and ready-to-paste commands, on stdout.
-pub fn print_human(sim: &Sim) {
+pub fn print_human(sim: &Sim, ca_file: Option<&std::path::Path>) {
     let zdd = self_command();
     let exec = exec_arg(&zdd);
     // A simulator running faster than DigitalOcean: the roll's own allowances follow.
@@ -57,12 +57,16 @@ pub fn print_human(sim: &Sim) {
         out,
         "Rehearse a pipeline in another shell (Ctrl-C here stops the simulator):"
     );
+    let ca = ca_file.map(|p| sh_quote(&p.display().to_string()));
     let _ = writeln!(
         out,
-        "  export ZDD_DO_API_URL={} DIGITALOCEAN_ACCESS_TOKEN={} ZDD_HEALTH_PORT={} ZDD_HEALTH_PATH=/health",
+        "  export ZDD_DO_API_URL={} DIGITALOCEAN_ACCESS_TOKEN={} ZDD_HEALTH_PORT={} ZDD_HEALTH_PATH=/health{}",
         sim.api_url(),
         sim.token(),
-        sim.app_port()
+        sim.app_port(),
+        ca.as_ref()
+            .map(|c| format!(" ZDD_API_CA_FILE={c}"))
+            .unwrap_or_default()
     );
     let _ = writeln!(
         out,
@@ -72,6 +76,24 @@ pub fn print_human(sim: &Sim) {
         out,
         "  {zdd} roll --lb {lb} --version v2 --exec {exec}{wait_scale}"
     );
+    if let Some(c) = &ca {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Point an existing script at the simulator (HTTPS, signed by a CA made for this run):"
+        );
+        let _ = writeln!(
+            out,
+            "  export REQUESTS_CA_BUNDLE={c}   # pydo trusts it; pass endpoint=\"{}\" to pydo.Client",
+            sim.api_url().trim_end_matches('/')
+        );
+        let _ = writeln!(
+            out,
+            "  curl --cacert {c} -H 'Authorization: Bearer {}' {}v2/account",
+            sim.token(),
+            sim.api_url()
+        );
+    }
     let _ = out.flush();
 }
 
