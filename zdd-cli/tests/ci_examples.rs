@@ -13,7 +13,13 @@
 //! `deploy/install.sh`, `deploy/rollback.sh`), which here call the simulator's deploy hook
 //! (`zdd-do sim deploy`). Project CI/CD variables (API URL, token, the simulator's addresses)
 //! come in with `--variable`, as GitLab's settings would override the file's `variables:`.
-//! `GITLAB_CI=true`, as on GitLab, so zdd-do writes collapsible sections.
+//! `GITLAB_CI=true`, as on GitLab, so zdd-do writes collapsible sections. The examples take
+//! their jobs from zdd-do's CI/CD components (`templates/`), which the scratch project holds a
+//! copy of ([`local_components`]).
+//!
+//! The GitHub example is linted (actionlint), and uses zdd-do's action (`action.yml`) with only
+//! the inputs and outputs it declares; `action.yml` is checked against GitHub's schema
+//! (action-validator).
 //!
 //! On a failed assertion the whole pipeline log (job logs with sections and durations) is in
 //! the panic message; every run's log is also printed (shown with `--nocapture`).
@@ -147,20 +153,193 @@ fn readme_shows_every_example_file() {
     }
 }
 
+/// Where the GitHub example takes zdd-do's action from (a literal GitHub requires).
+const ACTION_REF: &str = "your-org/zdd-do@v0.1.0";
+
+/// The keys of the mapping under top-level `section:` of a YAML file written with two-space
+/// indents (action.yml's `inputs:` or `outputs:`), each with whether it says `required: true`.
+fn yaml_section(text: &str, section: &str) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() && !line.starts_with('#') {
+            inside = line.trim_end() == format!("{section}:");
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if let Some(key) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !key.starts_with(' ')
+        {
+            out.push((key.to_owned(), false));
+        } else if line.trim() == "required: true"
+            && let Some(last) = out.last_mut()
+        {
+            last.1 = true;
+        }
+    }
+    out
+}
+
+/// The steps of `workflow` that use zdd-do's action: their `id` (if any) and their `with:` keys.
+fn action_steps(workflow: &str) -> Vec<(Option<String>, Vec<String>)> {
+    let lines: Vec<&str> = workflow.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut steps = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim() != format!("uses: {ACTION_REF}") {
+            continue;
+        }
+        // The step: from its `- ` line to the next line indented as little.
+        let start = (0..=i)
+            .rev()
+            .find(|&j| lines[j].trim_start().starts_with("- "))
+            .expect("a step line");
+        let step_indent = indent(lines[start]);
+        let end = (start + 1..lines.len())
+            .find(|&j| !lines[j].trim().is_empty() && indent(lines[j]) <= step_indent)
+            .unwrap_or(lines.len());
+        let body = &lines[start..end];
+        let id = body.iter().find_map(|l| {
+            l.trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("id: ")
+                .map(str::to_owned)
+        });
+        let mut with = Vec::new();
+        if let Some(w) = body.iter().position(|l| l.trim() == "with:") {
+            let wi = indent(body[w]);
+            for l in &body[w + 1..] {
+                if indent(l) <= wi {
+                    break;
+                }
+                if indent(l) == wi + 2
+                    && let Some((k, _)) = l.trim().split_once(':')
+                {
+                    with.push(k.to_owned());
+                }
+            }
+        }
+        steps.push((id, with));
+    }
+    steps
+}
+
+/// The GitHub example runs zdd-do through the repository's own action, passing only inputs
+/// action.yml declares, every required one, and reading only outputs it declares. (actionlint
+/// checks a workflow, not the metadata of an action it does not have on disk; the metadata
+/// itself is checked against GitHub's schema by `action_yml_passes_action_validator`.)
 #[test]
-fn github_example_installs_zdd_do_from_a_repository_variable() {
-    // zdd-do is not published: the example must not name a URL a user cannot install from.
-    // It installs from the repository variable the user sets.
+fn github_example_uses_the_action_with_its_declared_inputs() {
+    let action = read(&workspace().join("action.yml"));
     let example = read(&workspace().join("examples/github/deploy.yml"));
-    assert!(
-        example.contains(r#"cargo install --locked --git "$ZDD_DO_GIT_URL" zdd-cli"#)
-            && example.contains("ZDD_DO_GIT_URL: ${{ vars.ZDD_DO_GIT_URL }}"),
-        "examples/github/deploy.yml should install zdd-do from the ZDD_DO_GIT_URL repository variable"
+    let inputs = yaml_section(&action, "inputs");
+    let outputs: Vec<String> = yaml_section(&action, "outputs")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            ("command".to_owned(), true),
+            ("args".to_owned(), false),
+            ("token".to_owned(), true)
+        ],
+        "the scan reads action.yml"
     );
+    assert_eq!(outputs, ["outcome", "exit-code", "live-droplet-id"]);
+    let steps = action_steps(&example);
+    assert_eq!(
+        steps.len(),
+        2,
+        "promote and rollback use the action: {steps:?}"
+    );
+    let mut ids = Vec::new();
+    for (id, with) in &steps {
+        for key in with {
+            assert!(
+                inputs.iter().any(|(k, _)| k == key),
+                "the example passes `{key}`, which action.yml does not declare"
+            );
+        }
+        for (k, required) in &inputs {
+            assert!(
+                !required || with.contains(k),
+                "a step using the action leaves out the required input `{k}`: {with:?}"
+            );
+        }
+        ids.extend(id.clone());
+    }
+    for id in ids {
+        let prefix = format!("steps.{id}.outputs.");
+        for (at, _) in example.match_indices(&prefix) {
+            let name: String = example[at + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            assert!(
+                outputs.contains(&name),
+                "the example reads `{prefix}{name}`, which action.yml does not declare"
+            );
+        }
+    }
     assert!(
         !example.contains("example.invalid"),
         "a placeholder URL in a user-facing example"
     );
+}
+
+/// The scans above are not formalities: an undeclared input and a missing required one are
+/// found.
+#[test]
+fn the_action_input_check_finds_mistakes() {
+    let example = read(&workspace().join("examples/github/deploy.yml"));
+    let typo = example.replacen("          command: promote", "          comand: promote", 1);
+    assert_ne!(typo, example);
+    let steps = action_steps(&typo);
+    assert!(steps[0].1.contains(&"comand".to_owned()), "{steps:?}");
+    assert!(!steps[0].1.contains(&"command".to_owned()), "{steps:?}");
+}
+
+/// action.yml against GitHub's action metadata schema (`action-validator`, which embeds
+/// SchemaStore's schema); a broken copy fails.
+#[test]
+#[ignore = "needs gitlab-ci-local, rsync and actionlint: run .ci/install-ci-tools.sh, then `cargo test -p zdd-cli --test ci_examples -- --ignored`"]
+fn action_yml_passes_action_validator() {
+    let validator = tool(
+        "ZDD_ACTION_VALIDATOR",
+        "target/ci-tools/node_modules/.bin/action-validator",
+    );
+    let run = |path: &Path| {
+        let out = std::process::Command::new(&validator)
+            .arg(path)
+            .output()
+            .expect("action-validator runs");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, log) = run(&workspace().join("action.yml"));
+    eprintln!("\n--- action-validator action.yml ---\n{log}");
+    assert!(ok, "action-validator finds problems in action.yml:\n{log}");
+    let broken =
+        read(&workspace().join("action.yml")).replace("using: composite", "using: compost");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("action-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("action.yml");
+    std::fs::write(&path, broken).unwrap();
+    let (ok, log) = run(&path);
+    assert!(
+        !ok && log.contains("/runs/using"),
+        "action-validator missed a bad `using`:\n{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,8 +415,42 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Where the examples include zdd-do's CI/CD components from (a user's copy of the repository on
+/// their GitLab), and at which tag.
+const COMPONENT_PROJECT: &str = "$CI_SERVER_FQDN/tools/zdd-do/";
+const COMPONENT_REF: &str = "@v0.1.0";
+
+/// `example` with its zdd-do components taken from the project itself, at the commit being run:
+/// `$CI_SERVER_FQDN/$CI_PROJECT_PATH/<name>@$CI_COMMIT_SHA`, GitLab's documented way to run a
+/// component from its own project (and gitlab-ci-local's "local component"), since the scratch
+/// project has `templates/` copied in. Only those two parts of each include line change.
+fn local_components(example: &str) -> String {
+    let mut out = String::new();
+    let mut found = 0;
+    for line in example.lines() {
+        if line.trim_start().starts_with("- component: ") && line.contains(COMPONENT_PROJECT) {
+            assert!(line.ends_with(COMPONENT_REF), "{line}");
+            found += 1;
+            out.push_str(
+                &line
+                    .replace(COMPONENT_PROJECT, "$CI_SERVER_FQDN/$CI_PROJECT_PATH/")
+                    .replace(COMPONENT_REF, "@$CI_COMMIT_SHA"),
+            );
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    assert!(
+        found > 0,
+        "the example includes no zdd-do component:\n{example}"
+    );
+    out
+}
+
 /// A user's project: a git repository with a remote `origin`, the example as its
-/// `.gitlab-ci.yml`, and the stand-ins from `ci_support/`, committed.
+/// `.gitlab-ci.yml` (its zdd-do components taken from the copy of `templates/` in it, see
+/// [`local_components`]), and the stand-ins from `ci_support/`, committed.
 struct Project {
     dir: PathBuf,
     /// `CI_COMMIT_SHORT_SHA` of the commit (8 characters, as GitLab has it).
@@ -265,8 +478,12 @@ impl Project {
             ],
         );
         copy_dir(&workspace().join("zdd-cli/tests/ci_support"), &dir);
-        std::fs::copy(workspace().join(example), dir.join(".gitlab-ci.yml"))
-            .expect("copy the example");
+        copy_dir(&workspace().join("templates"), &dir.join("templates"));
+        std::fs::write(
+            dir.join(".gitlab-ci.yml"),
+            local_components(&read(&workspace().join(example))),
+        )
+        .expect("write the example");
         std::fs::write(
             dir.join(".gitignore"),
             ".home/\n.gitlab-ci-local/\ndist/\ndeploy.env\n*.json\n",
