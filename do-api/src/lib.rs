@@ -99,11 +99,13 @@ pub mod droplets;
 pub mod error;
 pub mod floating_ips;
 pub mod ids;
+pub mod images;
 pub mod load_balancers;
 pub mod pagination;
 pub mod rate_limit;
 pub mod reserved_ips;
 pub mod retry;
+pub mod sizes;
 pub mod tags;
 pub(crate) mod validate;
 pub mod wait;
@@ -119,11 +121,13 @@ pub use droplets::{
 pub use error::{ApiError, Error, Result, TransportError, TransportKind};
 pub use floating_ips::{CreateFloatingIp, FloatingIp};
 pub use ids::{ActionId, DropletId, ImageId, LoadBalancerId, ProjectId, SshKeyId, VpcId};
+pub use images::{Image, ImageStatus, ImageType};
 pub use load_balancers::{ForwardingRule, LoadBalancer, LoadBalancerRequest, Selector};
 pub use pagination::Page;
 pub use rate_limit::RateLimit;
 pub use reserved_ips::{CreateReservedIp, ReservedIp};
 pub use retry::RetryPolicy;
+pub use sizes::Size;
 pub use tags::{Tag, TagResource};
 pub use wait::WaitOptions;
 

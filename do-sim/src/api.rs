@@ -222,6 +222,8 @@ pub(crate) fn router(sh: Sh) -> Router {
     };
     let v2 = Router::new()
         .route("/account", get(get_account))
+        .route("/images/{id}", get(get_image))
+        .route("/sizes", get(list_sizes))
         .route(
             "/droplets",
             get(list_droplets)
@@ -459,11 +461,29 @@ async fn create_droplets(State(sh): State<Sh>, body: Bytes) -> ApiResult {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| unprocessable("size is required"))?;
     let image = b.image.ok_or_else(|| unprocessable("image is required"))?;
+    if !crate::images::size_exists(&size) {
+        return Err(unprocessable(
+            "You specified an invalid size for Droplet creation.",
+        ));
+    }
     let tags = b.tags.unwrap_or_default();
     if let Some(bad) = tags.iter().find(|t| !valid_tag(t)) {
         return Err(unprocessable(format!("tag name `{bad}` is invalid")));
     }
     let region = b.region.unwrap_or_else(|| sh.cfg.region.clone());
+    let (image, version, never_healthy) = {
+        let st = sh.lock();
+        let found = crate::images::resolve(&st.images, &image)
+            .ok_or_else(|| unprocessable("You specified an invalid image for Droplet creation."))?;
+        (
+            crate::images::image_json(found, &region),
+            found
+                .version
+                .clone()
+                .unwrap_or_else(|| sh.cfg.new_droplet_version.clone()),
+            found.never_healthy,
+        )
+    };
     {
         let st = sh.lock();
         if st.droplets.len() + names.len() > sh.cfg.droplet_limit as usize {
@@ -476,7 +496,6 @@ async fn create_droplets(State(sh): State<Sh>, body: Bytes) -> ApiResult {
     for _ in &names {
         bound.push(sh.bind_new(HostKind::Droplet).await.map_err(internal)?);
     }
-    let version = sh.cfg.new_droplet_version.clone();
     let mut droplets = Vec::new();
     let mut links = Vec::new();
     {
@@ -488,6 +507,9 @@ async fn create_droplets(State(sh): State<Sh>, body: Bytes) -> ApiResult {
             let id = st.next_droplet;
             st.next_droplet += 1;
             let app = App::new(id, addr, name, &version, false);
+            if never_healthy {
+                app.set_broken(true);
+            }
             let gone = tokio::sync::watch::channel(false).0;
             tokio::spawn(crate::app::serve(
                 app.clone(),
@@ -728,6 +750,22 @@ async fn list_actions(State(sh): State<Sh>, Query(q): Q) -> ApiResult {
         StatusCode::OK,
         paged(&sh, "/v2/actions", &q, "actions", items),
     )
+}
+
+/// `GET /v2/images/{id}`: by id, or a public image by slug.
+async fn get_image(State(sh): State<Sh>, Path(id): Path<String>) -> ApiResult {
+    let st = sh.lock();
+    let found = crate::images::resolve(&st.images, &Value::String(id)).ok_or_else(not_found)?;
+    ok(
+        StatusCode::OK,
+        json!({"image": crate::images::image_json(found, &sh.cfg.region)}),
+    )
+}
+
+/// `GET /v2/sizes`.
+async fn list_sizes(State(sh): State<Sh>, Query(q): Q) -> ApiResult {
+    let items = crate::images::sizes_json(&sh.cfg.region);
+    ok(StatusCode::OK, paged(&sh, "/v2/sizes", &q, "sizes", items))
 }
 
 /// `GET /v2/account`: a fixed simulated user, with the configured droplet limit.

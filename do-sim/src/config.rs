@@ -62,6 +62,38 @@ impl IpMoves {
     }
 }
 
+/// A private image the account has at start: a snapshot with a release baked in, what
+/// `zdd-do replace --image` creates droplets from. A droplet created from it runs `version`
+/// once it boots. Snapshots get ids from 170000001 up, in order ([`crate::Sim::image_id`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ImageSpec {
+    /// Its name (snapshots are found by id, not name).
+    pub name: String,
+    /// The release a droplet created from it runs.
+    pub version: String,
+    /// Droplets created from it never pass a health check (a broken release).
+    pub never_healthy: bool,
+}
+
+impl ImageSpec {
+    /// A snapshot named `name` with `version` baked in.
+    pub fn snapshot(name: impl Into<String>, version: impl Into<String>) -> Self {
+        ImageSpec {
+            name: name.into(),
+            version: version.into(),
+            never_healthy: false,
+        }
+    }
+
+    /// Droplets created from it never become healthy.
+    #[must_use]
+    pub fn never_healthy(mut self) -> Self {
+        self.never_healthy = true;
+        self
+    }
+}
+
 /// A droplet present when the simulator starts.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -319,6 +351,9 @@ pub struct SimConfig {
     /// would exceed it is refused with DigitalOcean's 422 ("creating this/these droplet(s) will
     /// exceed your droplet limit"). Default 25, the official description's example.
     pub droplet_limit: u32,
+    /// Private images (snapshots) at start; the public base images (`ubuntu-22-04-x64`,
+    /// `ubuntu-24-04-x64`, `debian-12-x64`) are always there.
+    pub images: Vec<ImageSpec>,
     /// Serve the API over HTTPS with a certificate generated at start, signed by a CA of its
     /// own ([`crate::Sim::ca_pem`]), as official clients that refuse to send a token over
     /// plain HTTP need. Default off.
@@ -342,6 +377,7 @@ impl Default for SimConfig {
             rate_limit: 5000,
             ip_moves: IpMoves::default(),
             droplet_limit: 25,
+            images: Vec::new(),
             tls: false,
         }
     }
@@ -380,6 +416,13 @@ impl SimConfig {
     #[must_use]
     pub fn droplet_limit(mut self, n: u32) -> Self {
         self.droplet_limit = n;
+        self
+    }
+
+    /// Add a private image (a snapshot).
+    #[must_use]
+    pub fn image(mut self, image: ImageSpec) -> Self {
+        self.images.push(image);
         self
     }
 

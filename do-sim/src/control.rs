@@ -52,6 +52,7 @@ pub(crate) fn router() -> Router<Sh> {
         .route("/droplets/{d}/drain", post(drain))
         .route("/droplets/{d}/never_healthy", post(never_healthy))
         .route("/faults", get(get_faults).put(put_faults))
+        .route("/images", post(add_image))
 }
 
 async fn state(State(sh): State<Sh>) -> Response {
@@ -100,6 +101,42 @@ async fn drain(State(sh): State<Sh>, Path(d): Path<String>) -> Response {
         StatusCode::OK,
         json!({"droplet_id": rec.id, "draining": true}),
     )
+}
+
+/// `POST /_sim/images {"name": "app-v2", "version": "v2", "never_healthy": false}`: a snapshot
+/// with `version` baked in, as a build pipeline makes one (Packer, or a snapshot of a droplet).
+/// Answers its id and its `image` object.
+async fn add_image(State(sh): State<Sh>, body: Bytes) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    let (name, version) = (text("name"), text("version"));
+    if name.is_empty() || version.is_empty() {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "give {\"name\": \"app-v2\", \"version\": \"v2\"} (and \"never_healthy\": true for a broken release)"}),
+        );
+    }
+    let never_healthy = v
+        .get("never_healthy")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut st = sh.lock();
+    let id = st
+        .images
+        .iter()
+        .map(|i| i.id + 1)
+        .max()
+        .unwrap_or(crate::images::FIRST_SNAPSHOT_ID)
+        .max(crate::images::FIRST_SNAPSHOT_ID);
+    let rec = crate::images::snapshot(id, name, version, never_healthy);
+    let image = crate::images::image_json(&rec, &sh.cfg.region);
+    st.images.push(rec);
+    answer(StatusCode::CREATED, json!({"id": id, "image": image}))
 }
 
 async fn never_healthy(

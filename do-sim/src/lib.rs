@@ -86,6 +86,8 @@
 //! | forwarding rules | the proxy listens on and sends to the app port, and the rules in the API say so (requested ports are replaced), so the entry point can be derived from the API | deviation: loopback addresses, one port |
 //! | `https` health checks and rules | plain HTTP | deviation: no TLS |
 //! | the API's transport | plain HTTP on 127.0.0.1 by default; with [`SimConfig::tls`], HTTPS with a certificate for `127.0.0.1` and `localhost` signed by a CA generated at start ([`Sim::ca_pem`]) | deviation: DigitalOcean's API is HTTPS under a public CA; official clients (pydo) refuse to send a token over plain HTTP |
+//! | images | public base images by slug (`ubuntu-22-04-x64`, `ubuntu-24-04-x64`, `debian-12-x64`) and private snapshots by id ([`ImageSpec`], `POST /_sim/images`); a droplet created from a snapshot runs the release baked into it, one from a base image the default version; an unknown image or size is refused with 422 "You specified an invalid image (size) for Droplet creation." | `resources/images/models/image.yml` (private images are found by id only, `images_get.yml`); the image message as users report it from the API (matt-major-zz/do-wrapper#37, pry0cc/axiom#92); the size message is assumed by analogy |
+//! | sizes | four Basic sizes with DigitalOcean's list prices (`s-1vcpu-1gb` $6 a month, $0.00893 an hour, ...), offered in the simulator's region | `resources/sizes/models/size.yml`; DigitalOcean's pricing page; per-second billing since 1 January 2026 |
 //! | droplet limit | `GET /v2/account` reports it (25 by default); a create that would exceed it is refused with 422 `unprocessable_entity` "creating this/these droplet(s) will exceed your droplet limit" | `models/account.yml` (`droplet_limit`); the message as users report it from the API (OpenRouterLabs/spawn#3059, pry0cc/axiom#422) |
 //! | rate limit | 5,000 requests per rolling hour with `ratelimit-*` headers, then real 429s; injected 429s with `Retry-After` on demand ([`Faults`]) | DigitalOcean API reference, "Rate Limit" |
 //! | pagination | `per_page` up to 200, `links.pages.next` | the API reference's `links` model |
@@ -97,6 +99,7 @@ pub mod bench;
 mod config;
 mod control;
 mod forward;
+mod images;
 mod lb;
 mod state;
 mod stats;
@@ -116,7 +119,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use config::{
-    DropletSpec, Faults, IpMoves, LbSpec, LbTarget, ReservedIpSpec, SIM_TOKEN, SimConfig,
+    DropletSpec, Faults, ImageSpec, IpMoves, LbSpec, LbTarget, ReservedIpSpec, SIM_TOKEN, SimConfig,
 };
 pub use control::remote_deploy;
 pub use stats::{IpStats, LbStats, SimStats};
@@ -484,6 +487,8 @@ impl Sim {
         {
             let mut st = sh.lock();
             let mut by_name = std::collections::HashMap::new();
+            // Droplets present at start were created from the first base image.
+            let base_image = images::image_json(&st.images[0], &cfg_copy.region);
             for (spec, addr) in cfg_copy.droplets.iter().zip(&addrs[..n_d]) {
                 let listener = listeners.next().expect("one listener per address");
                 let id = st.next_droplet;
@@ -510,7 +515,7 @@ impl Sim {
                         created_at: util::now_iso(),
                         region: cfg_copy.region.clone(),
                         size: "s-1vcpu-1gb".into(),
-                        image: serde_json::Value::String("ubuntu-22-04-x64".into()),
+                        image: base_image.clone(),
                         app,
                         gone,
                     },
@@ -619,6 +624,16 @@ impl Sim {
     /// The API server's address.
     pub fn api_addr(&self) -> SocketAddr {
         self.api_addr
+    }
+
+    /// The id of the image named `name` (a snapshot of [`SimConfig::images`] or one added with
+    /// `POST /_sim/images`; the first of that name).
+    pub fn image_id(&self, name: &str) -> Option<do_api::ImageId> {
+        let st = self.sh.lock();
+        st.images
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| do_api::ImageId(i.id))
     }
 
     /// A token to send (any non-empty bearer token is accepted).

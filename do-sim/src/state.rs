@@ -33,6 +33,7 @@ pub(crate) struct DropletRec {
     pub created_at: String,
     pub region: String,
     pub size: String,
+    /// The image it was created from, as `droplet.image` shows it.
     pub image: Value,
     pub app: Arc<App>,
     pub gone: watch::Sender<bool>,
@@ -159,6 +160,8 @@ pub(crate) struct State {
     pub stats: StatsInner,
     /// Unix seconds of the requests counted against the hourly quota.
     pub quota: VecDeque<u64>,
+    /// Images droplets can be created from: the public base images first, then snapshots.
+    pub images: Vec<crate::images::ImageRec>,
 }
 
 /// Everything the servers share.
@@ -185,6 +188,15 @@ impl Shared {
                 .build(conn)
         };
         let faults = cfg.faults.clone();
+        let mut images = crate::images::base_images();
+        for (n, spec) in cfg.images.iter().enumerate() {
+            images.push(crate::images::snapshot(
+                crate::images::FIRST_SNAPSHOT_ID + n as u64,
+                &spec.name,
+                &spec.version,
+                spec.never_healthy,
+            ));
+        }
         Shared {
             st: Mutex::new(State {
                 droplets: BTreeMap::new(),
@@ -201,6 +213,7 @@ impl Shared {
                 rng: Rng::new(cfg.seed),
                 stats: StatsInner::default(),
                 quota: VecDeque::new(),
+                images,
             }),
             port,
             api_base: OnceLock::new(),
@@ -451,8 +464,6 @@ impl State {
 // JSON shapes (resources/*/models in the official description)
 // ---------------------------------------------------------------------------------------------
 
-const SIZES: [&str; 4] = ["s-1vcpu-1gb", "s-1vcpu-2gb", "s-2vcpu-2gb", "s-2vcpu-4gb"];
-
 /// A region (`resources/regions/models/region.yml`).
 pub(crate) fn region_json(slug: &str) -> Value {
     let name = match slug {
@@ -474,7 +485,7 @@ pub(crate) fn region_json(slug: &str) -> Value {
         "slug": slug,
         "features": ["backups", "ipv6", "metadata", "install_agent", "storage", "image_transfer"],
         "available": true,
-        "sizes": SIZES,
+        "sizes": crate::images::SIZES.iter().map(|s| s.0).collect::<Vec<_>>(),
     })
 }
 
@@ -492,19 +503,6 @@ const PROJECT_ID: &str = "746c6152-2fa2-11ed-92d3-27aaa54e4988";
 /// addresses are both its loopback address.
 pub(crate) fn droplet_json(d: &DropletRec) -> Value {
     let addr = d.app.addr.to_string();
-    let image = match &d.image {
-        Value::Number(n) => json!({
-            "id": n, "name": "custom image", "distribution": "Unknown", "slug": null,
-            "public": false, "regions": [d.region], "type": "snapshot", "status": "available",
-        }),
-        other => json!({
-            "id": 129_211_873, "name": "22.04 (LTS) x64", "distribution": "Ubuntu",
-            "slug": other.as_str().unwrap_or("ubuntu-22-04-x64"), "public": true,
-            "regions": [d.region], "created_at": "2023-03-21T18:53:20Z", "type": "base",
-            "min_disk_size": 7, "size_gigabytes": 2.36, "description": "", "tags": [],
-            "status": "available", "error_message": "",
-        }),
-    };
     json!({
         "id": d.id,
         "name": d.name,
@@ -519,7 +517,7 @@ pub(crate) fn droplet_json(d: &DropletRec) -> Value {
         "backup_ids": [],
         "next_backup_window": null,
         "snapshot_ids": [],
-        "image": image,
+        "image": d.image,
         "volume_ids": [],
         "size": {
             "slug": d.size, "memory": 1024, "vcpus": 1, "disk": 25, "transfer": 1.0,

@@ -10,7 +10,7 @@ use do_api::load_balancers::{
     EntryProtocol, ForwardingRule, HealthCheck, LoadBalancerRequest, Selector, TargetProtocol,
 };
 use do_api::{ActionStatus, DropletId, Error};
-use do_sim::{DropletSpec, Sim, SimConfig};
+use do_sim::{DropletSpec, ImageSpec, Sim, SimConfig};
 use serde_json::Value;
 use support::*;
 
@@ -546,5 +546,129 @@ async fn droplets_created_through_the_api_boot_after_their_action() {
     .await
     .unwrap();
     assert_eq!(hit(&url).await, (200, Some(d.id.0), Some("v7".into())));
+    sim.shutdown().await;
+}
+
+/// A droplet created from a snapshot runs the release baked into it; one from a broken
+/// release's snapshot boots but never passes a health check; an unknown image or size is
+/// refused with DigitalOcean's 422 and nothing is created.
+#[tokio::test]
+async fn droplets_created_from_a_snapshot_run_its_release() {
+    let sim = Sim::start(
+        SimConfig::new()
+            .time_scale(0.05)
+            .image(ImageSpec::snapshot("app-v2", "v2"))
+            .image(ImageSpec::snapshot("app-v3", "v3").never_healthy()),
+    )
+    .await
+    .unwrap();
+    let c = client(&sim);
+    let v2 = sim.image_id("app-v2").unwrap();
+    let v3 = sim.image_id("app-v3").unwrap();
+    assert_eq!((v2.0, v3.0), (170_000_001, 170_000_002));
+    let image = c.images().get(v2).await.unwrap();
+    assert_eq!(image.name, "app-v2");
+    assert_eq!(image.kind, Some(do_api::ImageType::Snapshot));
+    assert!(image.slug.is_none() && image.is_available());
+    // A private image is found by id, never by name.
+    assert_eq!(c.images().get_opt("app-v2").await.unwrap(), None);
+    let base = c.images().get("ubuntu-22-04-x64").await.unwrap();
+    assert_eq!(base.kind, Some(do_api::ImageType::Base));
+
+    let created = c
+        .droplets()
+        .create(&CreateDroplet::many(["new-1", "new-2"], "s-1vcpu-1gb", v2))
+        .await
+        .unwrap();
+    let bad = c
+        .droplets()
+        .create(&CreateDroplet::new("broken", "s-1vcpu-1gb", v3))
+        .await
+        .unwrap();
+    for a in created.action_ids().into_iter().chain(bad.action_ids()) {
+        c.actions().wait(a, &fast_wait()).await.unwrap();
+    }
+    sim.wait_for("the new droplets to boot", DEADLINE, |s| {
+        ["new-1", "new-2"]
+            .iter()
+            .all(|n| s.droplet(n).is_some_and(|d| d.ready))
+    })
+    .await
+    .unwrap();
+    let d = c.droplets().get(created.droplets[0].id).await.unwrap();
+    assert_eq!(d.image.as_ref().and_then(|i| i.id), Some(v2), "{d:?}");
+    let url = sim.url_of(d.public_ipv4().unwrap());
+    assert_eq!(hit(&url).await, (200, Some(d.id.0), Some("v2".into())));
+    // The broken release boots (it answers) but never passes.
+    let broken = &bad.droplets[0];
+    let url = sim.url_of(broken.public_ipv4().unwrap());
+    let started = Instant::now();
+    let status = loop {
+        match http().get(&url).send().await {
+            Ok(r) => break r.status().as_u16(),
+            Err(_) if started.elapsed() < DEADLINE => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("the broken release never answered: {e}"),
+        }
+    };
+    assert_eq!(status, 503, "a broken release never passes");
+    assert!(!sim.droplet("broken").unwrap().ready);
+
+    let before = sim.droplets().len();
+    for (req, want) in [
+        (
+            CreateDroplet::new("x", "s-1vcpu-1gb", do_api::ImageId(1)),
+            "You specified an invalid image for Droplet creation.",
+        ),
+        (
+            CreateDroplet::new("x", "s-1vcpu-1gb", "app-v2"),
+            "You specified an invalid image for Droplet creation.",
+        ),
+        (
+            CreateDroplet::new("x", "m-64vcpu-512gb", v2),
+            "You specified an invalid size for Droplet creation.",
+        ),
+    ] {
+        let e = strict_client(&sim)
+            .droplets()
+            .create(&req)
+            .await
+            .unwrap_err();
+        assert_eq!(api_status(&e), Some(422), "{e:?}");
+        assert!(e.to_string().contains(want), "{e}");
+    }
+    assert_eq!(sim.droplets().len(), before);
+
+    // Sizes, with prices, for a plan's cost estimate.
+    let sizes = c.sizes().list().await.unwrap();
+    let small = sizes.iter().find(|s| s.slug == "s-1vcpu-1gb").unwrap();
+    assert_eq!((small.price_monthly, small.price_hourly), (6.0, 0.00893));
+    assert!(small.offered_in("nyc3"));
+    sim.shutdown().await;
+}
+
+/// `POST /_sim/images` bakes a snapshot at run time, as a build pipeline would.
+#[tokio::test]
+async fn a_snapshot_can_be_added_while_running() {
+    let sim = Sim::start(SimConfig::new()).await.unwrap();
+    let r = http()
+        .post(format!("{}_sim/images", sim.api_url()))
+        .json(&serde_json::json!({"name": "app-v9", "version": "v9"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["id"], 170_000_001);
+    assert_eq!(body["image"]["name"], "app-v9");
+    assert_eq!(sim.image_id("app-v9"), Some(do_api::ImageId(170_000_001)));
+    let r = http()
+        .post(format!("{}_sim/images", sim.api_url()))
+        .json(&serde_json::json!({"name": "no-version"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
     sim.shutdown().await;
 }

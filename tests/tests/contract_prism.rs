@@ -13,7 +13,8 @@
 //!
 //! One Prism serves every test of this file ([`Prism::shared`], started on first use).
 //!
-//! One `async fn contract_<resource>()` per handler family: `contract_account`, `contract_actions`,
+//! One `async fn contract_<resource>()` per handler family: `contract_account`, `contract_images`,
+//! `contract_sizes`, `contract_actions`,
 //! `contract_droplets`, `contract_droplet_actions`, `contract_tags`, `contract_load_balancers`,
 //! `contract_reserved_ips`, `contract_floating_ips` (a new one copies the two attributes of
 //! these exactly: `ignore_reason_is_how_to_run` checks the `#[ignore = ...]` text). Each calls
@@ -97,6 +98,68 @@ async fn contract_account() {
     assert_eq!(
         account.team.as_ref().map(|t| t.name.as_str()),
         Some("My Team")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Prism: run .ci/install-prism.sh, then cargo test -p zdd-tests --test contract_prism -- --ignored"]
+async fn contract_images() {
+    let prism = Prism::shared();
+    let client = prism.client();
+
+    // GET /v2/images/{image_id}, by id and by slug (the path parameter is `anyOf` both).
+    let by_id = ok(
+        prism,
+        "images().get(id)",
+        client.images().get(ImageId(6918990)).await,
+    );
+    assert_eq!(by_id.id, ImageId(6918990));
+    assert_eq!(by_id.slug.as_deref(), Some("ubuntu-16-04-x64"));
+    assert!(by_id.is_available());
+    let by_slug = ok(
+        prism,
+        "images().get(slug)",
+        client.images().get("ubuntu-16-04-x64").await,
+    );
+    assert_eq!(by_slug, by_id);
+    let opt = ok(
+        prism,
+        "images().get_opt",
+        client.images().get_opt(ImageId(6918990)).await,
+    );
+    assert_eq!(opt.map(|i| i.id), Some(ImageId(6918990)));
+}
+
+#[tokio::test]
+#[ignore = "needs Prism: run .ci/install-prism.sh, then cargo test -p zdd-tests --test contract_prism -- --ignored"]
+async fn contract_sizes() {
+    let prism = Prism::shared();
+    let client = prism.client();
+
+    // GET /v2/sizes?page=1&per_page=200
+    let page = ok(
+        prism,
+        "sizes().list_page(1)",
+        client.sizes().list_page(1).await,
+    );
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].slug, "s-1vcpu-1gb");
+    assert_eq!(page.items[0].price_monthly, 5.0);
+    // The example links to page 2 on every page, as `GET /v2/actions`'s does: `list()` must
+    // stop with Error::Pagination after two pages instead of looping.
+    assert_eq!(page.next_page, Some(2));
+    let sent_before = client.requests_sent();
+    match client.sizes().list().await {
+        Err(Error::Pagination { path, detail }) => {
+            assert_eq!(path, "/v2/sizes");
+            assert_eq!(detail, "page 2 links back to page 2");
+        }
+        other => panic!("sizes().list() against Prism's repeating example: {other:?}"),
+    }
+    assert_eq!(
+        client.requests_sent() - sent_before,
+        2,
+        "pages 1 and 2 only"
     );
 }
 
@@ -1305,6 +1368,10 @@ fn ignore_reason_is_how_to_run() {
 /// listed); removing or renaming one fails it until it is removed here.
 const COVERED: &[&str] = &[
     "AccountApi::get",
+    "Images::get",
+    "Images::get_opt",
+    "Sizes::list",
+    "Sizes::list_page",
     "Actions::get",
     "Actions::list",
     "Actions::list_page",
@@ -1540,6 +1607,8 @@ fn every_handler_method_has_a_contract_call() {
     // The scan sees what it must (guards against a scan that silently finds nothing).
     for handler in [
         "AccountApi",
+        "Images",
+        "Sizes",
         "Actions",
         "Droplets",
         "DropletActions",

@@ -39,6 +39,9 @@ type Decode = fn(&Value) -> Result<String, String>;
 const DECODERS: &[(&str, Decode)] = &[
     // Account (`do_api::Account`).
     ("account_get", account),
+    // Images and sizes (`do_api::Image`, `do_api::Size`).
+    ("images_get", image),
+    ("sizes_list", sizes),
     // Actions (`do_api::Action`).
     ("actions_get", action),
     ("actions_list", actions),
@@ -113,6 +116,25 @@ fn check_action(a: &Action) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+fn image(v: &Value) -> Result<String, String> {
+    let i: do_api::Image = keyed(v, "image")?;
+    if let Some(do_api::ImageStatus::Unknown(s)) = &i.status {
+        return Err(format!("unknown image status {s:?}"));
+    }
+    Ok(format!("image {}", i.id))
+}
+
+fn sizes(v: &Value) -> Result<String, String> {
+    let list: Vec<do_api::Size> = keyed(v, "sizes")?;
+    if list
+        .iter()
+        .any(|s| s.slug.is_empty() || s.price_hourly <= 0.0)
+    {
+        return Err(format!("a size without slug or price: {list:?}"));
+    }
+    Ok(format!("{} sizes", list.len()))
 }
 
 fn account(v: &Value) -> Result<String, String> {
