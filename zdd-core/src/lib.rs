@@ -22,6 +22,7 @@ pub mod lb;
 pub mod lock;
 pub mod outcome;
 pub mod refusal;
+pub mod replace;
 pub mod report;
 pub mod rolling;
 mod rotation;
