@@ -15,6 +15,10 @@ cd "$(dirname "$0")/.."
 say() { echo "build-image: $*" >&2; }
 prefix="$PWD/target/ci-tools"
 export BUILDAH_ISOLATION=chroot
+# Working containers are removed however the script ends (a failed step left one behind once).
+ctrs=()
+cleanup() { for c in "${ctrs[@]}"; do buildah rm "$c" >/dev/null 2>&1 || true; done; }
+trap cleanup EXIT
 
 # --- tools ---------------------------------------------------------------------------------
 missing=()
@@ -51,6 +55,7 @@ if ! buildah inspect --type image "$debian" >/dev/null 2>&1; then
   say "debootstrap bookworm (minbase) from $mirror"
   debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >&2
   ctr=$(buildah from scratch)
+  ctrs+=("$ctr")
   buildah copy --quiet "$ctr" "$rootfs" / >/dev/null
   buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd bash "$ctr"
   buildah commit --quiet "$ctr" "$debian" >/dev/null
@@ -61,6 +66,7 @@ sysroot=$(rustc --print sysroot)
 if ! buildah inspect --type image "$rust" >/dev/null 2>&1; then
   say "making $rust from $debian and the toolchain at $sysroot"
   ctr=$(buildah from "$debian")
+  ctrs+=("$ctr")
   buildah run --network host "$ctr" -- sh -c \
     'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/*' >&2
   # This machine's CAs too: where a proxy inspects TLS, cargo must trust what the host trusts.
@@ -85,7 +91,7 @@ buildah bud --network host --build-arg RUST_IMAGE="$rust" --build-arg BASE_IMAGE
 user=$(buildah inspect --type image --format '{{.OCIv1.Config.User}}' "$image")
 [ "$user" = "10001:10001" ] || { say "the image runs as '$user', not 10001:10001"; exit 1; }
 ctr=$(buildah from "$image")
-trap 'buildah rm "$ctr" >/dev/null 2>&1 || true' EXIT
+ctrs+=("$ctr")
 out=$(buildah run "$ctr" -- sh -c 'id -u; zdd-do --version; zdd-do status 2>&1; echo "exit $?"')
 say "in the image: $(echo "$out" | tr '\n' ' ')"
 echo "$out" | head -n 1 | grep -qx 10001 || { say "not running as uid 10001"; exit 1; }
