@@ -148,13 +148,24 @@ async fn contract_sizes() {
     // The example links to page 2 on every page, as `GET /v2/actions`'s does: `list()` must
     // stop with Error::Pagination after two pages instead of looping.
     assert_eq!(page.next_page, Some(2));
+    stops_at_the_repeated_page(&client, "/v2/sizes", client.sizes().list()).await;
+}
+
+/// `list()` against an example whose every page links to page 2: do-api must stop with
+/// `Error::Pagination` after pages 1 and 2, instead of looping (or stopping after 500
+/// identical pages). `list` is the call, not yet sent (futures do nothing until awaited).
+async fn stops_at_the_repeated_page<T: std::fmt::Debug>(
+    client: &do_api::Client,
+    want_path: &str,
+    list: impl std::future::Future<Output = do_api::Result<T>>,
+) {
     let sent_before = client.requests_sent();
-    match client.sizes().list().await {
+    match list.await {
         Err(Error::Pagination { path, detail }) => {
-            assert_eq!(path, "/v2/sizes");
+            assert_eq!(path, want_path);
             assert_eq!(detail, "page 2 links back to page 2");
         }
-        other => panic!("sizes().list() against Prism's repeating example: {other:?}"),
+        other => panic!("list() of {want_path} against Prism's repeating example: {other:?}"),
     }
     assert_eq!(
         client.requests_sent() - sent_before,
@@ -201,19 +212,7 @@ async fn contract_actions() {
 
     // All pages: page 1 says next is 2, page 2 says next is 2 again. do-api must stop with
     // Error::Pagination instead of looping (or stopping after 500 identical pages).
-    let sent_before = client.requests_sent();
-    match client.actions().list().await {
-        Err(Error::Pagination { path, detail }) => {
-            assert_eq!(path, "/v2/actions");
-            assert_eq!(detail, "page 2 links back to page 2");
-        }
-        other => panic!("actions().list() against Prism's repeating example: {other:?}"),
-    }
-    assert_eq!(
-        client.requests_sent() - sent_before,
-        2,
-        "pages 1 and 2 only"
-    );
+    stops_at_the_repeated_page(&client, "/v2/actions", client.actions().list()).await;
 
     // Polls GET /v2/actions/{action_id}: the example stays `in-progress`, so both waits time
     // out after a few well-formed looks.
