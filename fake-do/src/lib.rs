@@ -121,6 +121,9 @@ struct FakeAction {
     end: &'static str,
     effect: Option<(String, Option<u64>)>,
     resource_id: u64,
+    resource_type: &'static str,
+    /// A create: the droplet becomes `active` when the action completes.
+    activates: Option<u64>,
 }
 
 /// A fault to inject: answer the next `times` calls matching `method` and `path_prefix` with
@@ -229,6 +232,13 @@ pub struct State {
     next_action: u64,
     /// Notified after the n-th mutating call is applied (see [`FakeDo::crash_after`]).
     crash_after: Option<(usize, Arc<Notify>)>,
+    /// Loopback addresses with an app listening and no droplet yet: a droplet created through
+    /// the API takes the first ([`FakeDo::start_with_spare`]); a deleted one gives its back.
+    pub spare: Vec<Ipv4Addr>,
+    /// Images by id (as a string) and, for public ones, by slug: `image` objects.
+    pub images: BTreeMap<String, Value>,
+    /// The id the next created droplet gets (0: 9001).
+    pub next_droplet: u64,
 }
 
 impl State {
@@ -452,6 +462,45 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
                 .collect();
             ok(200, page("droplets", items))
         }
+        ("POST", ["v2", "droplets"]) => create_droplets(st, &call.body),
+        ("DELETE", ["v2", "droplets", id]) => {
+            let Some(id) = id
+                .parse::<u64>()
+                .ok()
+                .filter(|id| st.droplets.contains_key(id))
+            else {
+                return err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                );
+            };
+            let d = st.droplets.remove(&id).expect("checked");
+            st.apps.remove(&id);
+            if let Some(ip) = public_ip(&d) {
+                st.spare.push(ip);
+            }
+            no_content()
+        }
+        ("GET", ["v2", "sizes"]) => ok(
+            200,
+            page(
+                "sizes",
+                vec![json!({
+                    "slug": "s-1vcpu-1gb", "memory": 1024, "vcpus": 1, "disk": 25,
+                    "transfer": 1.0, "price_monthly": 6.0, "price_hourly": 0.00893,
+                    "regions": ["nyc3"], "available": true, "description": "Basic"
+                })],
+            ),
+        ),
+        ("GET", ["v2", "images", id]) => match st.images.get(*id) {
+            Some(i) => ok(200, json!({"image": i})),
+            None => err(
+                404,
+                "not_found",
+                "The resource you requested could not be found.",
+            ),
+        },
         ("GET", ["v2", "droplets", id]) => {
             match id.parse::<u64>().ok().and_then(|id| st.droplets.get(&id)) {
                 Some(d) => ok(200, json!({"droplet": d})),
@@ -561,6 +610,8 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
                 end,
                 effect: Some((ip.to_string(), target)),
                 resource_id: ip_num,
+                resource_type: "reserved_ip",
+                activates: None,
             };
             st.actions.insert(id, action.clone());
             ok(201, json!({"action": action_json(&action, "in-progress")}))
@@ -587,6 +638,12 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
             {
                 st.reserved_ips.get_mut(&ip).unwrap().1 = target;
                 st.actions.get_mut(&a.id).unwrap().effect = None;
+            }
+            if a.end == "completed"
+                && let Some(d) = a.activates
+                && let Some(droplet) = st.droplets.get_mut(&d)
+            {
+                droplet["status"] = json!("active");
             }
             ok(200, json!({"action": action_json(&a, a.end)}))
         }
@@ -746,6 +803,102 @@ fn complete_pending(st: &mut State, ip: &str) {
     }
 }
 
+/// A droplet's public IPv4 address.
+fn public_ip(d: &Value) -> Option<Ipv4Addr> {
+    d["networks"]["v4"]
+        .as_array()?
+        .iter()
+        .find(|n| n["type"] == "public")?["ip_address"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// `POST /v2/droplets` with `name` or `names`: each new droplet takes a spare address, is
+/// `new` until its create action completes, and its app answers 200 `<name> <image name>`.
+fn create_droplets(st: &mut State, body: &Value) -> ResponseTemplate {
+    let names: Vec<String> = match (body["name"].as_str(), body["names"].as_array()) {
+        (Some(n), None) => vec![n.to_owned()],
+        (None, Some(ns)) if (1..=10).contains(&ns.len()) => ns
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect(),
+        _ => return err(422, "unprocessable_entity", "give name, or 1 to 10 names"),
+    };
+    let image_key = match &body["image"] {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => return err(422, "unprocessable_entity", "image is required"),
+    };
+    let Some(image) = st.images.get(&image_key).cloned() else {
+        return err(
+            422,
+            "unprocessable_entity",
+            "You specified an invalid image for Droplet creation.",
+        );
+    };
+    if st.spare.len() < names.len() {
+        // A test setup mistake, not a DigitalOcean behaviour: fail loudly.
+        st.unexpected.push(format!(
+            "create of {names:?} with {} spare addresses",
+            st.spare.len()
+        ));
+        return err(500, "no_spare_address", "fake-do has no spare address left");
+    }
+    let tags: Vec<&str> = body["tags"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let region = body["region"].as_str().unwrap_or("nyc3").to_owned();
+    let mut droplets = Vec::new();
+    let mut links = Vec::new();
+    for name in names {
+        if st.next_droplet == 0 {
+            st.next_droplet = 9001;
+        }
+        let id = st.next_droplet;
+        st.next_droplet += 1;
+        let ip = st.spare.remove(0);
+        let mut d = droplet(id, &name, ip, &tags, &region);
+        d["status"] = json!("new");
+        d["image"] = image.clone();
+        if let Some(size) = body["size"].as_str() {
+            d["size_slug"] = json!(size);
+        }
+        for t in &tags {
+            st.tags.insert((*t).to_owned());
+        }
+        st.apps.insert(
+            id,
+            App {
+                status: 200,
+                body: format!("{name} {}", image["name"].as_str().unwrap_or("")),
+            },
+        );
+        st.droplets.insert(id, d.clone());
+        st.next_action += 1;
+        let action = FakeAction {
+            id: 90_000_000 + st.next_action,
+            kind: "create".into(),
+            polls_left: st.action_polls,
+            end: "completed",
+            effect: None,
+            resource_id: id,
+            resource_type: "droplet",
+            activates: Some(id),
+        };
+        links.push(json!({"id": action.id, "rel": "create", "href": format!("https://api.digitalocean.com/v2/actions/{}", action.id)}));
+        st.actions.insert(action.id, action);
+        droplets.push(d);
+    }
+    let body = if droplets.len() == 1 && body["name"].is_string() {
+        json!({"droplet": droplets[0], "links": {"actions": links}})
+    } else {
+        json!({"droplets": droplets, "links": {"actions": links}})
+    };
+    ok(202, body)
+}
+
 fn action_json(a: &FakeAction, status: &str) -> Value {
     json!({
         "id": a.id,
@@ -754,7 +907,7 @@ fn action_json(a: &FakeAction, status: &str) -> Value {
         "started_at": "2020-11-14T16:29:21Z",
         "completed_at": if status == "in-progress" { Value::Null } else { json!("2020-11-14T16:29:24Z") },
         "resource_id": a.resource_id,
-        "resource_type": "reserved_ip",
+        "resource_type": a.resource_type,
         "region_slug": "nyc3"
     })
 }
@@ -786,6 +939,8 @@ struct AppResponder {
 
 enum Target {
     Droplet(u64),
+    /// A spare address: the droplet created on it, if any.
+    Spare(Ipv4Addr),
     ReservedIp(String),
     LoadBalancer(String),
 }
@@ -794,7 +949,29 @@ impl Respond for AppResponder {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let mut st = self.state.lock().unwrap();
         let line = format!("{} {}", req.method, req.url.path());
-        let id = match &self.target {
+        let spare_id;
+        let target = match &self.target {
+            Target::Spare(ip) => {
+                let found = st
+                    .droplets
+                    .iter()
+                    .find(|(_, d)| public_ip(d) == Some(*ip))
+                    .map(|(id, _)| *id);
+                match found {
+                    Some(id) => {
+                        spare_id = Target::Droplet(id);
+                        &spare_id
+                    }
+                    None => {
+                        return ResponseTemplate::new(502)
+                            .set_body_string("no droplet on this address yet");
+                    }
+                }
+            }
+            t => t,
+        };
+        let id = match target {
+            Target::Spare(_) => unreachable!("resolved above"),
             Target::Droplet(id) => {
                 st.app_log.push(format!("droplet {id} {line}"));
                 if st.drain_path.as_deref() == Some(req.url.path()) {
@@ -865,7 +1042,7 @@ impl Respond for AppResponder {
                 return answer(&st.identity, c, &name, &app);
             }
         };
-        let through_ip = matches!(self.target, Target::ReservedIp(_));
+        let through_ip = matches!(target, Target::ReservedIp(_));
         let app = id.and_then(|id| {
             if through_ip {
                 st.through_ip.get(&id).or(st.apps.get(&id))
@@ -970,6 +1147,18 @@ impl FakeDo {
         droplets: &[(u64, &str, Ipv4Addr, &[&str])],
         reserved: &[(Ipv4Addr, Option<u64>)],
     ) -> FakeDo {
+        FakeDo::start_with_spare(droplets, reserved, &[]).await
+    }
+
+    /// [`FakeDo::start`], plus `spare` loopback addresses with an app listening: droplets
+    /// created through the API (`POST /v2/droplets`) take them in order, so their apps answer
+    /// health checks like the others'. The account has the public image `ubuntu-22-04-x64`
+    /// (id 129211873); [`FakeDo::add_image`] adds snapshots.
+    pub async fn start_with_spare(
+        droplets: &[(u64, &str, Ipv4Addr, &[&str])],
+        reserved: &[(Ipv4Addr, Option<u64>)],
+        spare: &[Ipv4Addr],
+    ) -> FakeDo {
         let state = Arc::new(Mutex::new(State::default()));
         {
             let mut st = state.lock().unwrap();
@@ -989,6 +1178,14 @@ impl FakeDo {
                     .insert(ip.to_string(), ("nyc3".into(), *holder));
             }
             st.action_polls = 1;
+            st.spare = spare.to_vec();
+            let base = json!({
+                "id": 129_211_873, "name": "22.04 (LTS) x64", "distribution": "Ubuntu",
+                "slug": "ubuntu-22-04-x64", "public": true, "regions": ["nyc3"],
+                "type": "base", "status": "available"
+            });
+            st.images.insert("129211873".into(), base.clone());
+            st.images.insert("ubuntu-22-04-x64".into(), base);
         }
         let server = MockServer::start().await;
         Mock::given(any())
@@ -997,13 +1194,16 @@ impl FakeDo {
             .await;
         let mut addrs: Vec<Ipv4Addr> = droplets.iter().map(|d| d.2).collect();
         addrs.extend(reserved.iter().map(|r| r.0));
+        addrs.extend(spare);
         let (app_port, ls) = listeners(&addrs);
         let mut apps = Vec::new();
         for (i, l) in ls.into_iter().enumerate() {
             let target = if i < droplets.len() {
                 Target::Droplet(droplets[i].0)
-            } else {
+            } else if i < droplets.len() + reserved.len() {
                 Target::ReservedIp(reserved[i - droplets.len()].0.to_string())
+            } else {
+                Target::Spare(addrs[i])
             };
             let app = MockServer::builder().listener(l).start().await;
             Mock::given(any())
@@ -1047,6 +1247,18 @@ impl FakeDo {
     /// Lock the state.
     pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap()
+    }
+
+    /// A private image (a snapshot) droplets can be created from, by id: their apps answer
+    /// 200 `<name> <image name>`.
+    pub fn add_image(&self, id: u64, name: &str) {
+        self.state().images.insert(
+            id.to_string(),
+            json!({
+                "id": id, "name": name, "distribution": "Ubuntu", "slug": null,
+                "public": false, "regions": ["nyc3"], "type": "snapshot", "status": "available"
+            }),
+        );
     }
 
     /// Set how droplet `id`'s app answers.
