@@ -25,3 +25,12 @@ pub fn describe(d: &Droplet) -> String {
         d.region_slug().unwrap_or("?")
     )
 }
+
+/// `none`, or each droplet described (`1 web-1 [PROD] active nyc3`), `; `-separated.
+pub fn describe_all(ds: &[Droplet]) -> String {
+    if ds.is_empty() {
+        "none".to_owned()
+    } else {
+        ds.iter().map(describe).collect::<Vec<_>>().join("; ")
+    }
+}

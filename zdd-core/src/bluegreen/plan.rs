@@ -153,14 +153,7 @@ pub enum Plan {
 
 pub use crate::refusal::{Refusal, describe};
 
-/// `none`, or each droplet described (`1 web-1 [PROD] active nyc3`), `; `-separated.
-pub(crate) fn list(ds: &[Droplet]) -> String {
-    if ds.is_empty() {
-        "none".to_owned()
-    } else {
-        ds.iter().map(describe).collect::<Vec<_>>().join("; ")
-    }
-}
+pub(crate) use crate::refusal::describe_all as list;
 
 fn found(obs: &Observation, roles: &Roles) -> String {
     let ip = match &obs.ip_droplet {

@@ -20,7 +20,7 @@ use do_api::{Size, VpcId};
 use serde::Serialize;
 
 use crate::lb::{Membership, membership};
-use crate::refusal::{Refusal, describe};
+use crate::refusal::{Refusal, describe_all};
 
 /// The prefix of run tags.
 pub const RUN_TAG_PREFIX: &str = "zdd-run:";
@@ -403,13 +403,7 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
 }
 
 fn found(obs: &Observation) -> String {
-    let list = |ds: &[Droplet]| {
-        if ds.is_empty() {
-            "none".to_owned()
-        } else {
-            ds.iter().map(describe).collect::<Vec<_>>().join("; ")
-        }
-    };
+    let list = describe_all;
     format!(
         "load balancer {} selects {}; droplets of replace runs: {}; {} droplets in the account, limit {}",
         obs.lb.name,

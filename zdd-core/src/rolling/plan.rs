@@ -18,7 +18,7 @@ use do_api::{DropletId, LoadBalancerId};
 
 pub use crate::lb::{Membership, membership};
 use crate::lock::scope_for_lb;
-use crate::refusal::{Refusal, describe};
+use crate::refusal::{Refusal, describe_all};
 
 /// The marker tag of droplets we took out of `lb`'s rotation: `zdd-out:lb-<uuid>`.
 pub fn marker_tag(lb: &LoadBalancerId) -> String {
@@ -73,13 +73,7 @@ pub struct RollPlan {
 }
 
 fn found(obs: &Observation) -> String {
-    let list = |ds: &[Droplet]| {
-        if ds.is_empty() {
-            "none".to_owned()
-        } else {
-            ds.iter().map(describe).collect::<Vec<_>>().join("; ")
-        }
-    };
+    let list = describe_all;
     format!(
         "load balancer {} ({}) `{}` selecting {}: {}; left out by an earlier run: {}",
         obs.lb.name,
