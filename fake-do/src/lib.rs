@@ -58,7 +58,8 @@ impl Call {
 
     /// The call in short, with deploy-lock tags as `LOCK`: `create TAG`, `delete TAG`,
     /// `+TAG 1,2` (tag droplets), `-TAG 1` (untag), `lb+1,2` / `lb-1` (a load balancer's
-    /// droplet ids); anything else as [`Call::line`].
+    /// droplet ids), `new a,b` (create droplets), `rm 9001` (delete one); anything else as
+    /// [`Call::line`].
     pub fn short(&self) -> String {
         let tag = |t: &str| {
             let t = percent_decode(t);
@@ -95,6 +96,19 @@ impl Call {
             ("POST", ["v2", "load_balancers", _, "droplets"]) => {
                 format!("lb+{}", ids("droplet_ids"))
             }
+            ("POST", ["v2", "droplets"]) => format!(
+                "new {}",
+                self.body["names"]
+                    .as_array()
+                    .map(|a| a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","))
+                    .or_else(|| self.body["name"].as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+            ("DELETE", ["v2", "droplets", id]) => format!("rm {id}"),
             ("DELETE", ["v2", "load_balancers", _, "droplets"]) => {
                 format!("lb-{}", ids("droplet_ids"))
             }
@@ -237,6 +251,10 @@ pub struct State {
     pub spare: Vec<Ipv4Addr>,
     /// Images by id (as a string) and, for public ones, by slug: `image` objects.
     pub images: BTreeMap<String, Value>,
+    /// Images (by id) whose droplets' apps answer 503: a release that never gets healthy.
+    pub bad_images: BTreeSet<u64>,
+    /// The account's droplet limit (`None`: 25).
+    pub droplet_limit: Option<u32>,
     /// The id the next created droplet gets (0: 9001).
     pub next_droplet: u64,
 }
@@ -444,7 +462,7 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
         ("GET", ["v2", "account"]) => ok(
             200,
             json!({"account": {
-                "droplet_limit": 25, "floating_ip_limit": 5, "email": "fake@fake-do.invalid",
+                "droplet_limit": st.droplet_limit.unwrap_or(25), "floating_ip_limit": 5, "email": "fake@fake-do.invalid",
                 "uuid": "fa4e0000000000000000000000000000000000de", "email_verified": true,
                 "status": "active", "status_message": ""
             }}),
@@ -502,6 +520,19 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
             ),
         },
         ("GET", ["v2", "droplets", id]) => {
+            // A new droplet's boot advances with time, which the fake counts in reads: each
+            // read of it counts as a poll of its create action.
+            if let Ok(n) = id.parse::<u64>()
+                && let Some(a) = st.actions.values_mut().find(|a| a.activates == Some(n))
+            {
+                a.polls_left = a.polls_left.saturating_sub(1);
+                if a.polls_left == 0
+                    && a.end == "completed"
+                    && let Some(d) = st.droplets.get_mut(&n)
+                {
+                    d["status"] = json!("active");
+                }
+            }
             match id.parse::<u64>().ok().and_then(|id| st.droplets.get(&id)) {
                 Some(d) => ok(200, json!({"droplet": d})),
                 None => err(
@@ -868,10 +899,13 @@ fn create_droplets(st: &mut State, body: &Value) -> ResponseTemplate {
         for t in &tags {
             st.tags.insert((*t).to_owned());
         }
+        let bad = image["id"]
+            .as_u64()
+            .is_some_and(|i| st.bad_images.contains(&i));
         st.apps.insert(
             id,
             App {
-                status: 200,
+                status: if bad { 503 } else { 200 },
                 body: format!("{name} {}", image["name"].as_str().unwrap_or("")),
             },
         );
@@ -1141,6 +1175,29 @@ pub struct FakeLb<'a> {
 }
 
 impl FakeDo {
+    /// `n` droplets `web-1`.. (ids 1.., apps answering `web-i v1`, tagged `web`, or with
+    /// `by_ids` selected by id) in load balancer `web-lb` ([`FLEET_LB_ID`]), `spare` free
+    /// addresses for droplets created through the API, and the snapshots `app-v2`
+    /// ([`GOOD_IMAGE`]) and `app-bad` ([`BAD_IMAGE`], never healthy): what `replace` runs on.
+    pub async fn replace_fleet(n: u64, spare: u8, by_ids: bool) -> FakeDo {
+        let names: Vec<String> = (1..=n).map(|i| format!("web-{i}")).collect();
+        let tags: &[&str] = if by_ids { &[] } else { &["web"] };
+        let droplets: Vec<(u64, &str, Ipv4Addr, &[&str])> = (1..=n)
+            .map(|id| (id, names[id as usize - 1].as_str(), fleet_ip(id), tags))
+            .collect();
+        let spare: Vec<Ipv4Addr> = (0..spare)
+            .map(|i| Ipv4Addr::new(127, 0, 0, 200 + i))
+            .collect();
+        let mut fake = FakeDo::start_with_spare(&droplets, &[], &spare).await;
+        fake.add_image(GOOD_IMAGE, "app-v2");
+        fake.add_image(BAD_IMAGE, "app-bad");
+        fake.state().bad_images.insert(BAD_IMAGE);
+        let ids: Vec<u64> = (1..=n).collect();
+        fake.add_web_lb(FLEET_LB_ID, FLEET_LB_IP, &ids, by_ids)
+            .await;
+        fake
+    }
+
     /// A fake with `droplets` (id, name, public address on loopback, tags), reserved IPs
     /// (address on loopback, holder), all in `nyc3`; each droplet's app answers 200 `name`.
     pub async fn start(
@@ -1482,6 +1539,11 @@ impl FakeDo {
         .await;
     }
 }
+
+/// The snapshot of [`FakeDo::replace_fleet`] whose droplets serve (`app-v2`).
+pub const GOOD_IMAGE: u64 = 170_000_001;
+/// The snapshot of [`FakeDo::replace_fleet`] whose droplets never get healthy (`app-bad`).
+pub const BAD_IMAGE: u64 = 170_000_002;
 
 /// The load balancer of [`FakeDo::lb_fleet`].
 pub const FLEET_LB_ID: &str = "7f1c2a3e-0b4d-4c5e-8f60-718293a4b5c6";

@@ -168,6 +168,11 @@ pub enum Command {
     /// Update the droplets behind a load balancer a few at a time: take out, update,
     /// health-gate, put back, wait until the load balancer routes to them again.
     Roll(RollArgs),
+    /// Replace the droplets behind a load balancer with new ones (an image with the release
+    /// baked in, or user data that installs it): create them beside the old ones, health-gate,
+    /// put them in, see them serve, take the old ones out and keep them for an instant
+    /// `rollback --lb`; `--finalize` deletes what is kept.
+    Replace(ReplaceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -441,6 +446,100 @@ pub struct RollArgs {
     pub wait_scale: f64,
 }
 
+/// How droplets are seen joining and leaving a load balancer (`replace`, and `rollback --lb`
+/// after it).
+#[derive(Debug, Args)]
+pub struct LbWatch {
+    /// In-flight allowance: time for requests already sent to a leaving droplet to finish,
+    /// counted from its last answer through the load balancer.
+    #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur("drain-wait"), default_value = "5s")]
+    pub drain_wait: Duration,
+    /// Computed waits only: slack for the load balancer to notice a tag change.
+    #[arg(long, env = "ZDD_LB_SYNC_WAIT", value_parser = dur("lb-sync-wait"), default_value = "5s")]
+    pub lb_sync_wait: Duration,
+    /// How an answer names the droplet that served it: header:NAME, json:FIELD or body.
+    /// Default: learned by probing the droplets.
+    #[arg(long, env = "ZDD_IDENTITY")]
+    pub identity: Option<String>,
+    /// Watch this URL instead of the load balancer's own address.
+    #[arg(long, env = "ZDD_LB_PROBE")]
+    pub lb_probe: Option<String>,
+    /// Give up watching droplets join or leave after this long (default: 3 × the computed
+    /// window).
+    #[arg(long, env = "ZDD_LB_PROBE_TIMEOUT", value_parser = dur("lb-probe-timeout"))]
+    pub lb_probe_timeout: Option<Duration>,
+    /// Do not watch: sleep the waits computed from the load balancer's health check.
+    #[arg(long, env = "ZDD_COMPUTED_WAITS")]
+    pub computed_waits: bool,
+    /// Multiply every computed wait by this (tests and simulations only).
+    #[arg(long, env = "ZDD_WAIT_SCALE", default_value_t = 1.0, hide = true)]
+    pub wait_scale: f64,
+}
+
+/// `zdd-do replace`.
+#[derive(Debug, Args)]
+pub struct ReplaceArgs {
+    /// The load balancer: its id, or its name.
+    #[arg(long, env = "ZDD_LB")]
+    pub lb: String,
+    /// What the new droplets boot: a snapshot or image id, or an image slug (the release baked
+    /// in). Default: the fleet's image, with --user-data installing the release.
+    #[arg(long, env = "ZDD_IMAGE")]
+    pub image: Option<String>,
+    /// A cloud-init file (user data, at most 64 KiB) that installs the release.
+    #[arg(long, env = "ZDD_USER_DATA")]
+    pub user_data: Option<PathBuf>,
+    /// How many new droplets (default: as many as the fleet has).
+    #[arg(long, env = "ZDD_COUNT")]
+    pub count: Option<std::num::NonZeroUsize>,
+    /// Size slug of the new droplets (default: the fleet's).
+    #[arg(long, env = "ZDD_SIZE")]
+    pub size: Option<String>,
+    /// Region slug (default: the fleet's).
+    #[arg(long, env = "ZDD_REGION")]
+    pub region: Option<String>,
+    /// VPC UUID (default: the fleet's).
+    #[arg(long, env = "ZDD_VPC")]
+    pub vpc: Option<String>,
+    /// SSH key id or fingerprint to embed (repeat, or comma-separate in ZDD_SSH_KEYS); the API
+    /// does not show a droplet's keys, so they cannot be copied from the fleet.
+    #[arg(long = "ssh-key", env = "ZDD_SSH_KEYS", value_delimiter = ',')]
+    pub ssh_keys: Vec<String>,
+    /// Install the monitoring agent: true or false (default: as the whole fleet has it).
+    #[arg(long, env = "ZDD_MONITORING")]
+    pub monitoring: Option<bool>,
+    /// Another tag for the new droplets (repeat, or comma-separate in ZDD_TAGS); the fleet's
+    /// own tags are copied, except the load balancer's, which they get once they pass their
+    /// health gate.
+    #[arg(long = "tag", env = "ZDD_TAGS", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Keep the replaced fleet (powered, out of the load balancer) this long for an instant
+    /// `zdd-do rollback --lb`; the next deploy after that time, or --finalize, deletes it.
+    #[arg(long, env = "ZDD_KEEP_PREVIOUS", value_parser = dur("keep-previous"), default_value = "15m")]
+    pub keep_previous: Duration,
+    /// Give up on new droplets that are not active after this long (they are deleted, exit 5).
+    #[arg(long, env = "ZDD_ACTIVE_TIMEOUT", value_parser = dur("active-timeout"), default_value = "5m")]
+    pub active_timeout: Duration,
+    /// Delete what replace keeps for the load balancer instead of deploying: the previous
+    /// fleet (whatever its keep time) and droplets of runs that never finished; never a
+    /// droplet the load balancer selects.
+    #[arg(long, env = "ZDD_FINALIZE", conflicts_with_all = ["image", "user_data"])]
+    pub finalize: bool,
+    #[command(flatten)]
+    pub watch: LbWatch,
+    #[command(flatten)]
+    pub health: RollHealth,
+    #[command(flatten)]
+    pub lock: Lock,
+    /// Print the droplets it would create, the waits, the API calls and the cost; change
+    /// nothing.
+    #[arg(long, env = "ZDD_DRY_RUN")]
+    pub dry_run: bool,
+    /// Write the outcome as KEY=VALUE lines for GitLab's artifacts:reports:dotenv.
+    #[arg(long, env = "ZDD_DOTENV")]
+    pub dotenv: Option<PathBuf>,
+}
+
 /// The health gate of `roll`: scheme, port and path default to the load balancer's check.
 #[derive(Debug, Args)]
 pub struct RollHealth {
@@ -537,7 +636,7 @@ mod tests {
                 );
                 let parse = |value: String| {
                     let mut argv = vec!["zdd-do".to_owned(), sub.unwrap_or("status").to_owned()];
-                    if sub == Some("roll") {
+                    if matches!(sub, Some("roll" | "replace")) {
                         argv.extend(["--lb".into(), "web".into()]);
                     }
                     argv.extend([format!("--{long}"), value]);

@@ -37,6 +37,18 @@ const fn h(n: u64) -> Duration {
 /// (no waiting for a lock, no pause between batches, no drain or sync slack).
 pub const RANGES: &[Range] = &[
     Range {
+        flag: "keep-previous",
+        min: Duration::ZERO,
+        max: h(24 * 7),
+        why: "how long a replaced fleet stays powered for an instant rollback (billed per second meanwhile); 0 keeps it until the next deploy or --finalize, and a week bounds a forgotten fleet's cost",
+    },
+    Range {
+        flag: "active-timeout",
+        min: s(30),
+        max: h(1),
+        why: "new droplets becoming active: DigitalOcean takes about a minute; under 30 s a normal create fails the deploy (its droplets are deleted, exit 5)",
+    },
+    Range {
         flag: "api-timeout",
         min: s(1),
         max: m(10),

@@ -42,7 +42,7 @@ pub const INTERRUPTED: i32 = 130;
 pub const TABLE: &[(i32, &str)] = &[
     (
         OK,
-        "success: switched or rolled, resumed an interrupted run, already live (no-op), or dry run; status: the reserved IP and the tags agree and, with `--check-health`, the live droplet answers",
+        "success: switched, rolled, replaced or finalized, resumed an interrupted run, already live (no-op), or dry run; status: the reserved IP and the tags agree and, with `--check-health`, the live droplet answers",
     ),
     (
         DEMO_FAILED,
@@ -62,7 +62,7 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         SWITCHED_BACK,
-        "deploy failed and was undone: traffic is on the previous version (promote: switched back; roll: rolled back)",
+        "deploy failed and was undone: traffic is on the previous version (promote: switched back; roll: rolled back; replace: the new droplets were deleted)",
     ),
     (
         UNCERTAIN,
@@ -102,6 +102,8 @@ pub fn for_outcome(o: Outcome) -> i32 {
         | Outcome::Resumed
         | Outcome::AlreadyLive
         | Outcome::Rolled
+        | Outcome::Replaced
+        | Outcome::Finalized
         | Outcome::DryRun => OK,
         Outcome::ConfigError => USAGE,
         Outcome::Refused => REFUSED,

@@ -45,6 +45,12 @@ pub enum Step {
     BatchDelay,
     /// Undoing updates after a failure.
     Rollback,
+    /// Creating droplets.
+    Create,
+    /// Waiting for new droplets to become active.
+    Boot,
+    /// Deleting droplets.
+    Delete,
     /// Releasing the deploy lock.
     Unlock,
 }
@@ -68,6 +74,9 @@ impl Step {
             Step::PutBack => "put back into rotation",
             Step::BatchDelay => "batch delay",
             Step::Rollback => "roll back",
+            Step::Create => "create droplets",
+            Step::Boot => "wait until active",
+            Step::Delete => "delete droplets",
             Step::Unlock => "unlock",
         }
     }

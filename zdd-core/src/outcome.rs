@@ -17,6 +17,11 @@ pub enum Outcome {
     AlreadyLive,
     /// Rolling: every droplet was updated, health-gated and put back.
     Rolled,
+    /// Replace: new droplets serve through the load balancer; the old ones are out of it and
+    /// kept for a rollback.
+    Replaced,
+    /// Replace `--finalize`: the droplets kept by replace runs were deleted (or none were).
+    Finalized,
     /// The plan was printed; nothing changed.
     DryRun,
     /// The state was not as expected (or the plan could empty the pool); nothing changed.
@@ -47,11 +52,13 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, for exhaustive tables and tests.
-    pub const ALL: [Outcome; 15] = [
+    pub const ALL: [Outcome; 17] = [
         Outcome::Switched,
         Outcome::Resumed,
         Outcome::AlreadyLive,
         Outcome::Rolled,
+        Outcome::Replaced,
+        Outcome::Finalized,
         Outcome::DryRun,
         Outcome::Refused,
         Outcome::NotReady,
@@ -72,6 +79,8 @@ impl Outcome {
             Outcome::Resumed => "resumed",
             Outcome::AlreadyLive => "already_live",
             Outcome::Rolled => "rolled",
+            Outcome::Replaced => "replaced",
+            Outcome::Finalized => "finalized",
             Outcome::DryRun => "dry_run",
             Outcome::Refused => "refused",
             Outcome::NotReady => "not_ready",
@@ -94,6 +103,8 @@ impl Outcome {
                 | Outcome::Resumed
                 | Outcome::AlreadyLive
                 | Outcome::Rolled
+                | Outcome::Replaced
+                | Outcome::Finalized
                 | Outcome::DryRun
         )
     }

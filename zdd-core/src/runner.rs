@@ -190,3 +190,62 @@ pub(crate) async fn release_lock(steps: &Steps<'_>, lock: DeployLock, unlock: &s
         }
     }
 }
+
+/// Health-check a droplet directly, as a timed step.
+pub(crate) async fn gate(
+    steps: &Steps<'_>,
+    d: &do_api::droplets::Droplet,
+    check: &crate::health::HealthGate,
+) -> Result<(), crate::health::HealthFailure> {
+    let ip = match check.address_of(d) {
+        Ok(ip) => ip,
+        Err(msg) => {
+            return Err(crate::health::HealthFailure {
+                url: format!("droplet {}", d.id),
+                attempts: 0,
+                last: crate::health::ProbeFailure::Other { detail: msg },
+                duration: Duration::ZERO,
+            });
+        }
+    };
+    let s = steps.start_on(
+        Step::HealthGate,
+        Subject::droplet(d.id),
+        format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
+    );
+    match check.wait_healthy(ip, steps.sink).await {
+        Ok(r) => {
+            steps.finish(
+                s,
+                true,
+                format!(
+                    "{} passing probes in a row after {} attempts",
+                    check.policy.successes, r.attempts
+                ),
+            );
+            Ok(())
+        }
+        Err(f) => {
+            steps.finish(s, false, f.to_string());
+            Err(f)
+        }
+    }
+}
+
+/// Health-check droplets directly, all at once; `Err` names the first that failed, and why.
+pub(crate) async fn gate_all(
+    steps: &Steps<'_>,
+    ds: &[do_api::droplets::Droplet],
+    check: &crate::health::HealthGate,
+) -> Result<(), String> {
+    let results = futures_util::future::join_all(ds.iter().map(|d| gate(steps, d, check))).await;
+    for (d, r) in ds.iter().zip(results) {
+        if let Err(f) = r {
+            return Err(format!(
+                "droplet {} ({}) failed the health gate: {f}",
+                d.id, d.name
+            ));
+        }
+    }
+    Ok(())
+}

@@ -52,6 +52,16 @@ impl From<u64> for ImageRef {
     }
 }
 
+/// The slug, or the id.
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageRef::Slug(s) => f.write_str(s),
+            ImageRef::Id(id) => write!(f, "{}", id.0),
+        }
+    }
+}
+
 impl ImageRef {
     pub(super) fn check(&self) -> Result<()> {
         match self {

@@ -16,6 +16,7 @@ use crate::render::{StderrSink, Style};
 mod demo;
 mod doctor;
 mod promote;
+mod replace;
 mod roll;
 mod rollback;
 #[cfg(feature = "sim")]
@@ -58,6 +59,7 @@ pub async fn run(args: Cli) -> i32 {
         #[cfg(feature = "sim")]
         Command::Demo(d) => demo::run(&args.global, d, &sink).await,
         Command::Roll(r) => roll::run(&args.global, r, &sink).await,
+        Command::Replace(r) => replace::run(&args.global, r, &sink).await,
     };
     match result {
         Ok(code) => code,

@@ -13,7 +13,18 @@ pub(super) async fn run(
     r: &cli::RollbackArgs,
     sink: &StderrSink,
 ) -> Result<i32, Early> {
+    // Bad flags: refused before anything is sent.
     let mut cfg = switch::config(&r.switch)?;
+    // A load balancer whose fleet a replace keeps: its rollback puts that fleet back.
+    if let Some(lb) = &r.switch.lb {
+        let client = client(g)?;
+        let kept = zdd_core::replace::has_previous(&client, &zdd_core::lb::LbRef::parse(lb))
+            .await
+            .map_err(|e| Early::api(&e))?;
+        if kept {
+            return super::replace::rollback(g, r, lb, sink).await;
+        }
+    }
     cfg.force = r.force;
     let client = client(g)?;
     let mut report = bluegreen::run(

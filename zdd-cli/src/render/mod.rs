@@ -12,6 +12,7 @@ pub mod demo;
 pub mod doctor;
 mod events;
 pub mod json;
+pub mod replace;
 pub mod roll;
 #[cfg(feature = "sim")]
 pub mod sim;

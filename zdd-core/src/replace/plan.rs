@@ -57,7 +57,9 @@ pub struct Observation {
     pub lb: LoadBalancer,
     /// The droplets it selects now: the fleet to replace.
     pub fleet: Vec<Droplet>,
-    /// Every droplet carrying a run tag (this run's, or another's).
+    /// The droplets replace runs keep for this load balancer (tagged `zdd-lb:<id>`, see
+    /// [`super::tags`]): created by a run, or a fleet kept after it was replaced. May overlap
+    /// `fleet`.
     pub runs: Vec<Droplet>,
     /// How many droplets the account has.
     pub account_droplets: usize,
@@ -67,6 +69,8 @@ pub struct Observation {
     pub sizes: Vec<Size>,
     /// Requests left this hour, as last seen (`None`: not seen).
     pub rate_limit_remaining: Option<u64>,
+    /// Now, in Unix seconds (previous fleets are kept until a time).
+    pub now_unix: u64,
 }
 
 /// The settings every new droplet is created with.
@@ -86,7 +90,7 @@ pub struct Template {
     pub ssh_keys: Vec<SshKeyRef>,
     /// Monitoring agent.
     pub monitoring: bool,
-    /// Tags, the run tag first.
+    /// Tags: the run tag, `zdd-lb:<load balancer id>`, then the fleet's own and those given.
     pub tags: Vec<String>,
 }
 
@@ -117,8 +121,15 @@ pub struct ReplacePlan {
     pub adopted: Vec<String>,
     /// Names still to create, one inner list per create call (at most 10 names each).
     pub creates: Vec<Vec<String>>,
-    /// The fleet being replaced.
+    /// The fleet being replaced that is still in the load balancer (without this run's own
+    /// droplets, which an earlier attempt may have put in).
     pub old: Vec<Droplet>,
+    /// The fleet being replaced that an earlier attempt already took out (tagged
+    /// `zdd-prev:<this run>`).
+    pub left: Vec<Droplet>,
+    /// Previous fleets of earlier runs whose keep time is up: deleted before anything is
+    /// created.
+    pub expired: Vec<Droplet>,
     /// API requests the run is expected to make.
     pub api_requests: u64,
     /// What the surge costs, when the size's price is known.
@@ -239,10 +250,59 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
             obs.lb.name
         )));
     }
-    // Droplets of another run: finish or undo that run first.
+    let in_fleet = |d: &Droplet| obs.fleet.iter().any(|f| f.id == d.id);
+    let mine = |d: &Droplet| d.tags.contains(&run_tag);
+    // Previous fleets: this run's (left in an earlier attempt), or earlier runs' (deleted once
+    // their time is up; otherwise this run waits for them).
+    let mut left = Vec::new();
+    let mut expired = Vec::new();
+    for d in &obs.runs {
+        let Some(r) = super::tags::previous_of(d) else {
+            continue;
+        };
+        if r == id {
+            if !in_fleet(d) && !mine(d) {
+                left.push(d.clone());
+            }
+            continue;
+        }
+        let hint = |what: &str| {
+            format!(
+                "the fleet replace {r} replaced ({}) {what}: run that replace again to finish it, or `zdd-do rollback --lb {}` to undo it",
+                d.name, obs.lb.name
+            )
+        };
+        if in_fleet(d) {
+            return Err(refuse(hint("is still in the load balancer")));
+        }
+        match super::tags::kept_until(d) {
+            None => {
+                return Err(refuse(hint(
+                    "has no keep time: that replace did not finish",
+                )));
+            }
+            Some(t) if t > obs.now_unix => {
+                return Err(refuse(format!(
+                    "the previous fleet ({}) is kept for an instant rollback for {} more minute(s): `zdd-do replace --lb {} --finalize` deletes it now (the deploy can then run), or `zdd-do rollback --lb {}` puts it back",
+                    obs.runs
+                        .iter()
+                        .filter(|x| super::tags::previous_of(x) == Some(r))
+                        .map(|x| x.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    (t - obs.now_unix).div_ceil(60),
+                    obs.lb.name,
+                    obs.lb.name
+                )));
+            }
+            Some(_) => expired.push(d.clone()),
+        }
+    }
+    // Droplets of another run, neither serving nor kept: finish or undo that run first.
     let others: Vec<&Droplet> = obs
         .runs
         .iter()
+        .filter(|d| !in_fleet(d) && super::tags::previous_of(d).is_none())
         .filter(|d| d.tags.iter().filter_map(|t| run_of(t)).any(|r| r != id))
         .collect();
     if !others.is_empty() {
@@ -255,11 +315,21 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
                 .join(", ")
         )));
     }
-    let count = new.count.map_or(obs.fleet.len(), NonZeroUsize::get);
+    // The fleet being replaced: in the load balancer and not this run's, plus what an earlier
+    // attempt took out. Its settings are copied; with none left (the run is done), the
+    // fleet's own.
+    let old: Vec<Droplet> = obs.fleet.iter().filter(|d| !mine(d)).cloned().collect();
+    let replaced: Vec<Droplet> = old.iter().chain(&left).cloned().collect();
+    let basis: &[Droplet] = if replaced.is_empty() {
+        &obs.fleet
+    } else {
+        &replaced
+    };
+    let count = new.count.map_or(basis.len(), NonZeroUsize::get);
     // The template: given values, else what the whole fleet shares.
     let region = match &new.region {
         Some(r) => r.clone(),
-        None => shared(&obs.fleet, "region", "--region", |d| {
+        None => shared(basis, "region", "--region", |d| {
             d.region_slug().map(str::to_owned)
         })
         .map_err(&refuse)?
@@ -267,17 +337,17 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
     };
     let size = match &new.size {
         Some(s) => s.clone(),
-        None => shared(&obs.fleet, "size", "--size", |d| d.size_slug.clone())
+        None => shared(basis, "size", "--size", |d| d.size_slug.clone())
             .map_err(&refuse)?
             .ok_or_else(|| refuse("the fleet's size is unknown: give --size".into()))?,
     };
     let vpc = match &new.vpc {
         Some(v) => Some(v.clone()),
-        None => shared(&obs.fleet, "VPC", "--vpc", |d| d.vpc_uuid.clone()).map_err(&refuse)?,
+        None => shared(basis, "VPC", "--vpc", |d| d.vpc_uuid.clone()).map_err(&refuse)?,
     };
     let image = match (&new.image, &new.user_data) {
         (Some(i), _) => i.clone(),
-        (None, Some(_)) => shared(&obs.fleet, "image", "--image", |d| {
+        (None, Some(_)) => shared(basis, "image", "--image", |d| {
             d.image.as_ref().and_then(|i| {
                 i.slug
                     .clone()
@@ -294,7 +364,7 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
         }
     };
     let monitoring = new.monitoring.unwrap_or_else(|| {
-        obs.fleet
+        basis
             .iter()
             .all(|d| d.features.iter().any(|f| f == "monitoring"))
     });
@@ -308,11 +378,11 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
         )));
     }
     // The fleet's common tags, without the load balancer's and zdd-do's own.
-    let mut tags = vec![run_tag.clone()];
-    if let Some(first) = obs.fleet.first() {
+    let mut tags = vec![run_tag.clone(), super::tags::lb_tag(&obs.lb.id)];
+    if let Some(first) = basis.first() {
         for t in &first.tags {
             let ours = t.starts_with("zdd-");
-            let everywhere = obs.fleet.iter().all(|d| d.tags.contains(t));
+            let everywhere = basis.iter().all(|d| d.tags.contains(t));
             if !ours && Some(t.as_str()) != lb_tag && everywhere && !tags.contains(t) {
                 tags.push(t.clone());
             }
@@ -345,18 +415,19 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
     let mine: Vec<String> = obs
         .runs
         .iter()
-        .filter(|d| d.tags.contains(&run_tag))
+        .chain(&obs.fleet)
+        .filter(|d| mine(d))
         .map(|d| d.name.clone())
         .collect();
     let adopted: Vec<String> = all.iter().filter(|n| mine.contains(n)).cloned().collect();
     let to_create: Vec<String> = all.iter().filter(|n| !mine.contains(n)).cloned().collect();
     // The droplet limit, before anything is created.
     if let Some(limit) = obs.droplet_limit
-        && obs.account_droplets + to_create.len() > limit as usize
+        && obs.account_droplets.saturating_sub(expired.len()) + to_create.len() > limit as usize
     {
         return Err(refuse(format!(
             "the account has {} droplets and a limit of {limit}: creating {} more would exceed it (the old fleet stays until the new one serves); raise the limit in the control panel or delete unused droplets",
-            obs.account_droplets,
+            obs.account_droplets.saturating_sub(expired.len()),
             to_create.len()
         )));
     }
@@ -364,7 +435,7 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
         .chunks(MAX_NAMES_PER_CREATE)
         .map(<[String]>::to_vec)
         .collect();
-    let api_requests = requests(count, creates.len(), obs.fleet.len());
+    let api_requests = requests(count, creates.len(), replaced.len()) + expired.len() as u64;
     if let Some(left) = obs.rate_limit_remaining
         && left < api_requests
     {
@@ -396,7 +467,9 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
         },
         adopted,
         creates,
-        old: obs.fleet.clone(),
+        old,
+        left,
+        expired,
         api_requests,
         cost,
     })
@@ -468,6 +541,7 @@ mod tests {
             droplet_limit: Some(25),
             sizes: vec![size("s-1vcpu-1gb", 0.00893, &["nyc3"])],
             rate_limit_remaining: Some(4900),
+            now_unix: 1_796_000_000,
         }
     }
 
@@ -511,8 +585,16 @@ mod tests {
         );
         assert_eq!(t.image, ImageRef::Id(do_api::ImageId(170_000_001)));
         assert!(t.monitoring);
-        // The run tag and the fleet's own tags; never the load balancer's.
-        assert_eq!(t.tags, [p.run_tag.clone(), "env:prod".to_owned()]);
+        // The run tag, the load balancer's replace tag and the fleet's own tags; never the tag
+        // the load balancer selects by.
+        assert_eq!(
+            t.tags,
+            [
+                p.run_tag.clone(),
+                "zdd-lb:4de7ac8b-495b-4884-9a69-1050c6793cd6".to_owned(),
+                "env:prod".to_owned()
+            ]
+        );
         assert_eq!(p.old.len(), 3);
         let cost = p.cost.unwrap();
         assert_eq!(cost.droplets, 3);

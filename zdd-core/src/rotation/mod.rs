@@ -13,7 +13,10 @@ use crate::lb::{LbRef, Membership};
 use crate::rolling::waits::Wait;
 use crate::runner::Steps;
 
+mod through;
 pub(crate) mod watching;
+
+pub(crate) use through::Through;
 
 pub(crate) use watching::{Watch, in_flight_allowance, setup_watch, watch_deadline};
 

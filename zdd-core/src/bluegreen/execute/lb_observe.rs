@@ -1,111 +1,13 @@
-//! Through a load balancer: what a run knows of it ([`Through`]), observing it and the tagged
-//! droplets, and deciding how droplets are seen joining and leaving it.
+//! Through a load balancer: observing it and the tagged droplets, and deciding how droplets
+//! are seen joining and leaving it ([`Through`] is what a run knows of it).
 
-use do_api::load_balancers::{HealthCheck, LoadBalancer};
+use do_api::load_balancers::LoadBalancer;
 
 use super::*;
-use crate::bluegreen::config::LbSettings;
 use crate::bluegreen::plan::Roles;
 use crate::lb::{Membership, membership};
-use crate::rolling::waits::{self, Drain, WaitKind};
-use crate::rolling::watch::Watcher;
-use crate::rolling::{LbSummary, WatchReport};
 use crate::rotation;
-
-/// The load balancer a run switches through.
-pub(super) struct Through {
-    /// As last read.
-    pub lb: LoadBalancer,
-    /// How it selects droplets.
-    pub membership: Membership,
-    /// Its health check (the spec's defaults when absent).
-    pub lb_health: HealthCheck,
-    /// The settings.
-    pub settings: LbSettings,
-    /// Watches droplets through it; `None`: computed waits.
-    pub watcher: Option<Watcher>,
-    /// How droplets are watched, or why they are not (once decided).
-    pub watch_report: Option<WatchReport>,
-}
-
-impl Through {
-    /// What is known once `lb` is found, and the health gate resolved against its check.
-    pub fn new(
-        cfg: &BlueGreenConfig,
-        settings: &LbSettings,
-        lb: LoadBalancer,
-    ) -> Result<(Through, HealthGate), Stop> {
-        let lb_health = lb.health_check.clone().unwrap_or_default();
-        let endpoint = cfg
-            .target
-            .resolve(Some(&lb_health))
-            .map_err(|e| Stop::new(Outcome::ConfigError, e.to_string()))?;
-        let t = Through {
-            membership: membership(&lb),
-            lb,
-            lb_health,
-            settings: settings.clone(),
-            watcher: None,
-            watch_report: None,
-        };
-        Ok((t, HealthGate::new(endpoint, cfg.health.clone())))
-    }
-
-    /// The load balancer as read by the observation (its droplet list is the current one).
-    pub fn refresh(&mut self, lb: &LoadBalancer) {
-        self.membership = membership(lb);
-        self.lb = lb.clone();
-    }
-
-    /// As the report shows it.
-    pub fn summary(&self, gate: &HealthGate) -> LbSummary {
-        LbSummary::new(&self.lb, self.lb_health.clone(), gate)
-    }
-
-    /// The computed waits after droplets join: the sync slack, the healthy window.
-    pub fn join_waits(&self) -> Vec<Wait> {
-        let s = &self.settings;
-        waits::put_back_waits(&self.lb_health, s.lb_sync_wait, s.wait_scale)
-    }
-
-    /// The computed waits after droplets leave: the sync slack, the in-flight allowance.
-    fn leave_waits(&self) -> Vec<Wait> {
-        let s = &self.settings;
-        waits::take_out_waits(
-            &self.lb_health,
-            &Drain::Remove,
-            s.drain_wait,
-            s.lb_sync_wait,
-            s.wait_scale,
-        )
-    }
-
-    /// The sync slack after droplets leave (slept when they cannot be watched).
-    pub fn sync_wait(&self) -> Vec<Wait> {
-        self.leave_waits()
-            .into_iter()
-            .filter(|w| w.kind == WaitKind::LbSync)
-            .collect()
-    }
-
-    /// The in-flight allowance as planned (the whole of it).
-    pub fn allowance(&self) -> Vec<Wait> {
-        self.leave_waits()
-            .into_iter()
-            .filter(|w| w.kind == WaitKind::Drain)
-            .collect()
-    }
-
-    /// How long one watch may take.
-    pub fn watch_deadline(&self, gate: &HealthGate) -> Duration {
-        rotation::watch_deadline(
-            self.settings.watch.deadline,
-            &self.join_waits(),
-            &self.leave_waits(),
-            gate.policy.request_timeout,
-        )
-    }
-}
+pub(super) use crate::rotation::Through;
 
 /// The load balancer (read again: its droplet list and selector now) and the droplets with
 /// either tag; a load balancer selecting by a tag of its own also lists that tag's droplets.

@@ -40,7 +40,7 @@ pub async fn status_lb(
         ));
     };
     let lb = crate::rotation::resolve_lb(&steps, client, &settings.lb).await?;
-    let (through, gate) = lb_observe::Through::new(cfg, settings, lb)?;
+    let (through, gate) = lb_observe::Through::new(&cfg.target, &cfg.health, settings, lb)?;
     let obs = lb_observe::observe(&steps, client, &cfg.roles, &through.lb).await?;
     let (state, drift) = match lb_plan::plan(&obs, &cfg.roles) {
         Ok(LbPlan::Switch { .. }) => (StatusState::Consistent, Vec::new()),

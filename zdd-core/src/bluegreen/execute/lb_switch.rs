@@ -7,7 +7,7 @@
 use super::*;
 use crate::bluegreen::plan::group_tag_moves;
 use crate::lb::Membership;
-use crate::rotation::{self, Watch, Way, names};
+use crate::rotation::{self, Way, names};
 
 impl Run<'_> {
     pub(super) async fn body_lb<H: DropletHook>(
@@ -395,34 +395,14 @@ impl Run<'_> {
         r
     }
 
-    fn watch(&self) -> Option<Watch<'_>> {
-        let t = self.through();
-        t.watcher.as_ref().map(|w| Watch {
-            steps: &self.steps,
-            watcher: w,
-            deadline: t.watch_deadline(&self.gate),
-        })
-    }
-
     /// After `ds` joined: see each answer through the load balancer, or wait the computed
     /// window. `Err` says why they were not seen.
     async fn see_serving(&mut self, ds: &[Droplet]) -> Result<(), String> {
-        let computed = self.through().join_waits();
-        let wait = match self.watch() {
-            Some(w) => {
-                let sightings = self.through().settings.watch.sightings;
-                let total = computed.iter().map(|w| w.computed).sum();
-                match w.seen(ds, sightings, total).await {
-                    Ok(s) => vec![s.wait],
-                    Err((_, msg)) => return Err(msg),
-                }
-            }
-            None => {
-                rotation::sleep_waits(&self.steps, Step::PutBack, &computed).await;
-                computed
-            }
-        };
-        self.waits.extend(wait);
+        let waits = self
+            .through()
+            .see_serving(&self.steps, &self.gate, ds)
+            .await?;
+        self.waits.extend(waits);
         Ok(())
     }
 
@@ -434,26 +414,11 @@ impl Run<'_> {
         serving: usize,
         allowance: bool,
     ) -> Result<(), String> {
-        let sync = self.through().sync_wait();
-        let mut since = None;
-        match self.watch() {
-            Some(w) => {
-                let computed = sync.iter().map(|w| w.computed).sum();
-                let (wait, at) = w.gone(ds, serving, computed).await?;
-                since = Some(at);
-                self.waits.push(wait);
-            }
-            None => {
-                rotation::sleep_waits(&self.steps, Step::Drain, &sync).await;
-                self.waits.extend(sync);
-            }
-        }
-        if allowance {
-            let s = &self.through().settings;
-            let w =
-                rotation::in_flight_allowance(&self.steps, s.drain_wait, s.wait_scale, since).await;
-            self.waits.push(w);
-        }
+        let waits = self
+            .through()
+            .see_gone(&self.steps, &self.gate, ds, serving, allowance)
+            .await?;
+        self.waits.extend(waits);
         Ok(())
     }
 

@@ -478,7 +478,8 @@ impl Run<'_> {
     async fn resolve_target(&mut self) -> Result<Target, Stop> {
         if let Some(settings) = &self.cfg.load_balancer {
             let lb = crate::rotation::resolve_lb(&self.steps, self.client, &settings.lb).await?;
-            let (through, gate) = lb_observe::Through::new(self.cfg, settings, lb)?;
+            let (through, gate) =
+                lb_observe::Through::new(&self.cfg.target, &self.cfg.health, settings, lb)?;
             let t = Target {
                 scope: scope_for_lb(&through.lb.id),
                 unlock: format!("load balancer {}", through.lb.id),

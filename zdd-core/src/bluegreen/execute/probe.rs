@@ -17,53 +17,12 @@ impl Run<'_> {
 
     /// Health-check a droplet directly.
     pub(super) async fn gate(&self, d: &Droplet, check: &HealthGate) -> Result<(), HealthFailure> {
-        let ip = match self.direct_ip(d) {
-            Ok(ip) => ip,
-            Err(Stop { message: msg, .. }) => {
-                return Err(HealthFailure {
-                    url: format!("droplet {}", d.id),
-                    attempts: 0,
-                    last: crate::health::ProbeFailure::Other { detail: msg },
-                    duration: Duration::ZERO,
-                });
-            }
-        };
-        let s = self.steps.start_on(
-            Step::HealthGate,
-            crate::events::Subject::droplet(d.id),
-            format!("{} ({}) at {}", d.id, d.name, check.url_for(ip)),
-        );
-        match check.wait_healthy(ip, self.steps.sink).await {
-            Ok(r) => {
-                self.steps.finish(
-                    s,
-                    true,
-                    format!(
-                        "{} passing probes in a row after {} attempts",
-                        check.policy.successes, r.attempts
-                    ),
-                );
-                Ok(())
-            }
-            Err(f) => {
-                self.steps.finish(s, false, f.to_string());
-                Err(f)
-            }
-        }
+        crate::runner::gate(&self.steps, d, check).await
     }
 
     /// Health-check droplets directly, all at once; `Err` names the first that failed, and why.
     pub(super) async fn gate_all(&self, ds: &[Droplet], check: &HealthGate) -> Result<(), String> {
-        let results = futures_util::future::join_all(ds.iter().map(|d| self.gate(d, check))).await;
-        for (d, r) in ds.iter().zip(results) {
-            if let Err(f) = r {
-                return Err(format!(
-                    "droplet {} ({}) failed the health gate: {f}",
-                    d.id, d.name
-                ));
-            }
-        }
-        Ok(())
+        crate::runner::gate_all(&self.steps, ds, check).await
     }
 
     /// Health-check through the reserved IP; on success, returns the time to the first pass.
