@@ -319,6 +319,9 @@ pub struct RollbackArgs {
     /// Skip the health gate, and keep traffic on the standby even if verification fails.
     #[arg(long, env = "ZDD_FORCE")]
     pub force: bool,
+    /// After a replace: multiply every computed wait by this (tests and simulations only).
+    #[arg(long, env = "ZDD_WAIT_SCALE", default_value_t = 1.0, hide = true)]
+    pub wait_scale: f64,
 }
 
 #[derive(Debug, Args)]

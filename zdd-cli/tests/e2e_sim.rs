@@ -1022,7 +1022,7 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
         .healthy_threshold(3);
     let port = |sim: &Sim| sim.app_port().to_string();
     type Args = fn(&Sim, &str) -> Vec<String>;
-    let scenarios: [(&str, Args); 9] = [
+    let scenarios: [(&str, Args); 12] = [
         ("promote", |s, p| {
             let ip = s.reserved_ips()[0].ip.to_string();
             vec![
@@ -1086,6 +1086,35 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
                 SCALE.to_string(),
             ]
         }),
+        ("replace", |s, _| {
+            let image = s.image_id("app-v2").unwrap().0.to_string();
+            vec![
+                "replace".into(),
+                "--lb".into(),
+                "web-lb".into(),
+                "--image".into(),
+                image,
+                "--wait-scale".into(),
+                SCALE.to_string(),
+            ]
+        }),
+        ("rollback --lb (after replace)", |_, _| {
+            vec![
+                "rollback".into(),
+                "--lb".into(),
+                "web-lb".into(),
+                "--wait-scale".into(),
+                SCALE.to_string(),
+            ]
+        }),
+        ("replace --finalize", |_, _| {
+            vec![
+                "replace".into(),
+                "--lb".into(),
+                "web-lb".into(),
+                "--finalize".into(),
+            ]
+        }),
         ("unlock", |s, _| {
             let ip = s.reserved_ips()[0].ip.to_string();
             vec!["unlock".into(), "--reserved-ip".into(), ip]
@@ -1105,27 +1134,48 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
         let sim = Sim::start(
             SimConfig::blue_green_and_fleet()
                 .time_scale(SCALE)
+                .image(do_sim::ImageSpec::snapshot("app-v2", "v2"))
                 .load_balancer(LbSpec::droplets("pair-lb", ["prod"]).health_check(hc.clone())),
         )
         .await
         .expect("the simulator starts");
+        let health = [
+            "--health-path",
+            "/health",
+            "--health-interval",
+            "50ms",
+            "--health-successes",
+            "2",
+        ];
+        // Only the calls of the command itself count: a replace to undo or finalize first.
+        let mut before = std::collections::BTreeMap::new();
+        if label.ends_with("(after replace)") || label == "replace --finalize" {
+            let image = sim.image_id("app-v2").unwrap().0.to_string();
+            let mut a = vec![
+                "replace",
+                "--lb",
+                "web-lb",
+                "--image",
+                &image,
+                "--wait-scale",
+                "0.1",
+            ];
+            a.extend(health);
+            let first = zdd(&sim, &a).await;
+            assert_eq!(first.code, 0, "{label}: {}", first.context());
+            before = sim.stats().api_calls;
+        }
         if label.starts_with("rollback") {
             // Something to roll back to: the standby runs the previous version.
             sim.deploy(id(&sim, "fallback"), "v0").unwrap();
         }
         let mut a = args(&sim, &port(&sim));
-        if label.starts_with("promote") || label.starts_with("rollback") || label == "roll" {
-            a.extend(
-                [
-                    "--health-path",
-                    "/health",
-                    "--health-interval",
-                    "50ms",
-                    "--health-successes",
-                    "2",
-                ]
-                .map(str::to_owned),
-            );
+        if label.starts_with("promote")
+            || label.starts_with("rollback")
+            || label == "roll"
+            || label == "replace"
+        {
+            a.extend(health.map(str::to_owned));
         }
         let run = zdd(&sim, &strs(&a)).await;
         assert!([0, 12].contains(&run.code), "{label}: {}", run.context());
@@ -1133,7 +1183,7 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
             .stats()
             .api_calls
             .into_iter()
-            .filter(|(_, n)| *n > 0)
+            .filter(|(k, n)| *n > before.get(k).copied().unwrap_or(0))
             .map(|(k, _)| k)
             .collect();
         let scopes: Vec<String> = scopes_of(&spec, &calls).into_iter().collect();
@@ -1159,4 +1209,149 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
         block, table,
         "update the README's scopes table (between <!-- scopes --> markers) to:\n{table}"
     );
+}
+
+/// The fleet of [`SimConfig::blue_green_and_fleet`], plus the snapshots `app-v2` (runs v2) and
+/// `app-bad` (never healthy).
+async fn replace_sim() -> Sim {
+    Sim::start(
+        SimConfig::blue_green_and_fleet()
+            .time_scale(SCALE)
+            .image(do_sim::ImageSpec::snapshot("app-v2", "v2"))
+            .image(do_sim::ImageSpec::snapshot("app-bad", "v3").never_healthy()),
+    )
+    .await
+    .expect("the simulator starts")
+}
+
+/// `zdd-do ARGS` (replace or rollback) behind web-lb with traffic through it; returns the run,
+/// the traffic and when (ms into the traffic) the run started and ended.
+async fn with_lb_traffic(sim: &Sim, args: &[&str]) -> (Run, TrafficReport, u64, u64) {
+    let started = Instant::now();
+    let lb = sim.load_balancer("web-lb").expect("web-lb");
+    let load = traffic(&lb.url);
+    served_more(sim, &load, SETTLE, "traffic before the run").await;
+    let before_ms = started.elapsed().as_millis() as u64;
+    let mut a: Vec<&str> = args.to_vec();
+    let flags = roll_flags("20s");
+    a.extend(strs(&flags));
+    let run = zdd(sim, &a).await;
+    let after_ms = started.elapsed().as_millis() as u64;
+    served_more(sim, &load, SETTLE, "traffic after the run").await;
+    let report = load.finish().await;
+    figures(args[0], "load balancer", started, &run, &report);
+    (run, report, before_ms, after_ms)
+}
+
+/// The droplets web-lb routes to, by name.
+fn serving(sim: &Sim) -> BTreeSet<String> {
+    let lb = sim.load_balancer("web-lb").unwrap();
+    lb.in_rotation
+        .iter()
+        .map(|id| sim.droplet_by_id(*id).unwrap().name)
+        .collect()
+}
+
+/// (7) replace the fleet from a snapshot with traffic through the load balancer, then roll
+/// back: no request of any kind fails; v2 only after the replace, v1 only after the rollback.
+#[tokio::test]
+async fn replace_then_rollback_behind_the_load_balancer_lose_nothing() {
+    let sim = replace_sim().await;
+    let image = sim.image_id("app-v2").unwrap().0.to_string();
+    let (run, report, before_ms, after_ms) =
+        with_lb_traffic(&sim, &["replace", "--lb", "web-lb", "--image", &image]).await;
+    assert_eq!(run.code, 0, "{}", run.context());
+    assert_eq!(run.json["outcome"], "replaced", "{}", run.context());
+    assert_clean("replace", &report);
+    let all = report.combined();
+    assert_eq!(
+        all.versions_in_order(),
+        vec!["v1", "v2"],
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        versions_between(&all, after_ms + BUCKET_MS, u64::MAX),
+        set(&["v2"]),
+        "{:?}",
+        all.buckets
+    );
+    assert_eq!(
+        versions_between(&all, 0, before_ms.saturating_sub(BUCKET_MS)),
+        set(&["v1"])
+    );
+    // Three new droplets serve; the old ones are kept, powered, out of the load balancer.
+    let new = serving(&sim);
+    assert_eq!(new.len(), 3, "{new:?}");
+    assert!(new.iter().all(|n| n.starts_with("web-lb-")), "{new:?}");
+    for name in ["web-1", "web-2", "web-3"] {
+        let d = sim.droplet(name).expect("kept");
+        assert!(d.ready, "{name} is kept powered");
+        assert!(
+            tags_of(&sim, name)
+                .iter()
+                .any(|t| t.starts_with("zdd-prev:")),
+            "{name}"
+        );
+    }
+    assert_eq!(run.json["previous"].as_array().unwrap().len(), 3);
+    assert_unlocked(&sim).await;
+
+    let (back, report, _, after_ms) = with_lb_traffic(&sim, &["rollback", "--lb", "web-lb"]).await;
+    assert_eq!(back.code, 0, "{}", back.context());
+    assert_eq!(back.json["outcome"], "switched", "{}", back.context());
+    assert_clean("rollback after replace", &report);
+    let all = report.combined();
+    assert_eq!(
+        all.versions_in_order(),
+        vec!["v2", "v1"],
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        versions_between(&all, after_ms + BUCKET_MS, u64::MAX),
+        set(&["v1"])
+    );
+    assert_eq!(serving(&sim), set(&["web-1", "web-2", "web-3"]));
+    assert!(
+        sim.droplets()
+            .iter()
+            .all(|d| !d.name.starts_with("web-lb-"))
+    );
+    for name in ["web-1", "web-2", "web-3"] {
+        assert!(
+            !tags_of(&sim, name)
+                .iter()
+                .any(|t| t.starts_with("zdd-prev:")),
+            "{name}"
+        );
+    }
+    assert_unlocked(&sim).await;
+    sim.shutdown().await;
+}
+
+/// (8) a snapshot that never gets healthy: the new droplets fail their gate and are deleted,
+/// the old fleet never leaves, nothing fails, exit 5.
+#[tokio::test]
+async fn replace_with_a_never_healthy_image_deletes_its_droplets_and_loses_nothing() {
+    let sim = replace_sim().await;
+    let image = sim.image_id("app-bad").unwrap().0.to_string();
+    let (run, report, _, _) =
+        with_lb_traffic(&sim, &["replace", "--lb", "web-lb", "--image", &image]).await;
+    assert_eq!(run.code, 5, "{}", run.context());
+    assert_eq!(run.json["outcome"], "rolled_back", "{}", run.context());
+    assert_clean("replace of a broken image", &report);
+    assert_eq!(report.combined().versions_in_order(), vec!["v1"]);
+    assert_eq!(serving(&sim), set(&["web-1", "web-2", "web-3"]));
+    assert!(
+        sim.droplets()
+            .iter()
+            .all(|d| !d.name.starts_with("web-lb-"))
+    );
+    assert_eq!(run.json["deleted"].as_array().unwrap().len(), 3);
+    for name in ["web-1", "web-2", "web-3"] {
+        assert_eq!(tags_of(&sim, name), ["web"], "{name}");
+    }
+    assert_unlocked(&sim).await;
+    sim.shutdown().await;
 }

@@ -155,7 +155,7 @@ pub(super) async fn rollback(
         lb_probe: None,
         lb_probe_timeout: None,
         computed_waits: false,
-        wait_scale: 1.0,
+        wait_scale: r.wait_scale,
     };
     let mut cfg = ReplaceConfig::new(
         lb_settings(lb, &defaults)?,
