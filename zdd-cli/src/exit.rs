@@ -79,11 +79,11 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         STATUS_INTERRUPTED,
-        "status: a run was interrupted after the switch: the reserved IP is on the standby-tagged droplet, the tags are behind; run `promote` (or `rollback`) again to finish",
+        "status: a run was interrupted after the switch: the reserved IP is on the standby-tagged droplet, the tags are behind; run `promote` (or `rollback`) again to finish (`--lb` after a replace: a replace stopped half-way; run it again)",
     ),
     (
         STATUS_INCONSISTENT,
-        "status: inconsistent: the reserved IP on nobody or on a droplet with neither tag, ambiguous tags, or a droplet not active; needs a human",
+        "status: inconsistent: the reserved IP on nobody or on a droplet with neither tag, ambiguous tags, or a droplet not active; needs a human (`--lb` after a replace: droplets of a run no plan owns; `replace --finalize` deletes them)",
     ),
     (
         STATUS_UNHEALTHY,
@@ -114,6 +114,16 @@ pub fn for_outcome(o: Outcome) -> i32 {
         Outcome::ApiError => API,
         Outcome::Paused => PAUSED,
         Outcome::Interrupted => INTERRUPTED,
+    }
+}
+
+/// The exit code of `status --lb` for a fleet replace manages: 10 when a run stopped half-way,
+/// 11 when droplets of a run no plan owns are left.
+pub fn for_replace_status(s: zdd_core::replace::ReplaceState) -> i32 {
+    match s {
+        zdd_core::replace::ReplaceState::Consistent => OK,
+        zdd_core::replace::ReplaceState::Unfinished => STATUS_INTERRUPTED,
+        zdd_core::replace::ReplaceState::Orphans => STATUS_INCONSISTENT,
     }
 }
 

@@ -1492,3 +1492,130 @@ async fn completions_and_the_manual_page_are_generated() {
     );
     assert!(fake.calls().is_empty());
 }
+
+/// Flags for `replace` and its rollback against the fake: fast probes, scaled waits.
+fn replace_flags(args: &[&'static str]) -> Vec<&'static str> {
+    let mut v = args.to_vec();
+    v.extend([
+        "--wait-scale",
+        "0.01",
+        "--health-interval",
+        "50ms",
+        "--health-successes",
+        "2",
+        "--lock-settle",
+        "50ms",
+        "--output",
+        "json",
+    ]);
+    v
+}
+
+#[tokio::test]
+async fn replace_without_a_release_or_with_an_unreadable_file_is_exit_2_and_sends_nothing() {
+    let fake = FakeDo::replace_fleet(2, 2, false).await;
+    let out = zdd(&fake, &["replace", "--lb", "web-lb"], &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "error: nothing says what the new droplets run: give --image (a snapshot with the release baked in) or --user-data (cloud-init that installs it), or --finalize to delete what replace keeps\n"
+    );
+    let out = zdd(
+        &fake,
+        &[
+            "replace",
+            "--lb",
+            "web-lb",
+            "--user-data",
+            "/nonexistent/cloud-init.yml",
+        ],
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: --user-data /nonexistent/cloud-init.yml: cannot read it")
+            && out.stderr.lines().count() == 1,
+        "{}",
+        out.stderr
+    );
+    let out = zdd(
+        &fake,
+        &[
+            "replace",
+            "--lb",
+            "web-lb",
+            "--image",
+            "1",
+            "--keep-previous",
+            "8d",
+        ],
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--keep-previous"), "{}", out.stderr);
+    assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
+}
+
+#[tokio::test]
+async fn replace_then_status_then_rollback_through_the_command() {
+    let fake = FakeDo::replace_fleet(2, 2, false).await;
+    let dir = std::env::temp_dir().join(format!("zdd-cli-replace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dotenv = dir.join("replace.env");
+    let image = fake_do::GOOD_IMAGE.to_string();
+    let mut args = replace_flags(&["replace", "--lb", "web-lb"]);
+    args.extend(["--image", &image, "--dotenv", dotenv.to_str().unwrap()]);
+    let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["outcome"], "replaced", "{doc}");
+    assert_eq!(doc["action"], "replace");
+    assert_eq!(doc["serving"].as_array().unwrap().len(), 2);
+    let env = std::fs::read_to_string(&dotenv).unwrap();
+    assert!(env.contains("ZDD_OUTCOME=replaced\n"), "{env}");
+    assert!(env.contains("ZDD_SERVING_DROPLETS=9001,9002\n"), "{env}");
+    assert!(env.contains("ZDD_PREVIOUS_DROPLETS=1,2\n"), "{env}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Status: the new fleet serves, the old one is kept.
+    let out = zdd(
+        &fake,
+        &["status", "--lb", "web-lb", "--output", "json"],
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let st = out.json();
+    assert_eq!(st["state"], "consistent", "{st}");
+    assert_eq!(st["kept"].as_array().unwrap().len(), 2);
+    // A droplet of a run no plan owns: exit 11, naming --finalize.
+    fake.state().droplets.get_mut(&9002).unwrap()["tags"] = serde_json::json!([
+        "zdd-run:0000abcd",
+        "zdd-lb:7f1c2a3e-0b4d-4c5e-8f60-718293a4b5c6"
+    ]);
+    let out = zdd(&fake, &["status", "--lb", "web-lb"], &[TOKEN_ENV]).await;
+    assert_eq!(out.code, 11, "{}", out.stderr);
+    assert!(out.stdout.contains("--finalize"), "{}", out.stdout);
+    fake.state().droplets.get_mut(&9002).unwrap()["tags"] = serde_json::json!([
+        "web",
+        "zdd-lb:7f1c2a3e-0b4d-4c5e-8f60-718293a4b5c6",
+        doc["run_tag"].as_str().unwrap()
+    ]);
+
+    // Rollback --lb finds the kept fleet and puts it back.
+    let out = zdd(
+        &fake,
+        &replace_flags(&["rollback", "--lb", "web-lb"]),
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["outcome"], "switched", "{doc}");
+    assert_eq!(doc["action"], "rollback");
+    assert_eq!(fake.state().lb_droplets(fake_do::FLEET_LB_ID), [1, 2]);
+    fake.assert_no_unexpected();
+}

@@ -28,6 +28,19 @@ pub(super) async fn run(
     if cfg.load_balancer.is_some() {
         // A reserved IP as well is refused (the other checks are the switch's).
         switch::check(&cfg)?;
+        // A fleet replace manages: what serves, what is kept, what no run owns.
+        if let Some(lb) = s.lb.as_deref()
+            && let Some(report) = zdd_core::replace::status(&client, &LbRef::parse(lb), sink)
+                .await
+                .map_err(Early::core)?
+        {
+            let code = exit::for_replace_status(report.state);
+            match g.output {
+                Output::Json => render::json::print_result_json(&report, code),
+                Output::Human => render::replace::print_status(&report, code),
+            }
+            return Ok(code);
+        }
         let report = bluegreen::status_lb(&client, &cfg, s.check_health, sink)
             .await
             .map_err(Early::core)?;

@@ -99,3 +99,39 @@ pub fn print_human(r: &ReplaceReport, code: i32) {
         r.total.as_secs_f64()
     );
 }
+
+/// `status --lb` for a fleet replace manages, on stdout.
+pub fn print_status(r: &zdd_core::replace::ReplaceStatus, code: i32) {
+    let mut out = std::io::stdout().lock();
+    let list = |ds: &[zdd_core::report::DropletSummary]| {
+        if ds.is_empty() {
+            return "none".to_owned();
+        }
+        ds.iter()
+            .map(|d| format!("{} ({})", d.id, d.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "status: {} (exit {code}): load balancer {} ({}), fleet managed by replace",
+        wire_name(&r.state),
+        r.load_balancer,
+        r.load_balancer_id
+    );
+    let _ = writeln!(out, "  serving: {}", list(&r.serving));
+    let _ = writeln!(
+        out,
+        "  kept for rollback: {}{}",
+        list(&r.kept),
+        r.kept_until
+            .map(|t| format!(" until {t} (Unix time)"))
+            .unwrap_or_default()
+    );
+    if !r.orphans.is_empty() {
+        let _ = writeln!(out, "  owned by no run: {}", list(&r.orphans));
+    }
+    for d in &r.drift {
+        let _ = writeln!(out, "  {d}");
+    }
+}

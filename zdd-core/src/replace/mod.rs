@@ -12,6 +12,7 @@ mod config;
 mod execute;
 pub mod plan;
 mod report;
+pub mod status;
 pub mod tags;
 pub mod undo;
 
@@ -22,4 +23,5 @@ pub use plan::{
     run_of,
 };
 pub use report::{ReplaceAction, ReplaceReport};
+pub use status::{ReplaceState, ReplaceStatus, status};
 pub use undo::{FinalizePlan, RollbackPlan, finalize_plan, rollback_plan};
