@@ -187,6 +187,23 @@ pub async fn remote_deploy(
     if version.trim().is_empty() {
         return Err("the version to deploy is empty".into());
     }
+    post_control(
+        api_url,
+        ca_pem,
+        &["droplets", droplet, "deploy"],
+        json!({ "version": version }),
+    )
+    .await
+}
+
+/// `POST <api_url>/_sim/<segments...>` with `body`, to a running simulator (over HTTPS when
+/// `ca_pem` is its CA): the JSON answer, or one line saying what went wrong.
+async fn post_control(
+    api_url: &str,
+    ca_pem: Option<&str>,
+    segments: &[&str],
+    body: Value,
+) -> Result<Value, String> {
     let mut url = url::Url::parse(api_url).map_err(|e| format!("`{api_url}` is not a URL: {e}"))?;
     if !url.path().ends_with('/') {
         let p = format!("{}/", url.path());
@@ -195,7 +212,8 @@ pub async fn remote_deploy(
     url.path_segments_mut()
         .map_err(|_| format!("`{api_url}` cannot take a path"))?
         .pop_if_empty()
-        .extend(["_sim", "droplets", droplet, "deploy"]);
+        .push("_sim")
+        .extend(segments);
     let mut http = reqwest::Client::builder()
         .no_proxy()
         .timeout(std::time::Duration::from_secs(10));
@@ -207,7 +225,7 @@ pub async fn remote_deploy(
     let http = http.build().map_err(|e| e.to_string())?;
     let resp = http
         .post(url.clone())
-        .json(&json!({ "version": version }))
+        .json(&body)
         .send()
         .await
         .map_err(|e| format!("could not reach the simulator at {url}: {e}"))?;
@@ -218,4 +236,25 @@ pub async fn remote_deploy(
     } else {
         Err(format!("the simulator answered {status}: {body}"))
     }
+}
+
+/// Add a snapshot with `version` baked in to a running simulator, as a build pipeline makes
+/// one (Packer, or a snapshot of a droplet): `{"id": ..., "image": {...}}`.
+pub async fn remote_snapshot(
+    api_url: &str,
+    ca_pem: Option<&str>,
+    name: &str,
+    version: &str,
+    never_healthy: bool,
+) -> Result<Value, String> {
+    if version.trim().is_empty() || name.trim().is_empty() {
+        return Err("the snapshot's name and version must not be empty".into());
+    }
+    post_control(
+        api_url,
+        ca_pem,
+        &["images"],
+        json!({ "name": name, "version": version, "never_healthy": never_healthy }),
+    )
+    .await
 }

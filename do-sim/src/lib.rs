@@ -121,7 +121,7 @@ use tokio::sync::watch;
 pub use config::{
     DropletSpec, Faults, ImageSpec, IpMoves, LbSpec, LbTarget, ReservedIpSpec, SIM_TOKEN, SimConfig,
 };
-pub use control::remote_deploy;
+pub use control::{remote_deploy, remote_snapshot};
 pub use stats::{IpStats, LbStats, SimStats};
 
 use crate::app::App;

@@ -525,8 +525,9 @@ pub struct ReplaceArgs {
     pub active_timeout: Duration,
     /// Delete what replace keeps for the load balancer instead of deploying: the previous
     /// fleet (whatever its keep time) and droplets of runs that never finished; never a
-    /// droplet the load balancer selects.
-    #[arg(long, env = "ZDD_FINALIZE", conflicts_with_all = ["image", "user_data"])]
+    /// droplet the load balancer selects. --image and --user-data are ignored (a pipeline may
+    /// set ZDD_IMAGE for every job).
+    #[arg(long, env = "ZDD_FINALIZE")]
     pub finalize: bool,
     #[command(flatten)]
     pub watch: LbWatch,
@@ -753,6 +754,22 @@ pub enum SimAction {
         /// The version to deploy.
         #[arg(long = "version", env = "ZDD_VERSION")]
         app_version: String,
+    },
+    /// Add a snapshot with a version baked in to a running simulator, as your build makes one
+    /// (Packer, a droplet's snapshot); prints its id, which `zdd-do replace --image` takes.
+    Snapshot {
+        /// The version the snapshot's droplets run.
+        #[arg(long = "version", env = "ZDD_VERSION")]
+        app_version: String,
+        /// The snapshot's name (default: app-<version>).
+        #[arg(long)]
+        name: Option<String>,
+        /// A release that never gets healthy (to rehearse a failed deploy).
+        #[arg(long)]
+        never_healthy: bool,
+        /// Also write `ZDD_IMAGE=<id>` to this file (a dotenv report for the deploy job).
+        #[arg(long)]
+        dotenv: Option<PathBuf>,
     },
 }
 

@@ -486,7 +486,7 @@ impl Project {
         .expect("write the example");
         std::fs::write(
             dir.join(".gitignore"),
-            ".home/\n.gitlab-ci-local/\ndist/\ndeploy.env\n*.json\n",
+            ".home/\n.gitlab-ci-local/\ndist/\ndeploy.env\nsnapshot.env\n*.json\n",
         )
         .expect("write .gitignore");
         git(&dir, &["add", "-A"]);
@@ -997,6 +997,95 @@ async fn gitlab_rolling_updates_every_droplet_behind_the_load_balancer() {
         std::slice::from_ref(&project.sha),
         "only the commit at the end"
     );
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&project.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs gitlab-ci-local, rsync and actionlint: run .ci/install-ci-tools.sh, then `cargo test -p zdd-cli --test ci_examples -- --ignored`"]
+async fn gitlab_replace_swaps_the_fleet_for_the_snapshot_and_rolls_back() {
+    let sim = sim().await;
+    let project = Project::new("replace", "examples/gitlab/replace.gitlab-ci.yml");
+    let mut vars = api_vars(&sim);
+    vars.push(("ZDD_WAIT_SCALE", TIME_SCALE.to_string()));
+    let lb = sim.load_balancer("web-lb").expect("web-lb");
+    let load = traffic(&lb.url);
+
+    let run = pipeline(&project, &vars, &[]).await;
+    run.check(run.code == 0, "the pipeline passes");
+    run.check_jobs(&[("PASS", "build"), ("PASS", "deploy")]);
+    for step in [
+        "lock",
+        "create_droplets",
+        "wait_until_active",
+        "health_gate",
+    ] {
+        run.check(
+            has_section(&run.log, step),
+            format!("deploy's log has a collapsible section `{step}` with its duration"),
+        );
+    }
+    let serving = |sim: &Sim| -> Vec<String> {
+        let lb = sim.load_balancer("web-lb").expect("web-lb");
+        let mut names: Vec<String> = lb
+            .in_rotation
+            .iter()
+            .map(|id| sim.droplet_by_id(*id).expect("exists").name)
+            .collect();
+        names.sort();
+        names
+    };
+    let new = serving(&sim);
+    run.check(
+        new.len() == 3 && new.iter().all(|n| n.starts_with("web-lb-")),
+        format!("three new droplets serve: {new:?}"),
+    );
+    for d in &new {
+        run.check(
+            version(&sim, d) == project.sha,
+            format!("{d} runs the commit (from the snapshot)"),
+        );
+    }
+    let env = project.dotenv("deploy.env");
+    run.check(
+        env.contains(&("ZDD_OUTCOME".into(), "replaced".into()))
+            && env.contains(&("ZDD_EXIT_CODE".into(), "0".into())),
+        format!("the dotenv report says replaced: {env:?}"),
+    );
+    run.check(
+        project.job_log("rollback").is_none() && project.job_log("finalize").is_none(),
+        "the manual jobs did not run by themselves",
+    );
+
+    // Later, on purpose: the manual rollback job puts the kept fleet back.
+    let rollback = pipeline(&project, &vars, &["rollback"]).await;
+    rollback.check(rollback.code == 0, "the rollback job passes");
+    rollback.check_jobs(&[("PASS", "rollback")]);
+    rollback.check(
+        rollback.log.contains("rollback: switched (exit 0)"),
+        "zdd-do rollback put the kept fleet back",
+    );
+    rollback.check(
+        serving(&sim) == ["web-1", "web-2", "web-3"],
+        format!("the old fleet serves again: {:?}", serving(&sim)),
+    );
+    // And finalize, with nothing left to delete.
+    let finalize = pipeline(&project, &vars, &["finalize"]).await;
+    finalize.check(finalize.code == 0, "the finalize job passes");
+    finalize.check(
+        finalize.log.contains("nothing to delete"),
+        "nothing is kept after the rollback",
+    );
+
+    let traffic = load.finish().await;
+    no_failed_requests(&traffic);
+    assert_eq!(
+        traffic.combined().versions_in_order(),
+        ["v1".to_owned(), project.sha.clone()],
+        "traffic saw v1, then the commit: {}",
+        traffic.summary()
+    );
+    assert_eq!(last_versions(&traffic), ["v1"], "and v1 again at the end");
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&project.dir);
 }

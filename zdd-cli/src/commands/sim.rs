@@ -27,6 +27,39 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
         }
         return Ok(exit::OK);
     }
+    if let Some(SimAction::Snapshot {
+        app_version,
+        name,
+        never_healthy,
+        dotenv,
+    }) = &s.action
+    {
+        let ca = super::api_ca(g)?;
+        let name = name.clone().unwrap_or_else(|| format!("app-{app_version}"));
+        let answer = do_sim::remote_snapshot(
+            &g.api_url,
+            ca.as_deref(),
+            &name,
+            app_version,
+            *never_healthy,
+        )
+        .await
+        .map_err(|e| Early(exit::USAGE, format!("sim snapshot: {e}")))?;
+        let id = answer["id"].as_u64().unwrap_or_default();
+        if let Some(path) = dotenv {
+            crate::dotenv::write(path, &[("ZDD_IMAGE", id.to_string())]).map_err(|e| {
+                Early(
+                    exit::USAGE,
+                    format!("sim snapshot: cannot write {}: {e}", path.display()),
+                )
+            })?;
+        }
+        match g.output {
+            Output::Json => print_json(&answer),
+            Output::Human => render::sim::print_snapshot(id),
+        }
+        return Ok(exit::OK);
+    }
     let usage = |m: String| Early(exit::USAGE, m);
     if !(s.time_scale.is_finite() && s.time_scale > 0.0) {
         return Err(usage(format!(

@@ -115,6 +115,11 @@ pub fn print_deployed(droplet: &str, version: &str) {
     let _ = writeln!(std::io::stdout(), "deployed {version} to droplet {droplet}");
 }
 
+/// `zdd-do sim snapshot`: the new snapshot's id alone, for `--image $(zdd-do sim snapshot ...)`.
+pub fn print_snapshot(id: u64) {
+    let _ = writeln!(std::io::stdout(), "{id}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
