@@ -327,6 +327,9 @@ pub struct SimConfig {
     pub load_balancers: Vec<LbSpec>,
     /// Time from an action's creation to its end (scaled). Default 3 s.
     pub action_latency: Duration,
+    /// Time from a droplet's create to its create action's end, when it becomes `active` and
+    /// its app starts booting (scaled). Default 60 s.
+    pub create_latency: Duration,
     /// Time an app takes to become ready after a deploy, a reboot or a power on (scaled).
     /// Default 5 s.
     pub boot_time: Duration,
@@ -367,6 +370,7 @@ impl Default for SimConfig {
             reserved_ips: Vec::new(),
             load_balancers: Vec::new(),
             action_latency: Duration::from_secs(3),
+            create_latency: Duration::from_secs(60),
             boot_time: Duration::from_secs(5),
             time_scale: 1.0,
             faults: Faults::default(),
@@ -458,6 +462,13 @@ impl SimConfig {
     #[must_use]
     pub fn action_latency(mut self, d: Duration) -> Self {
         self.action_latency = d;
+        self
+    }
+
+    /// Create latency: a new droplet is `active` this long after its create (scaled).
+    #[must_use]
+    pub fn create_latency(mut self, d: Duration) -> Self {
+        self.create_latency = d;
         self
     }
 

@@ -295,7 +295,10 @@ impl Shared {
             },
         );
         let sh = self.clone();
-        let latency = self.scaled(self.cfg.action_latency);
+        let latency = self.scaled(match effect {
+            Effect::DropletActive(_) => self.cfg.create_latency,
+            _ => self.cfg.action_latency,
+        });
         let mut stop = self.stop.subscribe();
         tokio::spawn(async move {
             tokio::select! {

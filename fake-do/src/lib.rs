@@ -469,6 +469,15 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
         ),
         ("GET", ["v2", "droplets"]) => {
             let tag = query(req, "tag_name");
+            let new: Vec<u64> = st
+                .droplets
+                .iter()
+                .filter(|(_, d)| d["status"] == "new")
+                .map(|(id, _)| *id)
+                .collect();
+            for n in new {
+                advance_boot(st, n);
+            }
             let items: Vec<Value> = st
                 .droplets
                 .iter()
@@ -520,18 +529,8 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
             ),
         },
         ("GET", ["v2", "droplets", id]) => {
-            // A new droplet's boot advances with time, which the fake counts in reads: each
-            // read of it counts as a poll of its create action.
-            if let Ok(n) = id.parse::<u64>()
-                && let Some(a) = st.actions.values_mut().find(|a| a.activates == Some(n))
-            {
-                a.polls_left = a.polls_left.saturating_sub(1);
-                if a.polls_left == 0
-                    && a.end == "completed"
-                    && let Some(d) = st.droplets.get_mut(&n)
-                {
-                    d["status"] = json!("active");
-                }
+            if let Ok(n) = id.parse::<u64>() {
+                advance_boot(st, n);
             }
             match id.parse::<u64>().ok().and_then(|id| st.droplets.get(&id)) {
                 Some(d) => ok(200, json!({"droplet": d})),
@@ -847,6 +846,21 @@ fn public_ip(d: &Value) -> Option<Ipv4Addr> {
 
 /// `POST /v2/droplets` with `name` or `names`: each new droplet takes a spare address, is
 /// `new` until its create action completes, and its app answers 200 `<name> <image name>`.
+/// A new droplet's boot advances with time, which the fake counts in reads: each read of it
+/// (alone, or in a list) counts as a poll of its create action, which makes it `active` when
+/// it completes.
+fn advance_boot(st: &mut State, id: u64) {
+    if let Some(a) = st.actions.values_mut().find(|a| a.activates == Some(id)) {
+        a.polls_left = a.polls_left.saturating_sub(1);
+        if a.polls_left == 0
+            && a.end == "completed"
+            && let Some(d) = st.droplets.get_mut(&id)
+        {
+            d["status"] = json!("active");
+        }
+    }
+}
+
 fn create_droplets(st: &mut State, body: &Value) -> ResponseTemplate {
     let names: Vec<String> = match (body["name"].as_str(), body["names"].as_array()) {
         (Some(n), None) => vec![n.to_owned()],

@@ -1,4 +1,5 @@
-//! `cargo bench -p zdd-cli --bench deploys [-- RUNS [TIME_SCALE]]`: deploys measured against the
+//! `cargo bench -p zdd-cli --bench deploys [-- RUNS [TIME_SCALE]]` (`ZDD_BENCH_ONLY=replace`,
+//! `ZDD_BENCH_SIZES=30` to run less): deploys measured against the
 //! simulator with traffic through the entry point, at the settings of the watch-don't-sleep
 //! issue (3 droplets; the load balancer checks every 10 s, 5 s timeout, healthy after 3,
 //! unhealthy after 2; boot 10 s; assign latency 2 s), each scenario on a fresh simulator, `RUNS`
@@ -9,7 +10,9 @@
 //! Floors are physics, never zdd-do's own waits: a roll's is, per droplet, its boot plus the
 //! load balancer's healthy detection (at most `healthy_threshold × interval` once it is up);
 //! a promote's is the standby's boot, its gate, the assign's latency and the same gate through
-//! the reserved IP.
+//! the reserved IP; a replace's is the create's latency (60 s), the boot, the gate and the
+//! healthy detection, whatever the fleet's size; a rollback after it is compared with one
+//! healthy detection (the kept fleet must be seen healthy again).
 
 // A benchmark's output is its table: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -28,6 +31,10 @@ use zdd_core::rolling::{self, Drain, LbRef, RollingConfig};
 
 const BOOT: Duration = Duration::from_secs(10);
 const ACTION_LATENCY: Duration = Duration::from_secs(2);
+/// A new droplet is active this long after its create ([`SimConfig::create_latency`]).
+const CREATE_LATENCY: Duration = Duration::from_secs(60);
+/// Width of the traffic report's slices, in wall time.
+const BUCKET: Duration = Duration::from_millis(50);
 /// The simulator's blackout after a reserved IP's move ([`IpMoves`]), in DigitalOcean time.
 const BLACKOUT: Duration = Duration::from_secs(1);
 const RATE: f64 = 250.0;
@@ -66,7 +73,10 @@ struct Sample {
 }
 
 async fn fleet(n: usize, scale: f64) -> Sim {
-    let mut cfg = SimConfig::new();
+    let mut cfg = SimConfig::new()
+        .image(do_sim::ImageSpec::snapshot("app-v2", "v2"))
+        .create_latency(CREATE_LATENCY)
+        .droplet_limit(200);
     for i in 1..=n {
         cfg = cfg.droplet(DropletSpec::new(format!("web-{i}")).tag("web"));
     }
@@ -86,8 +96,103 @@ fn traffic(url: &str) -> Traffic {
             .rate(RATE)
             .concurrency(64)
             .duration(Duration::from_secs(900))
-            .timeout(Duration::from_secs(5)),
+            .timeout(Duration::from_secs(5))
+            .bucket(BUCKET),
     )
+}
+
+/// What a replace (and the rollback after it) measured.
+struct Replaced {
+    replace: Sample,
+    /// API requests per droplet of the fleet.
+    calls_per_droplet: f64,
+    /// The whole rollback.
+    rollback: Sample,
+    /// From the rollback's start to the last answer from a replacing droplet, as the traffic
+    /// saw it (DigitalOcean seconds).
+    traffic_back: f64,
+}
+
+/// `replace` of a fresh `n`-droplet fleet from a snapshot, then `rollback --lb`, with traffic
+/// through the load balancer.
+async fn replace(n: usize, scale: f64) -> Replaced {
+    use zdd_core::replace::{self, NewDroplets, ReplaceConfig};
+    let sim = fleet(n, scale).await;
+    let lb = sim.load_balancers()[0].clone();
+    let load = traffic(&lb.url);
+    let t0 = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (health, lock) = policy(&sim);
+    let image = sim.image_id("app-v2").expect("the snapshot");
+    let mut cfg = ReplaceConfig::new(
+        zdd_core::bluegreen::LbSettings {
+            wait_scale: scale,
+            ..zdd_core::bluegreen::LbSettings::new(LbRef::Id(lb.id.clone()))
+        },
+        NewDroplets {
+            image: Some(image.into()),
+            user_data: None,
+            count: None,
+            size: None,
+            region: None,
+            vpc: None,
+            ssh_keys: Vec::new(),
+            monitoring: None,
+            tags: Vec::new(),
+        },
+    );
+    cfg.health = health;
+    cfg.lock = Some(lock);
+    cfg.active_wait = do_api::WaitOptions::with_timeout(sim.scaled(Duration::from_secs(300)))
+        .interval(
+            sim.scaled(Duration::from_secs(2)),
+            sim.scaled(Duration::from_secs(10)),
+        );
+    let client = sim.client();
+    let r = replace::run(&client, &cfg, &Quiet, std::future::pending()).await;
+    steps("replace", &r.steps, scale);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let back_at = t0.elapsed();
+    let b = replace::rollback(&client, &cfg, &Quiet, std::future::pending()).await;
+    steps("rollback", &b.steps, scale);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.stop();
+    let report = load.finish().await;
+    sim.shutdown().await;
+    let last_v2 = report
+        .combined()
+        .buckets
+        .iter()
+        .filter(|b| b.versions.contains_key("v2"))
+        .map(|b| b.start_ms)
+        .max()
+        .unwrap_or(0);
+    let traffic_back = (Duration::from_millis(last_v2) + BUCKET).saturating_sub(back_at);
+    Replaced {
+        replace: Sample {
+            wall: r.total.as_secs_f64() / scale,
+            failed: report.failed(),
+            ok: r.outcome == zdd_core::Outcome::Replaced,
+        },
+        calls_per_droplet: r.api_calls as f64 / n as f64,
+        rollback: Sample {
+            wall: b.total.as_secs_f64() / scale,
+            failed: 0,
+            ok: b.outcome == zdd_core::Outcome::Switched,
+        },
+        traffic_back: traffic_back.as_secs_f64() / scale,
+    }
+}
+
+/// With `ZDD_BENCH_STEPS` set, a run's steps in DigitalOcean seconds, on stderr.
+fn steps(what: &str, steps: &[zdd_core::report::StepTiming], scale: f64) {
+    if std::env::var_os("ZDD_BENCH_STEPS").is_some() {
+        let line: Vec<String> = steps
+            .iter()
+            .map(|s| format!("{} {:.2}", s.step.label(), s.duration.as_secs_f64() / scale))
+            .collect();
+        eprintln!("{what} steps (DigitalOcean s): {}", line.join(", "));
+    }
 }
 
 fn policy(sim: &Sim) -> (HealthPolicy, LockSettings) {
@@ -325,9 +430,15 @@ async fn main() {
     let mut promotes = Vec::new();
     let mut switches = Vec::new();
     let mut batch_samples = Vec::new();
+    let mut replaced: Vec<(usize, Replaced)> = Vec::new();
     // `ZDD_BENCH_ONLY=promote` (or roll, shutdown, script, batch) runs one scenario.
     let only = std::env::var("ZDD_BENCH_ONLY").unwrap_or_default();
     let run = |name: &str| only.is_empty() || only == name;
+    // `ZDD_BENCH_SIZES=30` (or `3,10`) replaces only fleets of those sizes.
+    let sizes: Vec<usize> = std::env::var("ZDD_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![3, 10, 30]);
     for _ in 0..runs {
         if run("roll") {
             rolls.push(roll(3, scale, Drain::Remove, 1).await.0);
@@ -361,6 +472,11 @@ async fn main() {
         if run("promote") {
             promotes.push(promote(scale, true).await);
             switches.push(promote(scale, false).await);
+        }
+        if run("replace") {
+            for &n in &sizes {
+                replaced.push((n, replace(n, scale).await));
+            }
         }
     }
     row(
@@ -402,6 +518,84 @@ async fn main() {
         bound - BOOT.as_secs_f64(),
         "≤ 1.10× + 0.5 s",
     );
+    // A replace: the create's latency, the boot, the gate (2 s), the load balancer's healthy
+    // detection of the new droplets.
+    let replace_floor = (CREATE_LATENCY + BOOT).as_secs_f64()
+        + 2.0
+        + f64::from(hc.healthy_threshold) * f64::from(hc.check_interval_seconds);
+    let window = f64::from(hc.healthy_threshold) * f64::from(hc.check_interval_seconds);
+    let by = |n: usize| -> Vec<&Replaced> {
+        replaced
+            .iter()
+            .filter(|(m, _)| *m == n)
+            .map(|(_, r)| r)
+            .collect()
+    };
+    for &n in &sizes {
+        let rs = by(n);
+        if rs.is_empty() {
+            continue;
+        }
+        let samples: Vec<Sample> = rs
+            .iter()
+            .map(|r| Sample {
+                wall: r.replace.wall,
+                failed: r.replace.failed,
+                ok: r.replace.ok,
+            })
+            .collect();
+        row(
+            &format!("replace, {n} droplets"),
+            &samples,
+            replace_floor,
+            if n == 30 {
+                "≤ 1.5× the 3-droplet time"
+            } else {
+                ""
+            },
+        );
+        let backs: Vec<Sample> = rs
+            .iter()
+            .map(|r| Sample {
+                wall: r.rollback.wall,
+                failed: r.rollback.failed,
+                ok: r.rollback.ok,
+            })
+            .collect();
+        row(
+            &format!("rollback after replace, {n} droplets (whole command)"),
+            &backs,
+            window,
+            "",
+        );
+        let traffic: Vec<Sample> = rs
+            .iter()
+            .map(|r| Sample {
+                wall: r.traffic_back,
+                failed: 0,
+                ok: r.rollback.ok,
+            })
+            .collect();
+        row(
+            &format!(
+                "rollback after replace, {n} droplets: until no answer from the replacing droplets"
+            ),
+            &traffic,
+            window,
+            "≤ 1.2× the healthy window",
+        );
+    }
+    if !by(3).is_empty() && !by(30).is_empty() {
+        let med = |n: usize| median(by(n).iter().map(|r| r.replace.wall).collect());
+        let calls = |n: usize| median(by(n).iter().map(|r| r.calls_per_droplet).collect());
+        println!(
+            "\nreplace: 30 droplets / 3 droplets = {:.2} (target ≤ 1.5); API requests per droplet: {:.1} (3), {:.1} (10), {:.1} (30), against 5,000 an hour",
+            med(30) / med(3),
+            calls(3),
+            calls(10),
+            calls(30)
+        );
+    }
     if !one.is_empty() {
         let (m1, m10) = (median(one), median(ten));
         println!(

@@ -36,7 +36,9 @@ async fn demo_deploys_with_no_failed_request() {
         .collect();
     assert_eq!(
         outcomes,
-        ["switched", "switched", "switched", "switched", "rolled"],
+        [
+            "switched", "switched", "switched", "switched", "rolled", "replaced", "switched"
+        ],
         "{doc:#}"
     );
     assert_eq!(doc["pre_switch"], true);
@@ -71,6 +73,10 @@ async fn demo_deploys_with_no_failed_request() {
         }
         assert!(t["timeline"].as_str().unwrap().contains('1'), "{t:#}");
     }
+    // The fleet: v4 from the replace's new droplets, then the kept v3 fleet again.
+    let fleet = doc["traffic"][2]["timeline"].as_str().unwrap();
+    let (four, last) = (fleet.find('4'), fleet.trim_end_matches('.').chars().last());
+    assert!(four.is_some() && last == Some('3'), "{fleet}");
     // Through the reserved IP, two moves, each with a blackout: some requests are allowed to
     // fail, and the floor says why. Through the load balancers, none.
     let rip = &doc["traffic"][0];

@@ -1226,14 +1226,18 @@ async fn replace_sim() -> Sim {
 
 /// `zdd-do ARGS` (replace or rollback) behind web-lb with traffic through it; returns the run,
 /// the traffic and when (ms into the traffic) the run started and ended.
-async fn with_lb_traffic(sim: &Sim, args: &[&str]) -> (Run, TrafficReport, u64, u64) {
+async fn with_lb_traffic(
+    sim: &Sim,
+    args: &[&str],
+    deadline: &str,
+) -> (Run, TrafficReport, u64, u64) {
     let started = Instant::now();
     let lb = sim.load_balancer("web-lb").expect("web-lb");
     let load = traffic(&lb.url);
     served_more(sim, &load, SETTLE, "traffic before the run").await;
     let before_ms = started.elapsed().as_millis() as u64;
     let mut a: Vec<&str> = args.to_vec();
-    let flags = roll_flags("20s");
+    let flags = roll_flags(deadline);
     a.extend(strs(&flags));
     let run = zdd(sim, &a).await;
     let after_ms = started.elapsed().as_millis() as u64;
@@ -1258,8 +1262,12 @@ fn serving(sim: &Sim) -> BTreeSet<String> {
 async fn replace_then_rollback_behind_the_load_balancer_lose_nothing() {
     let sim = replace_sim().await;
     let image = sim.image_id("app-v2").unwrap().0.to_string();
-    let (run, report, before_ms, after_ms) =
-        with_lb_traffic(&sim, &["replace", "--lb", "web-lb", "--image", &image]).await;
+    let (run, report, before_ms, after_ms) = with_lb_traffic(
+        &sim,
+        &["replace", "--lb", "web-lb", "--image", &image],
+        "20s",
+    )
+    .await;
     assert_eq!(run.code, 0, "{}", run.context());
     assert_eq!(run.json["outcome"], "replaced", "{}", run.context());
     assert_clean("replace", &report);
@@ -1297,7 +1305,8 @@ async fn replace_then_rollback_behind_the_load_balancer_lose_nothing() {
     assert_eq!(run.json["previous"].as_array().unwrap().len(), 3);
     assert_unlocked(&sim).await;
 
-    let (back, report, _, after_ms) = with_lb_traffic(&sim, &["rollback", "--lb", "web-lb"]).await;
+    let (back, report, _, after_ms) =
+        with_lb_traffic(&sim, &["rollback", "--lb", "web-lb"], "20s").await;
     assert_eq!(back.code, 0, "{}", back.context());
     assert_eq!(back.json["outcome"], "switched", "{}", back.context());
     assert_clean("rollback after replace", &report);
@@ -1336,8 +1345,12 @@ async fn replace_then_rollback_behind_the_load_balancer_lose_nothing() {
 async fn replace_with_a_never_healthy_image_deletes_its_droplets_and_loses_nothing() {
     let sim = replace_sim().await;
     let image = sim.image_id("app-bad").unwrap().0.to_string();
-    let (run, report, _, _) =
-        with_lb_traffic(&sim, &["replace", "--lb", "web-lb", "--image", &image]).await;
+    let (run, report, _, _) = with_lb_traffic(
+        &sim,
+        &["replace", "--lb", "web-lb", "--image", &image],
+        "3s",
+    )
+    .await;
     assert_eq!(run.code, 5, "{}", run.context());
     assert_eq!(run.json["outcome"], "rolled_back", "{}", run.context());
     assert_clean("replace of a broken image", &report);

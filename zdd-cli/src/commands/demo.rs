@@ -1,8 +1,8 @@
 //! `zdd-do demo`: the simulator in-process with a blue-green pair behind a reserved IP, a
 //! blue-green pair behind a load balancer and three droplets behind another; steady traffic
 //! from three client kinds through each entry point; a promote and a rollback through the
-//! reserved IP (with the pre-switch hook), the same through the load balancer, and a rolling
-//! deploy; then a report a person reads at a glance (and `--output json` for machines): each
+//! reserved IP (with the pre-switch hook), the same through the load balancer, a rolling
+//! deploy, and a replace of the fleet from a snapshot with the rollback after it; then a report a person reads at a glance (and `--output json` for machines): each
 //! client kind's failed requests against its floor (through a reserved IP, the blackout term
 //! plus the requests in flight, DigitalOcean's cost of a move; through a load balancer, 0),
 //! each deploy against its lower bound, the rolling deploy against the fixed `sleep 30` +
@@ -33,6 +33,8 @@ use crate::render::json::print_json;
 /// DigitalOcean-time constants of the scenario (scaled by `--time-scale`).
 const ACTION_LATENCY: Duration = Duration::from_secs(2);
 const BOOT_TIME: Duration = Duration::from_secs(3);
+/// A created droplet is active this long after its create.
+const CREATE_LATENCY: Duration = Duration::from_secs(30);
 /// Probes in a row the demo's health checks require, and their interval.
 const SUCCESSES: u32 = 3;
 const PROBE_INTERVAL: Duration = Duration::from_millis(100);
@@ -108,6 +110,9 @@ pub(super) async fn run(
         .droplet(DropletSpec::new("web-2").tag("web"))
         .droplet(DropletSpec::new("web-3").tag("web"))
         .load_balancer(LbSpec::tagged("web-lb", "web").health_check(lb_check.clone()))
+        // The release a replace deploys: a snapshot with v4 baked in.
+        .image(do_sim::ImageSpec::snapshot("app-v4", "v4"))
+        .create_latency(CREATE_LATENCY)
         .action_latency(ACTION_LATENCY)
         .boot_time(BOOT_TIME)
         .ip_moves(IpMoves::harsh(d.ip_blackout))
@@ -354,6 +359,83 @@ pub(super) async fn run(
             error: Some(e),
         },
     };
+
+    // 7-8. Replace the fleet (now v3) with three droplets made from the snapshot `app-v4`,
+    // then roll back: the kept v3 fleet serves again and the new droplets are deleted.
+    let replace_cfg = {
+        let image = sim.image_id("app-v4").expect("scenario has the snapshot");
+        let mut c = zdd_core::replace::ReplaceConfig::new(
+            LbSettings {
+                wait_scale: d.time_scale,
+                ..LbSettings::new(LbRef::Id(lb.id.clone()))
+            },
+            zdd_core::replace::NewDroplets {
+                image: Some(image.into()),
+                user_data: None,
+                count: None,
+                size: None,
+                region: None,
+                vpc: None,
+                ssh_keys: Vec::new(),
+                monitoring: None,
+                tags: Vec::new(),
+            },
+        );
+        c.health = check(Some("v4"));
+        c.lock = Some(lock.clone());
+        c.active_wait = do_api::WaitOptions::with_timeout(Duration::from_secs(60)).interval(
+            sim.scaled(Duration::from_secs(2)),
+            sim.scaled(Duration::from_secs(2)),
+        );
+        c
+    };
+    let interval = sim.scaled(Duration::from_secs(u64::from(hc.check_interval_seconds)));
+    let window = interval * hc.healthy_threshold;
+    let create = sim.scaled(CREATE_LATENCY);
+    let replace_lower = bench::Figure {
+        duration: create + boot + PROBE_INTERVAL * (SUCCESSES - 1) + window,
+        formula: format!(
+            "create {:.1}s + boot {:.1}s + gate {:.1}s + healthy threshold {} × check interval {:.1}s, whatever the fleet's size",
+            create.as_secs_f64(),
+            boot.as_secs_f64(),
+            (PROBE_INTERVAL * (SUCCESSES - 1)).as_secs_f64(),
+            hc.healthy_threshold,
+            interval.as_secs_f64()
+        ),
+    };
+    let r = zdd_core::replace::run(&client, &replace_cfg, sink, never()).await;
+    ok &= r.outcome == zdd_core::Outcome::Replaced;
+    deploys.push(figures(
+        "replace with v4 (3 new droplets, load balancer)",
+        &r.outcome.to_string(),
+        &r.message,
+        r.total,
+        replace_lower,
+        lb_target,
+        r.api_calls,
+        &r.steps,
+    ));
+    let mut back_cfg = replace_cfg.clone();
+    back_cfg.health = check(None);
+    let r = zdd_core::replace::rollback(&client, &back_cfg, sink, never()).await;
+    ok &= r.outcome == zdd_core::Outcome::Switched;
+    deploys.push(figures(
+        "rollback after replace (the kept v3 fleet)",
+        &r.outcome.to_string(),
+        &r.message,
+        r.total,
+        bench::Figure {
+            duration: window,
+            formula: format!(
+                "healthy threshold {} × check interval {:.1}s: the kept fleet must be seen healthy again",
+                hc.healthy_threshold,
+                interval.as_secs_f64()
+            ),
+        },
+        lb_target,
+        r.api_calls,
+        &r.steps,
+    ));
 
     // A little traffic after the last deploy, so the report shows what answers now.
     let after = |t: &Traffic| ok_of(t) + warm;

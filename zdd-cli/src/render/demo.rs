@@ -201,13 +201,13 @@ pub fn print_human(r: &DemoReport) {
     }
     let _ = writeln!(
         out,
-        "  legend: 1 = only v1 answered, 2 = only v2, 3 = only v3, + = several, . = none; x = a request failed that second"
+        "  legend: a digit n = only vn answered (1 = v1, 4 = v4), + = several, . = none; x = a request failed that second"
     );
     let _ = writeln!(out, "\ndeploys");
     for d in &r.deploys {
         let _ = writeln!(
             out,
-            "  {:<40} {:<9} {:>5.1}s  ({:.2} × its physical floor of {:.1}s)  {} API calls",
+            "  {:<44} {:<9} {:>5.1}s  ({:.2} × its physical floor of {:.1}s)  {} API calls",
             d.what,
             d.outcome,
             d.wall.as_secs_f64(),
@@ -241,7 +241,7 @@ pub fn print_human(r: &DemoReport) {
         }
         let _ = writeln!(out, "    physical floor: {}", d.lower_bound_formula);
     }
-    if let Some(roll) = r.deploys.last() {
+    if let Some(roll) = r.deploys.iter().find(|d| d.what.starts_with("roll ")) {
         let f = &r.fixed_sleep_script;
         let _ = match &f.error {
             None => writeln!(

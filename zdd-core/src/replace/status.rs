@@ -174,7 +174,7 @@ mod tests {
             (ReplaceState::Consistent, 0, 1, 0)
         );
         // Past its time: said, still consistent.
-        let (state, drift, _, _) = describe("web", &fleet, &[kept.clone()], 100);
+        let (state, drift, _, _) = describe("web", &fleet, std::slice::from_ref(&kept), 100);
         assert_eq!(state, ReplaceState::Consistent);
         assert!(drift[0].contains("time is up"), "{drift:?}");
         // A run's droplet outside the load balancer: an orphan.

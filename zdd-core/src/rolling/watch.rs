@@ -264,6 +264,16 @@ impl Watcher {
         }
     }
 
+    /// Probe fast enough that each of `droplets` behind the load balancer is met about four
+    /// times a second: 100 probes a second (the default) up to 25 droplets, more beyond, so
+    /// that seeing every droplet of a large fleet does not wait on the probes (a round-robin
+    /// balancer meets each of `n` droplets once in `n` probes on average).
+    pub fn pace_for(&mut self, droplets: usize) {
+        let per_second = (4 * droplets).max(100) as u32;
+        self.spacing = Duration::from_secs(1) / per_second;
+        self.concurrency = (per_second as usize / 12).max(8);
+    }
+
     /// The share of answers so far that named one of `ds`, when there were at least `min`
     /// named answers.
     pub fn observed_share(&self, ds: &[Droplet], min: u32) -> Option<f64> {

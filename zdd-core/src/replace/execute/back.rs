@@ -18,7 +18,7 @@ impl Run<'_> {
         } else {
             seen.fleet.clone()
         };
-        self.setup_watch(&serving, &pool).await;
+        self.setup_watch(&serving, &pool, pool.len()).await;
         let joining: Vec<Droplet> = p
             .previous
             .iter()
@@ -28,17 +28,14 @@ impl Run<'_> {
         let leaving = self.in_lb(&p.new);
         self.partial.plan = vec![
             format!(
-                "health-gate the kept fleet directly: {}",
-                names(&p.previous)
-            ),
-            format!(
-                "put {} into load balancer {lb} ({}) and see each serve",
+                "put {} into load balancer {lb} ({}) and see each serve, health-gating {} directly meanwhile",
                 if joining.is_empty() {
                     "nothing (already in)".to_owned()
                 } else {
                     names(&joining)
                 },
-                self.through.membership
+                self.through.membership,
+                names(&p.previous)
             ),
             format!(
                 "take {} out and see them gone, then delete {}",
@@ -84,15 +81,10 @@ impl Run<'_> {
                 ),
             ));
         }
-        // The kept fleet runs the previous release: its body is not the new one's.
-        let check = self.gate.any_version();
-        if let Err(why) = crate::runner::gate_all(&self.steps, &p.previous, &check).await {
-            return Err(Stop::new(
-                Outcome::NotReady,
-                format!("{why}: the kept fleet is not healthy, so nothing changed"),
-            ));
-        }
         self.lock_held(|why| Stop::new(Outcome::Locked, format!("{why}; nothing changed")))?;
+        // The kept fleet joins at once: the load balancer routes to it only once its own checks
+        // pass, which is the wait a rollback cannot avoid; the direct gate runs meanwhile. It
+        // runs the previous release, so the new release's body is not expected.
         if let Err(e) = self.rotate(&joining, Way::Join, Step::SwitchBack).await {
             return Err(Stop::api(
                 &format!(
@@ -102,7 +94,21 @@ impl Run<'_> {
                 &e,
             ));
         }
-        if let Err(why) = self.see_serving(&p.previous).await {
+        let check = self.gate.any_version();
+        let (gated, seen) = tokio::join!(
+            crate::runner::gate_all(&self.steps, &p.previous, &check),
+            self.through
+                .see_serving(&self.steps, &self.gate, &p.previous)
+        );
+        let failed = match (gated, seen) {
+            (Err(why), _) => Some(format!("{why}: the kept fleet is not healthy")),
+            (Ok(()), Err(why)) => Some(why),
+            (Ok(()), Ok(waits)) => {
+                self.partial.waits.extend(waits);
+                None
+            }
+        };
+        if let Some(why) = failed {
             let undo = self.rotate(&joining, Way::Leave, Step::TakeOut).await;
             return Err(Stop::new(
                 Outcome::NotReady,

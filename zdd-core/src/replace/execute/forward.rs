@@ -156,7 +156,9 @@ impl Run<'_> {
         } else {
             p.old.clone()
         };
-        self.setup_watch(&serving, &seen.fleet).await;
+        // Old and new droplets side by side behind the load balancer.
+        let side_by_side = seen.fleet.len() + p.names().len();
+        self.setup_watch(&serving, &seen.fleet, side_by_side).await;
         self.partial.plan = self.describe(&p);
         let lb = self.lb_name();
         if self.cfg.dry_run {
@@ -238,7 +240,7 @@ impl Run<'_> {
             .filter(|d| created.contains(&d.id))
             .map(Into::into)
             .collect();
-        let active = match self.boot(&mine).await {
+        let active = match self.boot(&mine, &p.run_tag).await {
             Ok(a) => a,
             Err(why) => return Err(self.undo(&mine, &p, why).await),
         };
@@ -498,9 +500,11 @@ impl Run<'_> {
         Ok(created)
     }
 
-    /// Wait until every droplet is active (all at once); the droplets as then read (with
-    /// their addresses).
-    async fn boot(&self, ds: &[Droplet]) -> Result<Vec<Droplet>, String> {
+    /// Wait until every droplet of `ds` (this run's, tagged `run_tag`) is active with an address:
+    /// one list by the run tag per look, whatever the fleet's size, every `interval` of the
+    /// active wait (no backoff: a droplet that is up is noticed within one interval). Returns
+    /// the droplets as then read.
+    async fn boot(&self, ds: &[Droplet], run_tag: &str) -> Result<Vec<Droplet>, String> {
         let s = self.steps.start_on(
             Step::Boot,
             Subject::Droplets {
@@ -512,34 +516,52 @@ impl Run<'_> {
                 self.cfg.active_wait.timeout.as_secs()
             ),
         );
-        let results = futures_util::future::join_all(ds.iter().map(|d| async {
-            if d.is_active() && d.public_ipv4().is_some() {
-                return Ok(d.clone());
+        let started = Instant::now();
+        let ready = |d: &Droplet| d.is_active() && d.public_ipv4().is_some();
+        let mut now: Vec<Droplet> = ds.to_vec();
+        loop {
+            if now.iter().all(ready) {
+                self.steps.finish(s, true, "active");
+                return Ok(now);
             }
-            self.client
-                .droplets()
-                .wait_active(d.id, &self.cfg.active_wait)
-                .await
-        }))
-        .await;
-        let mut active = Vec::new();
-        for (d, r) in ds.iter().zip(results) {
-            match r {
-                Ok(x) => active.push(x),
-                Err(e) => {
-                    let msg = format!(
-                        "droplet {} ({}) did not become active: {}",
-                        d.id,
-                        d.name,
-                        e.chain()
-                    );
-                    self.steps.finish(s, false, msg.clone());
-                    return Err(msg);
+            if let Some(d) = now
+                .iter()
+                .find(|d| d.status == do_api::droplets::DropletStatus::Archive)
+            {
+                let msg = format!("droplet {} ({}) is archived, not active", d.id, d.name);
+                self.steps.finish(s, false, msg.clone());
+                return Err(msg);
+            }
+            if started.elapsed() >= self.cfg.active_wait.timeout {
+                let late: Vec<Droplet> = now.iter().filter(|d| !ready(d)).cloned().collect();
+                let msg = format!(
+                    "{} did not become active within {}s",
+                    names(&late),
+                    self.cfg.active_wait.timeout.as_secs()
+                );
+                self.steps.finish(s, false, msg.clone());
+                return Err(msg);
+            }
+            tokio::time::sleep(self.cfg.active_wait.initial_interval).await;
+            match self.client.droplets().list_by_tag(run_tag).await {
+                Ok(list) => {
+                    now = ds
+                        .iter()
+                        .map(|d| {
+                            list.iter()
+                                .find(|x| x.id == d.id)
+                                .cloned()
+                                .unwrap_or_else(|| d.clone())
+                        })
+                        .collect();
                 }
+                // A failed look is one look: the next one may answer (the client has retried).
+                Err(e) => self.steps.warn(format!(
+                    "looking at the new droplets failed ({}); looking again",
+                    e.chain()
+                )),
             }
         }
-        self.steps.finish(s, true, "active");
-        Ok(active)
     }
 
     /// The new droplets failed (`why`) before the old fleet left: take those in the load

@@ -308,8 +308,9 @@ impl Run<'_> {
     }
 
     /// Decide how droplets are seen joining and leaving: `serving` are in the load balancer
-    /// now (the identity is learned from them), `pool` every droplet answers may name.
-    async fn setup_watch(&mut self, serving: &[Droplet], pool: &[Droplet]) {
+    /// now (the identity is learned from them), `pool` every droplet answers may name now;
+    /// probes are paced for `side_by_side` droplets behind it at the busiest moment.
+    async fn setup_watch(&mut self, serving: &[Droplet], pool: &[Droplet], side_by_side: usize) {
         let (watcher, report) = rotation::setup_watch(
             &self.steps,
             &self.through.settings.watch,
@@ -319,7 +320,10 @@ impl Run<'_> {
             pool,
         )
         .await;
-        self.through.watcher = watcher;
+        self.through.watcher = watcher.map(|mut w| {
+            w.pace_for(side_by_side);
+            w
+        });
         self.through.watch_report = Some(report);
     }
 
