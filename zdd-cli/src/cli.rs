@@ -310,6 +310,16 @@ pub struct PromoteArgs {
     /// The version being deployed (passed to the update command as ZDD_VERSION).
     #[arg(long = "version", env = "ZDD_VERSION")]
     pub app_version: Option<String>,
+    /// Instead of updating the standby, create a fresh one from this image (snapshot id, image
+    /// id or slug) with the live droplet's size, region and VPC; it takes the standby's tag,
+    /// the reserved IP moves to it, the old live droplet becomes the standby, and the old
+    /// standby is deleted. Reserved IP only (not with --exec).
+    #[arg(long, env = "ZDD_IMAGE")]
+    pub image: Option<String>,
+    /// With --image: cloud-init for the fresh standby (or alone: the live droplet's image with
+    /// this user data).
+    #[arg(long, env = "ZDD_USER_DATA")]
+    pub user_data: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1619,3 +1619,28 @@ async fn replace_then_status_then_rollback_through_the_command() {
     assert_eq!(fake.state().lb_droplets(fake_do::FLEET_LB_ID), [1, 2]);
     fake.assert_no_unexpected();
 }
+
+#[tokio::test]
+async fn promote_image_with_exec_is_exit_2_and_sends_nothing() {
+    let fake = pair().await;
+    let out = zdd(
+        &fake,
+        &[
+            "promote",
+            "--reserved-ip",
+            RIP_S,
+            "--image",
+            "170000001",
+            "--exec",
+            "true",
+        ],
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "error: --image makes a fresh standby with the release baked in, --exec updates the existing one: give one of them\n"
+    );
+    assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
+}

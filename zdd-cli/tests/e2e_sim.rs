@@ -1022,7 +1022,7 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
         .healthy_threshold(3);
     let port = |sim: &Sim| sim.app_port().to_string();
     type Args = fn(&Sim, &str) -> Vec<String>;
-    let scenarios: [(&str, Args); 12] = [
+    let scenarios: [(&str, Args); 13] = [
         ("promote", |s, p| {
             let ip = s.reserved_ips()[0].ip.to_string();
             vec![
@@ -1039,6 +1039,19 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
                 "rollback".into(),
                 "--reserved-ip".into(),
                 ip,
+                "--health-port".into(),
+                p.into(),
+            ]
+        }),
+        ("promote --image", |s, p| {
+            let ip = s.reserved_ips()[0].ip.to_string();
+            let image = s.image_id("app-v2").unwrap().0.to_string();
+            vec![
+                "promote".into(),
+                "--reserved-ip".into(),
+                ip,
+                "--image".into(),
+                image,
                 "--health-port".into(),
                 p.into(),
             ]

@@ -22,6 +22,29 @@ pub(super) async fn run(
             "--exec is empty; give a command or leave the flag out".into(),
         ));
     }
+    if p.image.is_some() || p.user_data.is_some() {
+        if p.exec.is_some() {
+            return Err(Early(
+                exit::USAGE,
+                "--image makes a fresh standby with the release baked in, --exec updates the existing one: give one of them".into(),
+            ));
+        }
+        let new = zdd_core::replace::NewDroplets {
+            image: p.image.as_deref().map(super::replace::image).transpose()?,
+            user_data: super::replace::user_data(p.user_data.as_deref())?,
+            count: None,
+            size: None,
+            region: None,
+            vpc: None,
+            ssh_keys: Vec::new(),
+            monitoring: None,
+            tags: Vec::new(),
+        };
+        let client = client(g)?;
+        let mut report = bluegreen::promote_fresh(&client, &cfg, &new, sink, interrupted()).await;
+        report.message = with_token_hint(report.message, report.api_cause);
+        return switch::finish(g, &report, p.switch.dotenv.as_ref(), sink);
+    }
     let client = client(g)?;
     let hook = p.exec.as_ref().map(|c| CommandHook {
         command: c.clone(),

@@ -39,7 +39,7 @@ pub(super) fn lb_settings(lb: &str, w: &cli::LbWatch) -> Result<LbSettings, Earl
 }
 
 /// `--image`: a number is an image (or snapshot) id, anything else a slug.
-fn image(s: &str) -> Result<ImageRef, Early> {
+pub(super) fn image(s: &str) -> Result<ImageRef, Early> {
     let s = s.trim();
     if s.is_empty() {
         return Err(Early(
@@ -53,17 +53,25 @@ fn image(s: &str) -> Result<ImageRef, Early> {
     })
 }
 
+/// `--user-data FILE`'s text.
+pub(super) fn user_data(path: Option<&std::path::Path>) -> Result<Option<String>, Early> {
+    match path {
+        Some(p) => std::fs::read_to_string(p).map(Some).map_err(|e| {
+            Early(
+                exit::USAGE,
+                format!(
+                    "--user-data {}: cannot read it ({e}); give a cloud-init file",
+                    p.display()
+                ),
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
 fn config(r: &cli::ReplaceArgs) -> Result<ReplaceConfig, Early> {
     let usage = |m: String| Early(exit::USAGE, m);
-    let user_data = match &r.user_data {
-        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
-            usage(format!(
-                "--user-data {}: cannot read it ({e}); give a cloud-init file",
-                p.display()
-            ))
-        })?),
-        None => None,
-    };
+    let user_data = user_data(r.user_data.as_deref())?;
     if !r.finalize && r.image.is_none() && user_data.is_none() {
         return Err(usage(
             "nothing says what the new droplets run: give --image (a snapshot with the release baked in) or --user-data (cloud-init that installs it), or --finalize to delete what replace keeps".into(),

@@ -12,6 +12,7 @@
 
 mod config;
 mod execute;
+mod fresh;
 pub mod lb_plan;
 pub mod plan;
 mod pre_switch;
@@ -22,6 +23,7 @@ pub use config::{BlueGreenConfig, BlueGreenField, InvalidBlueGreenConfig, LbSett
 pub use execute::{
     DropletHealth, LbStatusReport, StatusReport, StatusState, run, status, status_lb,
 };
+pub use fresh::{RETIRED_TAG_PREFIX, promote_fresh};
 pub use lb_plan::{LbObservation, LbPlan};
 pub use pre_switch::PreSwitch;
 pub use report::{AssignTiming, BlueGreenReport, Outcome};

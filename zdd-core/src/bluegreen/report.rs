@@ -74,3 +74,29 @@ pub struct BlueGreenReport {
     #[serde(with = "secs")]
     pub total: Duration,
 }
+
+impl BlueGreenReport {
+    /// A run that ended with `stop` before (or instead of) the switch: nothing else known.
+    pub(crate) fn stopped(mode: Mode, stop: crate::Error) -> BlueGreenReport {
+        BlueGreenReport {
+            mode,
+            outcome: stop.outcome,
+            message: stop.message,
+            api_cause: stop.api_cause,
+            reserved_ip: None,
+            load_balancer: None,
+            live: None,
+            standby: None,
+            live_droplets: Vec::new(),
+            standby_droplets: Vec::new(),
+            watch: None,
+            waits: Vec::new(),
+            plan: Vec::new(),
+            steps: Vec::new(),
+            assign: None,
+            time_to_new_answer: None,
+            api_calls: 0,
+            total: Duration::ZERO,
+        }
+    }
+}
