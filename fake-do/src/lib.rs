@@ -1131,6 +1131,7 @@ pub fn droplet(id: u64, name: &str, public: Ipv4Addr, tags: &[&str], region: &st
         "created_at": "2020-07-21T18:37:44Z",
         "features": [], "backup_ids": [], "snapshot_ids": [], "volume_ids": [],
         "size_slug": "s-1vcpu-1gb",
+        "image": {"id": 129_211_873, "name": "22.04 (LTS) x64", "slug": "ubuntu-22-04-x64"},
         "networks": {"v4": [
             {"ip_address": format!("10.10.0.{id}"), "netmask": "255.255.0.0", "gateway": "nil", "type": "private"},
             {"ip_address": public.to_string(), "netmask": "255.255.240.0", "gateway": "127.0.0.254", "type": "public"}

@@ -139,6 +139,7 @@ async fn replace(n: usize, scale: f64) -> Replaced {
             ssh_keys: Vec::new(),
             monitoring: None,
             tags: Vec::new(),
+            install: None,
         },
     );
     cfg.health = health;
@@ -149,7 +150,14 @@ async fn replace(n: usize, scale: f64) -> Replaced {
             sim.scaled(Duration::from_secs(10)),
         );
     let client = sim.client();
-    let r = replace::run(&client, &cfg, &Quiet, std::future::pending()).await;
+    let r = replace::run(
+        &client,
+        &cfg,
+        None::<&Deploy>,
+        &Quiet,
+        std::future::pending(),
+    )
+    .await;
     steps("replace", &r.steps, scale);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let back_at = t0.elapsed();

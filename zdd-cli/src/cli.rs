@@ -489,8 +489,9 @@ pub struct LbWatch {
     pub wait_scale: f64,
 }
 
-/// `zdd-do replace`.
+/// `zdd-do replace`. `--version` is the app's version here, not zdd-do's.
 #[derive(Debug, Args)]
+#[command(disable_version_flag = true)]
 pub struct ReplaceArgs {
     /// The load balancer: its id, or its name.
     #[arg(long, env = "ZDD_LB")]
@@ -502,6 +503,18 @@ pub struct ReplaceArgs {
     /// A cloud-init file (user data, at most 64 KiB) that installs the release.
     #[arg(long, env = "ZDD_USER_DATA")]
     pub user_data: Option<PathBuf>,
+    /// Command run (by `sh -c`) for each new droplet once it is active, before its health
+    /// gate, to install the release (ZDD_DROPLET_ID, ZDD_DROPLET_NAME, ZDD_DROPLET_PUBLIC_IPV4,
+    /// ZDD_DROPLET_PRIVATE_IPV4, ZDD_VERSION, ZDD_HOOK=update). A failure deletes the new
+    /// droplets (exit 5).
+    #[arg(long, env = "ZDD_EXEC")]
+    pub exec: Option<String>,
+    /// Kill the install command after this long.
+    #[arg(long, env = "ZDD_EXEC_TIMEOUT", value_parser = dur("exec-timeout"), default_value = "10m")]
+    pub exec_timeout: Duration,
+    /// The version being deployed (passed to the install command as ZDD_VERSION).
+    #[arg(long = "version", env = "ZDD_VERSION")]
+    pub app_version: Option<String>,
     /// How many new droplets (default: as many as the fleet has).
     #[arg(long, env = "ZDD_COUNT")]
     pub count: Option<std::num::NonZeroUsize>,

@@ -1518,7 +1518,7 @@ async fn replace_without_a_release_or_with_an_unreadable_file_is_exit_2_and_send
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "error: nothing says what the new droplets run: give --image (a snapshot with the release baked in) or --user-data (cloud-init that installs it), or --finalize to delete what replace keeps\n"
+        "error: nothing says what the new droplets run: give --image (a snapshot with the release baked in), --user-data (cloud-init that installs it) or --exec (a command that installs it once they are active), or --finalize to delete what replace keeps\n"
     );
     let out = zdd(
         &fake,

@@ -1381,3 +1381,48 @@ async fn replace_with_a_never_healthy_image_deletes_its_droplets_and_loses_nothi
     assert_unlocked(&sim).await;
     sim.shutdown().await;
 }
+
+/// (9) the fleet's own image, the release installed by `--exec` on each new droplet once it is
+/// active (here the simulator's deploy hook): v2 serves after, nothing failed.
+#[tokio::test]
+async fn replace_with_an_install_command_loses_nothing() {
+    let sim = replace_sim().await;
+    let (run, report, _, after_ms) = with_lb_traffic(
+        &sim,
+        &[
+            "replace",
+            "--lb",
+            "web-lb",
+            "--exec",
+            "zdd-do sim deploy",
+            "--version",
+            "v2",
+            "--expect-body",
+            "v2",
+        ],
+        "20s",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.context());
+    assert_eq!(run.json["outcome"], "replaced", "{}", run.context());
+    assert!(run.stderr.contains("install on "), "{}", run.stderr);
+    assert_clean("replace with --exec", &report);
+    let all = report.combined();
+    assert_eq!(
+        all.versions_in_order(),
+        vec!["v1", "v2"],
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        versions_between(&all, after_ms + BUCKET_MS, u64::MAX),
+        set(&["v2"])
+    );
+    let new = serving(&sim);
+    assert!(new.iter().all(|n| n.starts_with("web-lb-")), "{new:?}");
+    for n in &new {
+        assert_eq!(sim.droplet(n).unwrap().version, "v2", "{n}");
+    }
+    assert_unlocked(&sim).await;
+    sim.shutdown().await;
+}

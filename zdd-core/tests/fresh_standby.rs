@@ -76,6 +76,7 @@ fn image(id: u64) -> NewDroplets {
         ssh_keys: Vec::new(),
         monitoring: None,
         tags: Vec::new(),
+        install: None,
     }
 }
 

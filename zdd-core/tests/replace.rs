@@ -9,6 +9,7 @@ use zdd_core::Outcome;
 use zdd_core::bluegreen::{LbRef, LbSettings, LockSettings};
 use zdd_core::events::CollectingSink;
 use zdd_core::health::HealthPolicy;
+use zdd_core::hook::NoHook;
 use zdd_core::replace::{self, NewDroplets, ReplaceConfig, ReplaceReport};
 
 fn new_droplets(image: u64) -> NewDroplets {
@@ -22,6 +23,7 @@ fn new_droplets(image: u64) -> NewDroplets {
         ssh_keys: Vec::new(),
         monitoring: None,
         tags: Vec::new(),
+        install: None,
     }
 }
 
@@ -57,6 +59,7 @@ async fn run(fake: &FakeDo, cfg: &ReplaceConfig) -> ReplaceReport {
     replace::run(
         &fake.client(),
         cfg,
+        None::<&NoHook>,
         &CollectingSink::default(),
         std::future::pending(),
     )
@@ -354,6 +357,7 @@ async fn a_crash_after_any_change_is_finished_by_running_the_same_command_again(
         let first = replace::run(
             &fake.client(),
             &config(GOOD_IMAGE),
+            None::<&NoHook>,
             &CollectingSink::default(),
             async move { crash.notified().await },
         )
@@ -526,5 +530,84 @@ async fn the_next_deploy_deletes_a_previous_fleet_whose_time_is_up() {
     assert!(c[5].starts_with("new web-lb-"), "{c:?}");
     assert_eq!(droplet_ids(&fake), [9001, 9002, 9003, 9004]);
     assert_eq!(in_lb(&fake), [9003, 9004]);
+    assert_clean(&fake);
+}
+
+/// Records the droplets it installs on; fails for the ones named in `fail`.
+#[derive(Default)]
+struct Install {
+    seen: std::sync::Mutex<Vec<(u64, Option<String>)>>,
+    fail: Vec<u64>,
+}
+
+impl zdd_core::hook::DropletHook for Install {
+    async fn run(&self, t: &zdd_core::hook::HookTarget) -> Result<(), String> {
+        self.seen.lock().unwrap().push((t.id.0, t.version.clone()));
+        if self.fail.contains(&t.id.0) {
+            return Err("exit status 3".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_install_command_runs_on_each_new_droplet_before_its_gate() {
+    let fake = FakeDo::replace_fleet(2, 4, false).await;
+    // The fleet's own image; the command installs the release.
+    let mut cfg = config(GOOD_IMAGE);
+    cfg.new.image = None;
+    cfg.new.install = Some("./deploy/install.sh".into());
+    cfg.version = Some("v2".into());
+    let hook = Install::default();
+    let report = replace::run(
+        &fake.client(),
+        &cfg,
+        Some(&hook),
+        &CollectingSink::default(),
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Replaced, "{}", report.message);
+    let mut seen = hook.seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [(9001, Some("v2".to_owned())), (9002, Some("v2".to_owned()))]
+    );
+    let create = fake
+        .state()
+        .log
+        .iter()
+        .find(|c| c.method == "POST" && c.path == "/v2/droplets")
+        .cloned()
+        .unwrap();
+    assert_eq!(create.body["image"], "ubuntu-22-04-x64");
+    assert_eq!(in_lb(&fake), [9001, 9002]);
+    assert_clean(&fake);
+
+    // A command that fails on one droplet: the new ones are deleted, the old never left.
+    let fake = FakeDo::replace_fleet(2, 4, false).await;
+    let hook = Install {
+        fail: vec![9002],
+        ..Install::default()
+    };
+    let report = replace::run(
+        &fake.client(),
+        &cfg,
+        Some(&hook),
+        &CollectingSink::default(),
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::RolledBack, "{}", report.message);
+    assert!(
+        report
+            .message
+            .starts_with("the install command failed for droplet 9002 (web-lb-"),
+        "{}",
+        report.message
+    );
+    assert_eq!(in_lb(&fake), [1, 2]);
+    assert_eq!(droplet_ids(&fake), [1, 2]);
     assert_clean(&fake);
 }

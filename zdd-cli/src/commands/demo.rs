@@ -379,6 +379,7 @@ pub(super) async fn run(
                 ssh_keys: Vec::new(),
                 monitoring: None,
                 tags: Vec::new(),
+                install: None,
             },
         );
         c.health = check(Some("v4"));
@@ -403,7 +404,7 @@ pub(super) async fn run(
             interval.as_secs_f64()
         ),
     };
-    let r = zdd_core::replace::run(&client, &replace_cfg, sink, never()).await;
+    let r = zdd_core::replace::run(&client, &replace_cfg, None::<&SimDeploy>, sink, never()).await;
     ok &= r.outcome == zdd_core::Outcome::Replaced;
     deploys.push(figures(
         "replace with v4 (3 new droplets, load balancer)",

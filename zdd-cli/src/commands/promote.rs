@@ -39,6 +39,7 @@ pub(super) async fn run(
             ssh_keys: Vec::new(),
             monitoring: None,
             tags: Vec::new(),
+            install: None,
         };
         let client = client(g)?;
         let mut report = bluegreen::promote_fresh(&client, &cfg, &new, sink, interrupted()).await;

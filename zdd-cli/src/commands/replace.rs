@@ -12,6 +12,7 @@ use super::{
 };
 use crate::cli::{self, Output};
 use crate::exit;
+use crate::hook::{CommandHook, HookOutput};
 use crate::render::{self, StderrSink};
 
 /// The load balancer settings from the watch flags.
@@ -72,9 +73,14 @@ pub(super) fn user_data(path: Option<&std::path::Path>) -> Result<Option<String>
 fn config(r: &cli::ReplaceArgs) -> Result<ReplaceConfig, Early> {
     let usage = |m: String| Early(exit::USAGE, m);
     let user_data = user_data(r.user_data.as_deref())?;
-    if !r.finalize && r.image.is_none() && user_data.is_none() {
+    if r.exec.as_deref().is_some_and(|c| c.trim().is_empty()) {
         return Err(usage(
-            "nothing says what the new droplets run: give --image (a snapshot with the release baked in) or --user-data (cloud-init that installs it), or --finalize to delete what replace keeps".into(),
+            "--exec is empty; give a command or leave the flag out".into(),
+        ));
+    }
+    if !r.finalize && r.image.is_none() && user_data.is_none() && r.exec.is_none() {
+        return Err(usage(
+            "nothing says what the new droplets run: give --image (a snapshot with the release baked in), --user-data (cloud-init that installs it) or --exec (a command that installs it once they are active), or --finalize to delete what replace keeps".into(),
         ));
     }
     let vpc = match &r.vpc {
@@ -110,6 +116,7 @@ fn config(r: &cli::ReplaceArgs) -> Result<ReplaceConfig, Early> {
             .filter(|t| !t.trim().is_empty())
             .map(|t| t.trim().to_owned())
             .collect(),
+        install: r.exec.clone(),
     };
     let h = &r.health;
     let mut cfg = ReplaceConfig::new(lb_settings(&r.lb, &r.watch)?, new);
@@ -121,6 +128,7 @@ fn config(r: &cli::ReplaceArgs) -> Result<ReplaceConfig, Early> {
         &h.probe,
     );
     cfg.keep_previous = r.keep_previous;
+    cfg.version = r.app_version.clone();
     cfg.active_wait = do_api::WaitOptions::with_timeout(r.active_timeout).interval(
         std::time::Duration::from_secs(2),
         std::time::Duration::from_secs(10),
@@ -139,10 +147,15 @@ pub(super) async fn run(
 ) -> Result<i32, Early> {
     let cfg = config(r)?;
     let client = client(g)?;
+    let install = r.exec.as_ref().map(|c| CommandHook {
+        command: c.clone(),
+        timeout: r.exec_timeout,
+        output: HookOutput::for_style(sink.style()),
+    });
     let report = if r.finalize {
         replace::finalize(&client, &cfg, sink, interrupted()).await
     } else {
-        replace::run(&client, &cfg, sink, interrupted()).await
+        replace::run(&client, &cfg, install.as_ref(), sink, interrupted()).await
     };
     Ok(finish(g, report, r.dotenv.as_deref(), sink))
 }
@@ -177,6 +190,7 @@ pub(super) async fn rollback(
             ssh_keys: Vec::new(),
             monitoring: None,
             tags: Vec::new(),
+            install: None,
         },
     );
     cfg.health = health_policy(&s.health.probe).map_err(|m| Early(exit::USAGE, m))?;

@@ -32,6 +32,8 @@ pub struct ReplaceConfig {
     /// How long new droplets may take to become active.
     #[serde(skip)]
     pub active_wait: WaitOptions,
+    /// The version being deployed, passed to the install hook.
+    pub version: Option<String>,
     /// Print the plan, change nothing.
     pub dry_run: bool,
     /// The deploy lock (the load balancer's, shared with `roll`); `None` runs without one.
@@ -50,6 +52,7 @@ impl ReplaceConfig {
             keep_previous: DEFAULT_KEEP_PREVIOUS,
             active_wait: WaitOptions::with_timeout(Duration::from_secs(300))
                 .interval(Duration::from_secs(2), Duration::from_secs(10)),
+            version: None,
             dry_run: false,
             lock: Some(LockSettings::default()),
         }

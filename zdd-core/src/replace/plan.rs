@@ -48,6 +48,9 @@ pub struct NewDroplets {
     pub monitoring: Option<bool>,
     /// Tags besides the fleet's own (never the load balancer's: joining it is a later step).
     pub tags: Vec<String>,
+    /// The command that installs the release on each new droplet once it is active (the hook
+    /// given to [`super::run`]), as text: part of the run's identity. `None`: no hook.
+    pub install: Option<String>,
 }
 
 /// What observation found.
@@ -163,6 +166,7 @@ pub fn run_id(lb: &LoadBalancer, new: &NewDroplets) -> String {
         new.region.clone().unwrap_or_default(),
         new.vpc.as_ref().map(|v| v.to_string()).unwrap_or_default(),
         new.count.map(|c| c.to_string()).unwrap_or_default(),
+        new.install.clone().unwrap_or_default(),
     ];
     let mut h: u32 = 2_166_136_261;
     for part in parts {
@@ -347,19 +351,21 @@ pub fn plan(obs: &Observation, new: &NewDroplets, minutes: f64) -> Result<Replac
     };
     let image = match (&new.image, &new.user_data) {
         (Some(i), _) => i.clone(),
-        (None, Some(_)) => shared(basis, "image", "--image", |d| {
-            d.image.as_ref().and_then(|i| {
-                i.slug
-                    .clone()
-                    .map(ImageRef::Slug)
-                    .or(i.id.map(ImageRef::Id))
+        (None, _) if new.user_data.is_some() || new.install.is_some() => {
+            shared(basis, "image", "--image", |d| {
+                d.image.as_ref().and_then(|i| {
+                    i.slug
+                        .clone()
+                        .map(ImageRef::Slug)
+                        .or(i.id.map(ImageRef::Id))
+                })
             })
-        })
-        .map_err(&refuse)?
-        .ok_or_else(|| refuse("the fleet's image is unknown: give --image".into()))?,
-        (None, None) => {
+            .map_err(&refuse)?
+            .ok_or_else(|| refuse("the fleet's image is unknown: give --image".into()))?
+        }
+        (None, _) => {
             return Err(refuse(
-                "nothing says what the new droplets run: give --image (a snapshot with the release baked in) or --user-data (cloud-init that installs it), or both".into(),
+                "nothing says what the new droplets run: give --image (a snapshot with the release baked in), --user-data (cloud-init that installs it) or --exec (a command that installs it once they are active)".into(),
             ));
         }
     };
@@ -556,6 +562,7 @@ mod tests {
             ssh_keys: vec![],
             monitoring: None,
             tags: vec![],
+            install: None,
         }
     }
 

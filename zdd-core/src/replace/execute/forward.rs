@@ -96,8 +96,14 @@ impl Run<'_> {
             ));
         }
         lines.push(format!(
-            "wait until active (up to {}s each), then health-gate each directly ({})",
+            "wait until active (up to {}s){}, then health-gate each directly ({})",
             self.cfg.active_wait.timeout.as_secs(),
+            self.cfg
+                .new
+                .install
+                .as_ref()
+                .map(|cmd| format!(", run the install command on each ({cmd})"))
+                .unwrap_or_default(),
             self.gate
                 .url_for(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
                 .replace("0.0.0.0", "<droplet-ip>")
@@ -133,7 +139,10 @@ impl Run<'_> {
         lines
     }
 
-    pub(super) async fn replace(&mut self) -> Result<(Outcome, String), Stop> {
+    pub(super) async fn replace<H: DropletHook>(
+        &mut self,
+        install: Option<&H>,
+    ) -> Result<(Outcome, String), Stop> {
         let seen = self.observe().await?;
         let (droplet_limit, sizes) = self.account_and_sizes().await;
         let obs = Observation {
@@ -244,6 +253,11 @@ impl Run<'_> {
             Ok(a) => a,
             Err(why) => return Err(self.undo(&mine, &p, why).await),
         };
+        if let Some(hook) = install
+            && let Err(why) = self.install(&active, hook).await
+        {
+            return Err(self.undo(&active, &p, why).await);
+        }
         if let Err(why) = crate::runner::gate_all(&self.steps, &active, &self.gate).await {
             return Err(self.undo(&active, &p, why).await);
         }
@@ -562,6 +576,37 @@ impl Run<'_> {
                 )),
             }
         }
+    }
+
+    /// Run the install hook on every new droplet, all at once; `Err` names the first that
+    /// failed, and why.
+    async fn install<H: DropletHook>(&self, ds: &[Droplet], hook: &H) -> Result<(), String> {
+        let version = self.cfg.version.as_deref();
+        let results = futures_util::future::join_all(ds.iter().map(|d| async move {
+            let s = self.steps.start_on(
+                Step::Update,
+                Subject::droplet(d.id),
+                format!("install on {} ({})", d.id, d.name),
+            );
+            let r = hook
+                .run(&HookTarget::new(d, version, HookPurpose::Update))
+                .await;
+            match &r {
+                Ok(()) => self.steps.finish(s, true, "done"),
+                Err(e) => self.steps.finish(s, false, e.clone()),
+            };
+            r
+        }))
+        .await;
+        for (d, r) in ds.iter().zip(results) {
+            if let Err(e) = r {
+                return Err(format!(
+                    "the install command failed for droplet {} ({}): {e}",
+                    d.id, d.name
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The new droplets failed (`why`) before the old fleet left: take those in the load

@@ -17,6 +17,7 @@ use super::plan::CostEstimate;
 use super::report::{ReplaceAction, ReplaceReport};
 use crate::events::{EventSink, Step, Subject};
 use crate::health::HealthGate;
+use crate::hook::{DropletHook, HookPurpose, HookTarget, NoHook};
 use crate::lb::{LbRef, Membership};
 use crate::lock::{DeployLock, scope_for_lb};
 use crate::report::DropletSummary;
@@ -70,16 +71,19 @@ struct Run<'a> {
 }
 
 /// Replace the fleet behind the load balancer with new droplets ([`ReplaceConfig::new`] says
-/// what they are made of). Never panics on API trouble: every ending is an [`Outcome`] in the
-/// report. `cancel` resolving (Ctrl-C) stops at the next await point and releases the lock;
-/// the same command finishes the job, `rollback` undoes it.
-pub async fn run(
+/// what they are made of); `install`, when given, runs on each new droplet once it is active,
+/// before its health gate ([`super::NewDroplets::install`] names it). Never panics on API
+/// trouble: every ending is an [`Outcome`] in the report. `cancel` resolving (Ctrl-C) stops at
+/// the next await point and releases the lock; the same command finishes the job, `rollback`
+/// undoes it.
+pub async fn run<H: DropletHook>(
     client: &Client,
     cfg: &ReplaceConfig,
+    install: Option<&H>,
     sink: &dyn EventSink,
     cancel: impl Future<Output = ()>,
 ) -> ReplaceReport {
-    execute(client, cfg, ReplaceAction::Replace, sink, cancel).await
+    execute(client, cfg, ReplaceAction::Replace, install, sink, cancel).await
 }
 
 /// Put the previous fleet a replace kept back into the load balancer (health-gated, seen
@@ -90,7 +94,15 @@ pub async fn rollback(
     sink: &dyn EventSink,
     cancel: impl Future<Output = ()>,
 ) -> ReplaceReport {
-    execute(client, cfg, ReplaceAction::Rollback, sink, cancel).await
+    execute(
+        client,
+        cfg,
+        ReplaceAction::Rollback,
+        None::<&NoHook>,
+        sink,
+        cancel,
+    )
+    .await
 }
 
 /// Delete what replace runs keep for the load balancer: previous fleets (whatever their keep
@@ -101,7 +113,15 @@ pub async fn finalize(
     sink: &dyn EventSink,
     cancel: impl Future<Output = ()>,
 ) -> ReplaceReport {
-    execute(client, cfg, ReplaceAction::Finalize, sink, cancel).await
+    execute(
+        client,
+        cfg,
+        ReplaceAction::Finalize,
+        None::<&NoHook>,
+        sink,
+        cancel,
+    )
+    .await
 }
 
 /// Whether replace runs keep a previous fleet for `lb` (then `zdd-do rollback --lb` means
@@ -117,10 +137,11 @@ pub async fn has_previous(client: &Client, lb: &LbRef) -> Result<bool, do_api::E
     Ok(kept.iter().any(|d| super::tags::previous_of(d).is_some()))
 }
 
-async fn execute(
+async fn execute<H: DropletHook>(
     client: &Client,
     cfg: &ReplaceConfig,
     action: ReplaceAction,
+    install: Option<&H>,
     sink: &dyn EventSink,
     cancel: impl Future<Output = ()>,
 ) -> ReplaceReport {
@@ -175,7 +196,7 @@ async fn execute(
         marked: BTreeSet::new(),
         partial: Partial::default(),
     };
-    let stop = match run.go(action, cancel).await {
+    let stop = match run.go(action, install, cancel).await {
         Ok((outcome, message)) => Stop::new(outcome, message),
         Err(stop) => stop,
     };
@@ -198,9 +219,10 @@ fn clock(unix: u64) -> String {
 }
 
 impl Run<'_> {
-    async fn go(
+    async fn go<H: DropletHook>(
         &mut self,
         action: ReplaceAction,
+        install: Option<&H>,
         mut cancel: std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(Outcome, String), Stop> {
         let lb = self.through.lb.clone();
@@ -228,7 +250,7 @@ impl Run<'_> {
             )),
             r = async {
                 match action {
-                    ReplaceAction::Replace => self.replace().await,
+                    ReplaceAction::Replace => self.replace(install).await,
                     ReplaceAction::Rollback => self.roll_back().await,
                     ReplaceAction::Finalize => self.finalize().await,
                 }
