@@ -239,7 +239,9 @@ pub(super) fn check_droplet_name(name: &str) -> Result<()> {
 ///     .tag("zdd:web")
 ///     .monitoring(true);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// `Debug` shows the user data's length, never its text: cloud-init often carries secrets.
+#[derive(Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CreateDroplet {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -288,6 +290,35 @@ pub struct CreateDroplet {
     /// `false` creates a droplet without any public address (then `ipv6` must not be true).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_networking: Option<bool>,
+}
+
+impl std::fmt::Debug for CreateDroplet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateDroplet")
+            .field("name", &self.name)
+            .field("names", &self.names)
+            .field("size", &self.size)
+            .field("image", &self.image)
+            .field("region", &self.region)
+            .field("ssh_keys", &self.ssh_keys)
+            .field("backups", &self.backups)
+            .field("backup_policy", &self.backup_policy)
+            .field("ipv6", &self.ipv6)
+            .field("monitoring", &self.monitoring)
+            .field("tags", &self.tags)
+            .field(
+                "user_data",
+                &self
+                    .user_data
+                    .as_ref()
+                    .map(|u| format!("<{} bytes>", u.len())),
+            )
+            .field("volumes", &self.volumes)
+            .field("vpc_uuid", &self.vpc_uuid)
+            .field("with_droplet_agent", &self.with_droplet_agent)
+            .field("public_networking", &self.public_networking)
+            .finish()
+    }
 }
 
 impl CreateDroplet {
@@ -546,6 +577,15 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn debug_never_shows_the_user_data() {
+        let req = CreateDroplet::new("web-1", "s-1vcpu-1gb", "ubuntu-22-04-x64")
+            .user_data("#cloud-config\nwrite_files: [{content: hunter2}]\n");
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<48 bytes>"), "{shown}");
+    }
 
     #[test]
     fn refs_are_untagged() {

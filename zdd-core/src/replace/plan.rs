@@ -25,14 +25,58 @@ use crate::refusal::{Refusal, describe_all};
 /// The prefix of run tags.
 pub const RUN_TAG_PREFIX: &str = "zdd-run:";
 
+/// User data as its length: `<123 bytes>`.
+fn shown(u: &Option<String>) -> Option<String> {
+    u.as_ref().map(|u| format!("<{} bytes>", u.len()))
+}
+
+fn redacted<S: serde::Serializer>(u: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    shown(u).serialize(s)
+}
+
+impl std::fmt::Debug for NewDroplets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewDroplets")
+            .field("image", &self.image)
+            .field("user_data", &shown(&self.user_data))
+            .field("count", &self.count)
+            .field("size", &self.size)
+            .field("region", &self.region)
+            .field("vpc", &self.vpc)
+            .field("ssh_keys", &self.ssh_keys)
+            .field("monitoring", &self.monitoring)
+            .field("tags", &self.tags)
+            .field("install", &self.install)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("size", &self.size)
+            .field("region", &self.region)
+            .field("vpc", &self.vpc)
+            .field("image", &self.image)
+            .field("user_data", &shown(&self.user_data))
+            .field("ssh_keys", &self.ssh_keys)
+            .field("monitoring", &self.monitoring)
+            .field("tags", &self.tags)
+            .finish()
+    }
+}
+
 /// What the new droplets are made of: the release (an image and/or user data) and, where
 /// given, settings that override the current fleet's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `Debug` and `Serialize` show the user data's length, never its text (cloud-init often
+/// carries secrets).
+#[derive(Clone, PartialEq, Serialize)]
 pub struct NewDroplets {
     /// The image (snapshot id, image id or slug) with the release baked in. `None`: the
     /// fleet's own image, with `user_data` installing the release.
     pub image: Option<ImageRef>,
     /// Cloud-init user data that installs the release.
+    #[serde(serialize_with = "redacted")]
     pub user_data: Option<String>,
     /// How many (`None`: as many as the fleet has now).
     pub count: Option<NonZeroUsize>,
@@ -77,7 +121,9 @@ pub struct Observation {
 }
 
 /// The settings every new droplet is created with.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `Debug` and `Serialize` show the user data's length, never its text (cloud-init often
+/// carries secrets).
+#[derive(Clone, PartialEq, Serialize)]
 pub struct Template {
     /// Size slug.
     pub size: String,
@@ -88,6 +134,7 @@ pub struct Template {
     /// Image.
     pub image: ImageRef,
     /// User data.
+    #[serde(serialize_with = "redacted")]
     pub user_data: Option<String>,
     /// SSH keys.
     pub ssh_keys: Vec<SshKeyRef>,
@@ -742,6 +789,22 @@ mod tests {
                 .starts_with("tag web selects droplets for the load balancer"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn user_data_never_shows_in_debug_or_json() {
+        let mut new = image(1);
+        new.user_data = Some("#cloud-config\npassword: hunter2\n".into());
+        let p = plan(&obs(2), &new, 30.0).unwrap();
+        for shown in [
+            format!("{new:?}"),
+            format!("{p:?}"),
+            serde_json::to_string(&new).unwrap(),
+            serde_json::to_string(&p).unwrap(),
+        ] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("<32 bytes>"), "{shown}");
+        }
     }
 
     #[test]
