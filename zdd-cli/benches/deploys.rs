@@ -129,18 +129,7 @@ async fn replace(n: usize, scale: f64) -> Replaced {
             wait_scale: scale,
             ..zdd_core::bluegreen::LbSettings::new(LbRef::Id(lb.id.clone()))
         },
-        NewDroplets {
-            image: Some(image.into()),
-            user_data: None,
-            count: None,
-            size: None,
-            region: None,
-            vpc: None,
-            ssh_keys: Vec::new(),
-            monitoring: None,
-            tags: Vec::new(),
-            install: None,
-        },
+        NewDroplets::from_image(image),
     );
     cfg.health = health;
     cfg.lock = Some(lock);

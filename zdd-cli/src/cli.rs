@@ -403,31 +403,8 @@ pub struct RollArgs {
     /// HTTP method of the drain URL.
     #[arg(long, env = "ZDD_DRAIN_METHOD", default_value = "POST")]
     pub drain_method: String,
-    /// In-flight allowance: time for requests already sent to a droplet to finish, counted
-    /// from its last answer through the load balancer. Requests cannot be seen from outside:
-    /// set your longest request (uploads, long polls), or 0 if the update stops the app
-    /// gracefully.
-    #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur("drain-wait"), default_value = "5s")]
-    pub drain_wait: Duration,
-    /// Computed waits only: slack for the load balancer to notice a tag change (DigitalOcean
-    /// documents no delay).
-    #[arg(long, env = "ZDD_LB_SYNC_WAIT", value_parser = dur("lb-sync-wait"), default_value = "5s")]
-    pub lb_sync_wait: Duration,
-    /// How an answer names the droplet that served it: header:NAME, json:FIELD or body
-    /// (value: the droplet's id, name or IPv4). Default: learned by probing the droplets.
-    #[arg(long, env = "ZDD_IDENTITY", alias = "lb-probe-match")]
-    pub identity: Option<String>,
-    /// Watch this URL instead of the load balancer's own address (its IP, a forwarding rule's
-    /// entry port, the health check path).
-    #[arg(long, env = "ZDD_LB_PROBE")]
-    pub lb_probe: Option<String>,
-    /// Give up watching a droplet leave or come back after this long (default: 3 × the
-    /// computed window).
-    #[arg(long, env = "ZDD_LB_PROBE_TIMEOUT", value_parser = dur("lb-probe-timeout"))]
-    pub lb_probe_timeout: Option<Duration>,
-    /// Do not watch: sleep the waits computed from the load balancer's health check.
-    #[arg(long, env = "ZDD_COMPUTED_WAITS")]
-    pub computed_waits: bool,
+    #[command(flatten)]
+    pub watch: LbWatch,
     /// Put a droplet back only after its health gate passed, not while it boots (by default
     /// it goes back at once, so that the load balancer's own checks run during boot; it routes
     /// only after `healthy_threshold` passes).
@@ -454,9 +431,6 @@ pub struct RollArgs {
     /// Write the outcome as KEY=VALUE lines for GitLab's artifacts:reports:dotenv.
     #[arg(long, env = "ZDD_DOTENV")]
     pub dotenv: Option<PathBuf>,
-    /// Multiply every computed wait by this (tests and simulations only).
-    #[arg(long, env = "ZDD_WAIT_SCALE", default_value_t = 1.0, hide = true)]
-    pub wait_scale: f64,
 }
 
 /// How droplets are seen joining and leaving a load balancer (`replace`, and `rollback --lb`
@@ -464,21 +438,25 @@ pub struct RollArgs {
 #[derive(Debug, Args)]
 pub struct LbWatch {
     /// In-flight allowance: time for requests already sent to a leaving droplet to finish,
-    /// counted from its last answer through the load balancer.
+    /// counted from its last answer through the load balancer. Requests cannot be seen from
+    /// outside: set your longest request (uploads, long polls), or 0 if your app stops
+    /// gracefully.
     #[arg(long, env = "ZDD_DRAIN_WAIT", value_parser = dur("drain-wait"), default_value = "5s")]
     pub drain_wait: Duration,
-    /// Computed waits only: slack for the load balancer to notice a tag change.
+    /// Computed waits only: slack for the load balancer to notice a tag change (DigitalOcean
+    /// documents no delay).
     #[arg(long, env = "ZDD_LB_SYNC_WAIT", value_parser = dur("lb-sync-wait"), default_value = "5s")]
     pub lb_sync_wait: Duration,
-    /// How an answer names the droplet that served it: header:NAME, json:FIELD or body.
-    /// Default: learned by probing the droplets.
-    #[arg(long, env = "ZDD_IDENTITY")]
+    /// How an answer names the droplet that served it: header:NAME, json:FIELD or body
+    /// (value: the droplet's id, name or IPv4). Default: learned by probing the droplets.
+    #[arg(long, env = "ZDD_IDENTITY", alias = "lb-probe-match")]
     pub identity: Option<String>,
-    /// Watch this URL instead of the load balancer's own address.
+    /// Watch this URL instead of the load balancer's own address (its IP, a forwarding rule's
+    /// entry port, the health check path).
     #[arg(long, env = "ZDD_LB_PROBE")]
     pub lb_probe: Option<String>,
-    /// Give up watching droplets join or leave after this long (default: 3 × the computed
-    /// window).
+    /// Give up watching a droplet leave or come back after this long (default: 3 × the
+    /// computed window).
     #[arg(long, env = "ZDD_LB_PROBE_TIMEOUT", value_parser = dur("lb-probe-timeout"))]
     pub lb_probe_timeout: Option<Duration>,
     /// Do not watch: sleep the waits computed from the load balancer's health check.

@@ -66,18 +66,7 @@ fn config(fake: &FakeDo) -> BlueGreenConfig {
 }
 
 fn image(id: u64) -> NewDroplets {
-    NewDroplets {
-        image: Some(id.into()),
-        user_data: None,
-        count: None,
-        size: None,
-        region: None,
-        vpc: None,
-        ssh_keys: Vec::new(),
-        monitoring: None,
-        tags: Vec::new(),
-        install: None,
-    }
+    NewDroplets::from_image(id)
 }
 
 async fn promote(fake: &FakeDo, new: &NewDroplets) -> BlueGreenReport {

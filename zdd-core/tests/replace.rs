@@ -13,18 +13,7 @@ use zdd_core::hook::NoHook;
 use zdd_core::replace::{self, NewDroplets, ReplaceConfig, ReplaceReport};
 
 fn new_droplets(image: u64) -> NewDroplets {
-    NewDroplets {
-        image: Some(image.into()),
-        user_data: None,
-        count: None,
-        size: None,
-        region: None,
-        vpc: None,
-        ssh_keys: Vec::new(),
-        monitoring: None,
-        tags: Vec::new(),
-        install: None,
-    }
+    NewDroplets::from_image(image)
 }
 
 /// Waits scaled by 0.01, watched; fast health checks and polls.
@@ -60,6 +49,26 @@ async fn run(fake: &FakeDo, cfg: &ReplaceConfig) -> ReplaceReport {
         &fake.client(),
         cfg,
         None::<&NoHook>,
+        &CollectingSink::default(),
+        std::future::pending(),
+    )
+    .await
+}
+
+async fn rollback(fake: &FakeDo) -> ReplaceReport {
+    replace::rollback(
+        &fake.client(),
+        &config(GOOD_IMAGE),
+        &CollectingSink::default(),
+        std::future::pending(),
+    )
+    .await
+}
+
+async fn finalize(fake: &FakeDo) -> ReplaceReport {
+    replace::finalize(
+        &fake.client(),
+        &config(GOOD_IMAGE),
         &CollectingSink::default(),
         std::future::pending(),
     )
@@ -394,13 +403,7 @@ async fn rollback_puts_the_kept_fleet_back_and_deletes_the_new_one() {
             .unwrap()
     );
     fake.clear_log();
-    let back = replace::rollback(
-        &fake.client(),
-        &config(GOOD_IMAGE),
-        &CollectingSink::default(),
-        std::future::pending(),
-    )
-    .await;
+    let back = rollback(&fake).await;
     assert_eq!(back.outcome, Outcome::Switched, "{}", back.message);
     let mut c = calls(&fake, &report);
     // The keep time's tag is deleted with the rest; its name varies.
@@ -467,13 +470,7 @@ async fn finalize_deletes_the_kept_fleet_and_the_next_deploy_waits_for_it() {
         next.message
     );
     fake.clear_log();
-    let fin = replace::finalize(
-        &fake.client(),
-        &config(GOOD_IMAGE),
-        &CollectingSink::default(),
-        std::future::pending(),
-    )
-    .await;
+    let fin = finalize(&fake).await;
     assert_eq!(fin.outcome, Outcome::Finalized, "{}", fin.message);
     let mut c = calls(&fake, &report);
     c.sort();
@@ -492,13 +489,7 @@ async fn finalize_deletes_the_kept_fleet_and_the_next_deploy_waits_for_it() {
     assert_eq!(in_lb(&fake), [9001, 9002, 9003]);
     assert_clean(&fake);
     // Nothing left to finalize; the next deploy runs.
-    let fin = replace::finalize(
-        &fake.client(),
-        &config(GOOD_IMAGE),
-        &CollectingSink::default(),
-        std::future::pending(),
-    )
-    .await;
+    let fin = finalize(&fake).await;
     assert_eq!(fin.outcome, Outcome::Finalized, "{}", fin.message);
     assert!(fin.message.contains("nothing to delete"), "{}", fin.message);
     let next = run(&fake, &config(170_000_003)).await;

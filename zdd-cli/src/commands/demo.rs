@@ -369,18 +369,7 @@ pub(super) async fn run(
                 wait_scale: d.time_scale,
                 ..LbSettings::new(LbRef::Id(lb.id.clone()))
             },
-            zdd_core::replace::NewDroplets {
-                image: Some(image.into()),
-                user_data: None,
-                count: None,
-                size: None,
-                region: None,
-                vpc: None,
-                ssh_keys: Vec::new(),
-                monitoring: None,
-                tags: Vec::new(),
-                install: None,
-            },
+            zdd_core::replace::NewDroplets::from_image(image),
         );
         c.health = check(Some("v4"));
         c.lock = Some(lock.clone());

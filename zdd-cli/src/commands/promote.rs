@@ -32,14 +32,7 @@ pub(super) async fn run(
         let new = zdd_core::replace::NewDroplets {
             image: p.image.as_deref().map(super::replace::image).transpose()?,
             user_data: super::replace::user_data(p.user_data.as_deref())?,
-            count: None,
-            size: None,
-            region: None,
-            vpc: None,
-            ssh_keys: Vec::new(),
-            monitoring: None,
-            tags: Vec::new(),
-            install: None,
+            ..zdd_core::replace::NewDroplets::default()
         };
         let client = client(g)?;
         let mut report = bluegreen::promote_fresh(&client, &cfg, &new, sink, interrupted()).await;

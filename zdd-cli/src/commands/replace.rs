@@ -178,21 +178,7 @@ pub(super) async fn rollback(
         computed_waits: false,
         wait_scale: r.wait_scale,
     };
-    let mut cfg = ReplaceConfig::new(
-        lb_settings(lb, &defaults)?,
-        NewDroplets {
-            image: None,
-            user_data: None,
-            count: None,
-            size: None,
-            region: None,
-            vpc: None,
-            ssh_keys: Vec::new(),
-            monitoring: None,
-            tags: Vec::new(),
-            install: None,
-        },
-    );
+    let mut cfg = ReplaceConfig::new(lb_settings(lb, &defaults)?, NewDroplets::default());
     cfg.health = health_policy(&s.health.probe).map_err(|m| Early(exit::USAGE, m))?;
     cfg.target = health_target(None, s.health.health_port, None, &s.health.probe);
     cfg.dry_run = s.dry_run;

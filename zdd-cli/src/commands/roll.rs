@@ -1,8 +1,6 @@
 //! `zdd-do roll`: flags to a [`RollingConfig`], run, render, exit code.
 
-use zdd_core::rolling::{
-    self, Drain, Identify, LbRef, OnFailure, RollingConfig, RollingField, WatchSettings,
-};
+use zdd_core::rolling::{self, Drain, OnFailure, RollingConfig, RollingField};
 
 use super::{
     Early, client, health_flag, health_policy, health_target, interrupted, lock_settings,
@@ -41,35 +39,23 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
             method: r.drain_method.to_ascii_uppercase(),
         },
     };
-    let identity = r
-        .identity
-        .as_deref()
-        .map(Identify::parse)
-        .transpose()
-        .map_err(|e| usage(format!("--identity: {e}")))?;
-    let watch = WatchSettings {
-        computed_only: r.computed_waits,
-        identity,
-        url: r.lb_probe.clone(),
-        deadline: r.lb_probe_timeout,
-        ..WatchSettings::default()
-    };
+    let lb = super::replace::lb_settings(&r.lb, &r.watch)?;
     let cfg = RollingConfig {
-        lb: LbRef::parse(&r.lb),
+        lb: lb.lb,
         max_unavailable: r.max_unavailable,
         drain,
-        drain_wait: r.drain_wait,
-        lb_sync_wait: r.lb_sync_wait,
+        drain_wait: lb.drain_wait,
+        lb_sync_wait: lb.lb_sync_wait,
         batch_delay: r.batch_delay,
         health,
         target,
-        watch,
+        watch: lb.watch,
         put_back_early: !r.put_back_after_gate,
         on_failure,
         version: r.app_version.clone(),
         dry_run: r.dry_run,
         lock: lock_settings(&r.lock)?,
-        wait_scale: r.wait_scale,
+        wait_scale: lb.wait_scale,
     };
     // Core's one check of the configuration, in flag names.
     cfg.check(r.rollback_exec.is_some()).map_err(|e| {

@@ -34,6 +34,16 @@ fn redacted<S: serde::Serializer>(u: &Option<String>, s: S) -> Result<S::Ok, S::
     shown(u).serialize(s)
 }
 
+impl NewDroplets {
+    /// New droplets from `image` (the release baked in), everything else like the fleet.
+    pub fn from_image(image: impl Into<ImageRef>) -> Self {
+        NewDroplets {
+            image: Some(image.into()),
+            ..NewDroplets::default()
+        }
+    }
+}
+
 impl std::fmt::Debug for NewDroplets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewDroplets")
@@ -70,7 +80,7 @@ impl std::fmt::Debug for Template {
 /// given, settings that override the current fleet's.
 /// `Debug` and `Serialize` show the user data's length, never its text (cloud-init often
 /// carries secrets).
-#[derive(Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Default, Serialize)]
 pub struct NewDroplets {
     /// The image (snapshot id, image id or slug) with the release baked in. `None`: the
     /// fleet's own image, with `user_data` installing the release.
@@ -599,18 +609,7 @@ mod tests {
     }
 
     fn image(id: u64) -> NewDroplets {
-        NewDroplets {
-            image: Some(ImageRef::Id(do_api::ImageId(id))),
-            user_data: None,
-            count: None,
-            size: None,
-            region: None,
-            vpc: None,
-            ssh_keys: vec![],
-            monitoring: None,
-            tags: vec![],
-            install: None,
-        }
+        NewDroplets::from_image(do_api::ImageId(id))
     }
 
     #[test]
