@@ -211,7 +211,8 @@ pub struct DeployLock {
     task: tokio::task::JoinHandle<()>,
 }
 
-fn now_unix() -> u64 {
+/// Unix seconds now.
+pub(crate) fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()

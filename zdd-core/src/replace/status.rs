@@ -137,9 +137,7 @@ pub async fn status(
         })
         .cloned()
         .collect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::lock::now_unix();
     let (state, drift, kept, orphans) = describe(&lb.name, &fleet, &runs, now);
     Ok(Some(ReplaceStatus {
         load_balancer: lb.name.clone(),

@@ -478,15 +478,28 @@ impl Run<'_> {
                 Err(e) => {
                     self.steps.finish(s, false, e.chain());
                     let stop = Stop::api(&format!("creating {}", chunk.join(", ")), &e);
-                    let mine = self
-                        .client
-                        .droplets()
-                        .list_by_tag(&p.run_tag)
-                        .await
-                        .unwrap_or_default();
+                    let mine = match self.client.droplets().list_by_tag(&p.run_tag).await {
+                        Ok(m) => m,
+                        Err(l) => {
+                            return Err(Stop {
+                                message: format!(
+                                    "{}; looking for the droplets this run created failed too ({}): some may exist; the old fleet serves as before; run the same command again (it adopts them) or `zdd-do replace --lb {} --finalize`",
+                                    stop.message,
+                                    l.chain(),
+                                    self.lb_name()
+                                ),
+                                ..stop
+                            });
+                        }
+                    };
                     if mine.is_empty() {
+                        let end = if p.expired.is_empty() {
+                            "nothing changed"
+                        } else {
+                            "nothing else changed (the previous fleet past its keep time was deleted first)"
+                        };
                         return Err(Stop {
-                            message: format!("{}; nothing changed", stop.message),
+                            message: format!("{}; {end}", stop.message),
                             ..stop
                         });
                     }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use do_api::droplets::{Droplet, DropletFilter};
 use do_api::{Client, DropletId};
@@ -19,7 +19,7 @@ use crate::events::{EventSink, Step, Subject};
 use crate::health::HealthGate;
 use crate::hook::{DropletHook, HookPurpose, HookTarget, NoHook};
 use crate::lb::{LbRef, Membership};
-use crate::lock::{DeployLock, scope_for_lb};
+use crate::lock::{DeployLock, now_unix, scope_for_lb};
 use crate::report::DropletSummary;
 use crate::rolling::waits::Wait;
 use crate::rotation::{self, Through, Way, names};
@@ -203,13 +203,6 @@ async fn execute<H: DropletHook>(
     let summary = Some(run.through.summary(&run.gate));
     let watch = run.through.watch_report.clone();
     report(stop, summary, run.partial, watch, run.steps)
-}
-
-/// Unix seconds now.
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// `14:05:09 UTC` for a Unix time.
