@@ -1,5 +1,5 @@
 //! A typed async client for the DigitalOcean API v2: droplets and droplet actions, tags, load
-//! balancers, reserved IPs (and the older floating IPs), and actions.
+//! balancers and their metrics, reserved IPs (and the older floating IPs), and actions.
 //!
 //! Field names, paths and status codes follow the official OpenAPI description
 //! (<https://github.com/digitalocean/openapi>, copied in `shared/do-openapi/`).
@@ -101,6 +101,7 @@ pub mod floating_ips;
 pub mod ids;
 pub mod images;
 pub mod load_balancers;
+pub mod monitoring;
 pub mod pagination;
 pub mod rate_limit;
 pub mod reserved_ips;
@@ -123,6 +124,7 @@ pub use floating_ips::{CreateFloatingIp, FloatingIp};
 pub use ids::{ActionId, DropletId, ImageId, LoadBalancerId, ProjectId, SshKeyId, VpcId};
 pub use images::{Image, ImageStatus, ImageType};
 pub use load_balancers::{ForwardingRule, LoadBalancer, LoadBalancerRequest, Selector};
+pub use monitoring::{LbMetric, Metrics, MetricsData, MetricsStatus, Sample, Series};
 pub use pagination::Page;
 pub use rate_limit::RateLimit;
 pub use reserved_ips::{CreateReservedIp, ReservedIp};

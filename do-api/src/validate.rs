@@ -37,6 +37,16 @@ pub(crate) fn non_empty<'a>(what: &str, value: &'a str) -> Result<&'a str> {
     }
 }
 
+/// A time window in unix seconds whose `start` is not after its `end` (`what` names it).
+pub(crate) fn window(what: &str, start: u64, end: u64) -> Result<()> {
+    if start > end {
+        return Err(Error::InvalidInput(format!(
+            "{what} starts after it ends (start {start} > end {end}, unix seconds); give start <= end"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +67,16 @@ mod tests {
                 .contains("contains ` `")
         );
         assert!(tag_name(&"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn windows() {
+        assert!(window("the window", 10, 10).is_ok());
+        assert!(window("the window", 0, 10).is_ok());
+        let e = window("the metrics window", 11, 10)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the metrics window starts after it ends"), "{e}");
+        assert!(e.contains("start 11 > end 10"), "{e}");
     }
 }

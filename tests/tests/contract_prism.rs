@@ -16,7 +16,7 @@
 //! One `async fn contract_<resource>()` per handler family: `contract_account`, `contract_images`,
 //! `contract_sizes`, `contract_actions`,
 //! `contract_droplets`, `contract_droplet_actions`, `contract_tags`, `contract_load_balancers`,
-//! `contract_reserved_ips`, `contract_floating_ips` (a new one copies the two attributes of
+//! `contract_monitoring`, `contract_reserved_ips`, `contract_floating_ips` (a new one copies the two attributes of
 //! these exactly: `ignore_reason_is_how_to_run` checks the `#[ignore = ...]` text). Each calls
 //! every handler method through `prism.client()` as `client.<accessor>().<method>(...)` and
 //! passes each result through `ok(prism, "what", result)`, which fails with the error chain
@@ -61,6 +61,7 @@ use do_api::load_balancers::{
     LoadBalancerStatus, LoadBalancerType, NetworkStack, Selector, StickySessions, TargetProtocol,
     TlsCipherPolicy,
 };
+use do_api::monitoring::{LbMetric, MetricsStatus, Sample};
 use do_api::reserved_ips::CreateReservedIp;
 use do_api::tags::{ResourceType, TagResource};
 use do_api::{
@@ -1034,6 +1035,90 @@ async fn contract_load_balancers() {
 
 #[tokio::test]
 #[ignore = "needs Prism: run .ci/install-prism.sh, then cargo test -p zdd-tests --test contract_prism -- --ignored"]
+async fn contract_monitoring() {
+    let prism = Prism::shared();
+    let client = prism.client();
+    let id = LoadBalancerId::from(LB_ID);
+    // The spec's example window (`resources/monitoring/parameters.yml`).
+    let (start, end) = (1620683817, 1620705417);
+
+    // GET /v2/monitoring/metrics/load_balancer/<metric>?lb_id=&start=&end=, each metric
+    // (bundled from specification/ into fixtures/openapi/zdd-extra.json). Prism answers the body
+    // assembled from the schema's property examples (`fixtures/official/<operationId>/200-schema.json`).
+    for metric in LbMetric::ALL {
+        let m = ok(
+            prism,
+            &format!("monitoring().load_balancer({metric})"),
+            client
+                .monitoring()
+                .load_balancer(metric, &id, start, end)
+                .await,
+        );
+        assert_eq!(m.status, MetricsStatus::Success, "{metric}");
+        assert_eq!(m.data.result_type, "matrix", "{metric}");
+        assert_eq!(m.data.result.len(), 1, "{metric}");
+        let s = &m.data.result[0];
+        // The example's label is a droplet metric's `host_id` (see spec_examples.rs).
+        assert_eq!(s.label("host_id"), Some("19201920"), "{metric}");
+        assert_eq!(
+            s.values,
+            [
+                Sample::new(1435781430, Some(1.0)),
+                Sample::new(1435781445, Some(1.0))
+            ],
+            "{metric}"
+        );
+    }
+
+    // The same window of one second is allowed (start == end); a reversed one is refused by
+    // do-api before sending (nothing reaches Prism).
+    ok(
+        prism,
+        "monitoring().load_balancer(start == end)",
+        client
+            .monitoring()
+            .load_balancer(LbMetric::DropletsHealthChecks, &id, end, end)
+            .await,
+    );
+    let sent = client.requests_sent();
+    let reversed = client
+        .monitoring()
+        .load_balancer(LbMetric::DropletsHealthChecks, &id, end, start)
+        .await;
+    assert!(
+        matches!(reversed, Err(Error::InvalidInput(_))),
+        "{reversed:?}"
+    );
+    assert_eq!(client.requests_sent(), sent, "nothing sent");
+
+    // The negative control for these operations: `lb_id`, `start` and `end` are required, so
+    // the 200s above mean do-api sent all three.
+    let http = reqwest::Client::new();
+    let path = LbMetric::DropletsHttpResponses
+        .path()
+        .trim_start_matches('/');
+    for (query, missing) in [
+        (format!("start={start}&end={end}"), "lb_id"),
+        (format!("lb_id={LB_ID}&end={end}"), "start"),
+        (format!("lb_id={LB_ID}&start={start}"), "end"),
+    ] {
+        let bad = http
+            .get(format!("{}{path}?{query}", prism.base_url()))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 422, "without {missing}");
+        let violations = header(&bad, "sl-violations");
+        assert!(
+            violations.contains(&format!("'{missing}'")),
+            "without {missing}: {violations}"
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Prism: run .ci/install-prism.sh, then cargo test -p zdd-tests --test contract_prism -- --ignored"]
 async fn contract_reserved_ips() {
     let prism = Prism::shared();
     let client = prism.client();
@@ -1415,6 +1500,7 @@ const COVERED: &[&str] = &[
     "LoadBalancers::remove_forwarding_rules",
     "LoadBalancers::update",
     "LoadBalancers::wait_active",
+    "Monitoring::load_balancer",
     "ReservedIps::assign",
     "ReservedIps::create",
     "ReservedIps::create_with_links",
@@ -1613,6 +1699,7 @@ fn every_handler_method_has_a_contract_call() {
         "DropletActions",
         "Tags",
         "LoadBalancers",
+        "Monitoring",
         "ReservedIps",
         "FloatingIps",
     ] {

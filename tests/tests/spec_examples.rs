@@ -3,7 +3,9 @@
 //!
 //! Examples are the media type's `example`, each `examples.<name>.value`, and the `example` of
 //! the response's schema (the spec puts some there: the tags, reserved/floating IP lists and
-//! their actions). Success examples (2xx) go through [`DECODERS`], keyed by operationId; an
+//! their actions); where a response has none of these, the body assembled from its schema's
+//! property examples (what Prism's static mock answers, and `fixtures/extract.py` writes as
+//! `<status>-schema.json`: the account, the monitoring metrics, the actions). Success examples (2xx) go through [`DECODERS`], keyed by operationId; an
 //! operation with success examples but no decoder fails the test, as does a decoder for an
 //! operation the spec does not have.
 //!
@@ -76,6 +78,11 @@ const DECODERS: &[(&str, Decode)] = &[
     ("tags_create", tag),
     ("tags_get", tag_maybe_nested),
     ("tags_list", tags),
+    // Load-balancer metrics (`do_api::Metrics`).
+    ("monitoring_get_lb_droplets_http_responses", metrics),
+    ("monitoring_get_lb_droplets_http_response_time_95p", metrics),
+    ("monitoring_get_lb_droplets_health_checks", metrics),
+    ("monitoring_get_lb_frontend_http_responses", metrics),
 ];
 
 /// Action types in the spec's examples that `do_api::ActionType` keeps as `Unknown`. Allowed
@@ -339,6 +346,37 @@ fn tags(v: &Value) -> Result<String, String> {
     Ok(format!("{} tags", list.len()))
 }
 
+/// A metrics answer: `success`, a `matrix`, every sample read (none dropped, every value a
+/// number).
+fn metrics(v: &Value) -> Result<String, String> {
+    let m: do_api::Metrics = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+    if !m.is_success() || m.data.result_type != "matrix" {
+        return Err(format!("not a successful matrix: {m:?}"));
+    }
+    let sent: usize = v["data"]["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["values"].as_array().map_or(0, Vec::len))
+        .sum();
+    let read: Vec<&do_api::Sample> = m.data.result.iter().flat_map(|s| &s.values).collect();
+    if read.len() != sent || read.iter().any(|s| s.value.is_none()) {
+        return Err(format!("{sent} samples sent, read {read:?}"));
+    }
+    let labels: Vec<String> = m
+        .data
+        .result
+        .iter()
+        .flat_map(|s| s.metric.iter().map(|(k, v)| format!("{k}={v}")))
+        .collect();
+    Ok(format!(
+        "{} series, {} samples, labels {}",
+        m.data.result.len(),
+        read.len(),
+        labels.join(",")
+    ))
+}
+
 /// One example of one response.
 #[derive(Debug)]
 struct Example {
@@ -381,6 +419,7 @@ fn walk(spec: &Value) -> (BTreeSet<String>, Vec<Example>) {
                     continue;
                 };
                 for (media, c) in content {
+                    let before = out.len();
                     if let Some(v) = c.get("schema").and_then(|s| s.get("example")) {
                         out.push(Example {
                             op: id.clone(),
@@ -408,11 +447,70 @@ fn walk(spec: &Value) -> (BTreeSet<String>, Vec<Example>) {
                             value: value.clone(),
                         });
                     }
+                    // No whole-body example: the body Prism's static mock answers, and
+                    // `fixtures/extract.py` writes as `<status>-schema.json`.
+                    if out.len() == before
+                        && let Some(v) = c.get("schema").and_then(|s| from_schema(s, 0))
+                        && v != Value::Null
+                        && v != Value::Object(Default::default())
+                        && v != Value::Array(Vec::new())
+                    {
+                        out.push(Example {
+                            op: id.clone(),
+                            status: status.clone(),
+                            name: format!("{media} assembled from the schema's property examples"),
+                            value: v,
+                        });
+                    }
                 }
             }
         }
     }
     (ops, out)
+}
+
+/// A value built from a schema's `example`s, as `fixtures/extract.py`'s `from_schema` builds
+/// it: the schema's own `example`, else `allOf` merged, the first branch of `oneOf`/`anyOf`,
+/// one item for an array, and an object of the properties that give a value.
+fn from_schema(schema: &Value, depth: usize) -> Option<Value> {
+    if depth > 20 || !schema.is_object() {
+        return None;
+    }
+    if let Some(v) = schema.get("example") {
+        return Some(v.clone());
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        let mut merged = serde_json::Map::new();
+        for part in parts {
+            match from_schema(part, depth + 1) {
+                Some(Value::Object(m)) => merged.extend(m),
+                Some(v) if v != Value::Null && merged.is_empty() => return Some(v),
+                _ => {}
+            }
+        }
+        return Some(Value::Object(merged));
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(first) = schema[key].as_array().and_then(|a| a.first()) {
+            return from_schema(first, depth + 1);
+        }
+    }
+    if schema["type"] == "array" || schema.get("items").is_some() {
+        let item = from_schema(schema.get("items").unwrap_or(&Value::Null), depth + 1);
+        return Some(Value::Array(item.into_iter().collect()));
+    }
+    if let Some(props) = schema["properties"].as_object() {
+        let out = props
+            .iter()
+            .filter_map(|(name, prop)| {
+                from_schema(prop, depth + 1)
+                    .filter(|v| *v != Value::Null)
+                    .map(|v| (name.clone(), v))
+            })
+            .collect();
+        return Some(Value::Object(out));
+    }
+    None
 }
 
 fn is_success(status: &str) -> bool {
@@ -511,6 +609,26 @@ fn success_examples_decode_into_do_api_models() {
         ["1 actions"],
         "{decoded:?}"
     );
+    // Assembled from the schema's property examples (no whole-body example): the metrics
+    // example's only label is a droplet metric's `host_id`, though these are load-balancer
+    // metrics (which, the spec says, carry `lb_id`).
+    for op in [
+        "monitoring_get_lb_droplets_http_responses",
+        "monitoring_get_lb_droplets_http_response_time_95p",
+        "monitoring_get_lb_droplets_health_checks",
+        "monitoring_get_lb_frontend_http_responses",
+    ] {
+        assert_eq!(
+            sorted(op),
+            ["1 series, 2 samples, labels host_id=19201920"],
+            "{op}: {decoded:?}"
+        );
+    }
+    assert_eq!(
+        sorted("account_get"),
+        ["account sammy@digitalocean.com"],
+        "{decoded:?}"
+    );
     // The spec bug is still there (when it is fixed, update `tag_maybe_nested`'s doc).
     assert_eq!(
         sorted("tags_get"),
@@ -540,6 +658,37 @@ fn unknown_action_types_are_current() {
             "no example has action type `{t}` any more: remove it from UNKNOWN_ACTION_TYPES"
         );
     }
+}
+
+/// The bodies the walk assembles from property examples are the ones `fixtures/extract.py`
+/// wrote to `fixtures/official/<operationId>/<status>-schema.json` (the two ports agree).
+#[test]
+fn assembled_examples_are_the_extracted_fixtures() {
+    let spec = spec();
+    let (_, examples) = walk(&spec);
+    let root = zdd_tests::prism::workspace_root().join("fixtures/official");
+    let mut checked = 0;
+    for ex in examples.iter().filter(|e| e.name.contains("assembled")) {
+        let file = root.join(&ex.op).join(format!("{}-schema.json", ex.status));
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+            panic!(
+                "{}: {} ({e}); run fixtures/extract.py",
+                ex.label(),
+                file.display()
+            )
+        });
+        let fixture: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            fixture,
+            ex.value,
+            "{} differs from {}",
+            ex.label(),
+            file.display()
+        );
+        checked += 1;
+    }
+    // account_get, the four metrics, and the actions and IP operations at least.
+    assert!(checked >= 10, "only {checked} assembled examples");
 }
 
 /// DigitalOcean's error body (`shared/models/error.yml`).
