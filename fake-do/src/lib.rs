@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -184,6 +185,32 @@ fn answer(identity: &FakeIdentity, id: u64, name: &str, app: &App) -> ResponseTe
     }
 }
 
+/// A release that passes its health checks but fails its users: through the LB app, every
+/// `fail_every`-th answer of such a droplet (paths other than the load balancer's health check)
+/// is a 500, and every answer waits `delay` first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flaw {
+    /// Every n-th answer fails (0: none).
+    pub fail_every: u32,
+    /// Added to every answer.
+    pub delay: Duration,
+}
+
+/// One answer the LB app gave, for the Monitoring API's load-balancer metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    /// When (unix seconds).
+    pub at: f64,
+    /// Which load balancer.
+    pub lb: String,
+    /// Which droplet answered.
+    pub droplet: u64,
+    /// With what status.
+    pub status: u16,
+    /// After how long (the flaw's delay; the fake answers at once otherwise).
+    pub took: Duration,
+}
+
 /// The fake's state; tests read and change it through [`FakeDo::state`].
 #[derive(Debug, Default)]
 pub struct State {
@@ -253,6 +280,17 @@ pub struct State {
     pub images: BTreeMap<String, Value>,
     /// Images (by id) whose droplets' apps answer 503: a release that never gets healthy.
     pub bad_images: BTreeSet<u64>,
+    /// Images (by id) whose droplets have a [`Flaw`].
+    pub image_flaws: BTreeMap<u64, Flaw>,
+    /// Droplets (by id) with a [`Flaw`].
+    pub flaws: BTreeMap<u64, Flaw>,
+    /// Answers each flawed droplet gave through the LB app.
+    flaw_count: BTreeMap<u64, u32>,
+    /// Every answer of the LB apps ([`Served`]).
+    pub lb_served: Vec<Served>,
+    /// The Monitoring API answers with series computed from [`State::lb_served`] (`false`:
+    /// with none, as for a window shorter than the metrics' period).
+    pub metrics: bool,
     /// The account's droplet limit (`None`: 25).
     pub droplet_limit: Option<u32>,
     /// The id the next created droplet gets (0: 9001).
@@ -508,6 +546,9 @@ fn route(st: &mut State, call: &Call, req: &Request) -> ResponseTemplate {
                 st.spare.push(ip);
             }
             no_content()
+        }
+        ("GET", ["v2", "monitoring", "metrics", "load_balancer", metric]) => {
+            lb_metrics(st, req, metric)
         }
         ("GET", ["v2", "sizes"]) => ok(
             200,
@@ -916,6 +957,10 @@ fn create_droplets(st: &mut State, body: &Value) -> ResponseTemplate {
         let bad = image["id"]
             .as_u64()
             .is_some_and(|i| st.bad_images.contains(&i));
+        if let Some(f) = image["id"].as_u64().and_then(|i| st.image_flaws.get(&i)) {
+            let f = *f;
+            st.flaws.insert(id, f);
+        }
         st.apps.insert(
             id,
             App {
@@ -1086,8 +1131,35 @@ impl Respond for AppResponder {
                         .set_body_string("no healthy droplet behind the load balancer");
                 };
                 let name = st.droplets[&c]["name"].as_str().unwrap_or("").to_owned();
-                let app = st.apps[&c].clone();
-                return answer(&st.identity, c, &name, &app);
+                let mut app = st.apps[&c].clone();
+                let health = st.load_balancers[lb]["health_check"]["path"]
+                    .as_str()
+                    .unwrap_or("/")
+                    .to_owned();
+                let flaw = st
+                    .flaws
+                    .get(&c)
+                    .copied()
+                    .filter(|_| req.url.path() != health);
+                let took = flaw.map_or(Duration::ZERO, |f| f.delay);
+                if let Some(f) = flaw.filter(|f| f.fail_every > 0) {
+                    let n = st.flaw_count.entry(c).or_default();
+                    *n += 1;
+                    if *n % f.fail_every == 0 {
+                        app = App {
+                            status: 500,
+                            body: "the release failed this request".into(),
+                        };
+                    }
+                }
+                st.lb_served.push(Served {
+                    at: unix_now(),
+                    lb: lb.clone(),
+                    droplet: c,
+                    status: app.status,
+                    took,
+                });
+                return answer(&st.identity, c, &name, &app).set_delay(took);
             }
         };
         let through_ip = matches!(target, Target::ReservedIp(_));
@@ -1207,6 +1279,26 @@ impl FakeDo {
         fake.add_image(GOOD_IMAGE, "app-v2");
         fake.add_image(BAD_IMAGE, "app-bad");
         fake.state().bad_images.insert(BAD_IMAGE);
+        fake.add_image(FLAKY_IMAGE, "app-flaky");
+        fake.add_image(SLOW_IMAGE, "app-slow");
+        {
+            let mut st = fake.state();
+            st.image_flaws.insert(
+                FLAKY_IMAGE,
+                Flaw {
+                    fail_every: 20,
+                    delay: Duration::ZERO,
+                },
+            );
+            st.image_flaws.insert(
+                SLOW_IMAGE,
+                Flaw {
+                    fail_every: 0,
+                    delay: Duration::from_millis(200),
+                },
+            );
+            st.metrics = true;
+        }
         let ids: Vec<u64> = (1..=n).collect();
         fake.add_web_lb(FLEET_LB_ID, FLEET_LB_IP, &ids, by_ids)
             .await;
@@ -1559,6 +1651,10 @@ impl FakeDo {
 pub const GOOD_IMAGE: u64 = 170_000_001;
 /// The snapshot of [`FakeDo::replace_fleet`] whose droplets never get healthy (`app-bad`).
 pub const BAD_IMAGE: u64 = 170_000_002;
+/// A snapshot whose droplets are healthy but fail one request in 20 ([`Flaw`]).
+pub const FLAKY_IMAGE: u64 = 170_000_003;
+/// A snapshot whose droplets are healthy but answer 200 ms late ([`Flaw`]).
+pub const SLOW_IMAGE: u64 = 170_000_004;
 
 /// The load balancer of [`FakeDo::lb_fleet`].
 pub const FLEET_LB_ID: &str = "7f1c2a3e-0b4d-4c5e-8f60-718293a4b5c6";
@@ -1597,4 +1693,79 @@ impl FakeDo {
             .await;
         fake
     }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `GET /v2/monitoring/metrics/load_balancer/{metric}?lb_id&start&end`: one sample per series
+/// at `end`, computed from what the LB app served in `[start, end + 1)`: responses a second by
+/// droplet and class (`droplet_id`, `class` labels), each droplet's 95th-percentile time in
+/// seconds, its health checks (1: passing), the frontend's responses a second by class.
+fn lb_metrics(st: &State, req: &Request, metric: &str) -> ResponseTemplate {
+    let (Some(lb), Some(start), Some(end)) = (
+        query(req, "lb_id"),
+        query(req, "start").and_then(|v| v.parse::<u64>().ok()),
+        query(req, "end").and_then(|v| v.parse::<u64>().ok()),
+    ) else {
+        return err(400, "bad_request", "lb_id, start and end are required");
+    };
+    let served: Vec<&Served> = if st.metrics {
+        st.lb_served
+            .iter()
+            .filter(|s| s.lb == lb && s.at >= start as f64 && s.at < (end + 1) as f64)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let secs = (end.saturating_sub(start)).max(1) as f64;
+    let class = |s: &Served| format!("{}xx", s.status / 100);
+    let mut groups: BTreeMap<(String, String), Vec<&Served>> = BTreeMap::new();
+    for s in &served {
+        let key = match metric {
+            "droplets_http_responses" => (s.droplet.to_string(), class(s)),
+            "frontend_http_responses" => (String::new(), class(s)),
+            "droplets_http_response_time_95p" | "droplets_health_checks" => {
+                (s.droplet.to_string(), String::new())
+            }
+            _ => {
+                return err(
+                    404,
+                    "not_found",
+                    "The resource you requested could not be found.",
+                );
+            }
+        };
+        groups.entry(key).or_default().push(s);
+    }
+    let result: Vec<Value> = groups
+        .into_iter()
+        .map(|((droplet, class), ss)| {
+            let value = match metric {
+                "droplets_http_responses" | "frontend_http_responses" => ss.len() as f64 / secs,
+                "droplets_http_response_time_95p" => {
+                    let mut t: Vec<f64> = ss.iter().map(|s| s.took.as_secs_f64() + 0.001).collect();
+                    t.sort_by(f64::total_cmp);
+                    t[((t.len() as f64 * 0.95).ceil() as usize).clamp(1, t.len()) - 1]
+                }
+                _ => 1.0,
+            };
+            let mut labels = serde_json::Map::new();
+            labels.insert("lb_id".into(), json!(lb));
+            if !droplet.is_empty() {
+                labels.insert("droplet_id".into(), json!(droplet));
+            }
+            if !class.is_empty() {
+                labels.insert("class".into(), json!(class));
+            }
+            json!({"metric": labels, "values": [[end, value.to_string()]]})
+        })
+        .collect();
+    ok(
+        200,
+        json!({"status": "success", "data": {"resultType": "matrix", "result": result}}),
+    )
 }

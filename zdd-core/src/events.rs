@@ -51,6 +51,8 @@ pub enum Step {
     Boot,
     /// Deleting droplets.
     Delete,
+    /// Canary droplets taking traffic for a window, then judged.
+    Analyse,
     /// Releasing the deploy lock.
     Unlock,
 }
@@ -77,6 +79,7 @@ impl Step {
             Step::Create => "create droplets",
             Step::Boot => "wait until active",
             Step::Delete => "delete droplets",
+            Step::Analyse => "canary analysis",
             Step::Unlock => "unlock",
         }
     }
@@ -186,6 +189,20 @@ pub enum Event {
     RollbackStarted {
         /// The droplets to roll back, in order.
         droplets: Vec<DropletId>,
+    },
+    /// One judge of a canary analysis concluded.
+    CanaryJudged {
+        /// Its verdict, reason and figures.
+        result: crate::canary::JudgeResult,
+    },
+    /// A canary analysis concluded.
+    CanaryVerdict {
+        /// Pass, fail or inconclusive (which does not pass).
+        verdict: crate::canary::Verdict,
+        /// The canaries judged.
+        canaries: Vec<DropletId>,
+        /// Requests the canaries failed in the window, when counted.
+        failed_requests: Option<crate::canary::BlastRadius>,
     },
     /// Something the user should know that does not stop the deploy.
     Warning {

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod bluegreen;
+pub mod canary;
 pub mod doctor;
 mod error;
 pub mod events;

@@ -89,6 +89,11 @@ impl<'a> Steps<'a> {
     pub fn note(&self, message: String) {
         self.sink.emit(Event::Note { message });
     }
+
+    /// Any other event.
+    pub fn emit(&self, event: Event) {
+        self.sink.emit(event);
+    }
 }
 
 /// Take the lock as a timed step. `unlock` is the command that breaks it by hand

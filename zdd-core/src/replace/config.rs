@@ -34,6 +34,9 @@ pub struct ReplaceConfig {
     pub active_wait: WaitOptions,
     /// The version being deployed, passed to the install hook.
     pub version: Option<String>,
+    /// First put only a few new droplets in, hold them for a window and judge them against
+    /// the old fleet; the rest join only when they pass.
+    pub canary: Option<crate::canary::CanaryConfig>,
     /// Print the plan, change nothing.
     pub dry_run: bool,
     /// The deploy lock (the load balancer's, shared with `roll`); `None` runs without one.
@@ -53,6 +56,7 @@ impl ReplaceConfig {
             active_wait: WaitOptions::with_timeout(Duration::from_secs(300))
                 .interval(Duration::from_secs(2), Duration::from_secs(10)),
             version: None,
+            canary: None,
             dry_run: false,
             lock: Some(LockSettings::default()),
         }
@@ -66,6 +70,9 @@ impl ReplaceConfig {
             WatchField::Url | WatchField::Sightings => m,
         })?;
         crate::rolling::waits::check_scale(self.lb.wait_scale)?;
+        if let Some(c) = &self.canary {
+            c.check().map_err(|(_, m)| m)?;
+        }
         if let Some(u) = &self.new.user_data
             && u.len() > do_api::droplets::MAX_USER_DATA_BYTES
         {

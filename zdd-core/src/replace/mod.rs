@@ -17,7 +17,7 @@ pub mod tags;
 pub mod undo;
 
 pub use config::{DEFAULT_KEEP_PREVIOUS, ReplaceConfig};
-pub use execute::{finalize, has_previous, rollback, run};
+pub use execute::{finalize, has_previous, rollback, run, run_with_check};
 pub use plan::{
     CostEstimate, NewDroplets, Observation, RUN_TAG_PREFIX, ReplacePlan, Template, plan, run_id,
     run_of,

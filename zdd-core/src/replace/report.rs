@@ -55,6 +55,8 @@ pub struct ReplaceReport {
     /// Droplets deleted (expired previous fleets, failed new droplets, a rolled-back run,
     /// finalized ones).
     pub deleted: Vec<DropletSummary>,
+    /// The canary analysis, when one ran (`ReplaceConfig::canary`).
+    pub canary: Option<crate::canary::CanaryReport>,
     /// How droplets were seen joining and leaving (absent when the run stopped before).
     pub watch: Option<WatchReport>,
     /// The waits applied, with their reasons.

@@ -106,6 +106,10 @@ pub struct Sample {
     pub ok: bool,
     /// Status, or why there was no answer.
     pub detail: String,
+    /// The answer's status, if one came.
+    pub status: Option<u16>,
+    /// From sending to the whole answer (or the failure).
+    pub took: Duration,
     /// When it was answered.
     pub at: Instant,
 }
@@ -290,6 +294,7 @@ impl Watcher {
     }
 
     async fn probe(http: reqwest::Client, url: String, identify: Identify) -> Sample {
+        let sent = Instant::now();
         match http.get(&url).send().await {
             Ok(resp) => {
                 let status = resp.status();
@@ -303,12 +308,16 @@ impl Watcher {
                     },
                     named,
                     ok: status.as_u16() < 400,
+                    status: Some(status.as_u16()),
+                    took: sent.elapsed(),
                     at: Instant::now(),
                 }
             }
             Err(e) => Sample {
                 named: None,
                 ok: false,
+                status: None,
+                took: sent.elapsed(),
                 detail: crate::health::describe_reqwest(&e),
                 at: Instant::now(),
             },
@@ -389,6 +398,8 @@ mod tests {
         Sample {
             named: named.map(str::to_owned),
             ok,
+            status: Some(if ok { 200 } else { 503 }),
+            took: Duration::ZERO,
             detail: String::new(),
             at: Instant::now(),
         }

@@ -7,6 +7,7 @@
 use do_api::droplets::CreateDroplet;
 
 use super::*;
+use crate::canary::CanaryCheck;
 use crate::replace::plan::{Observation, ReplacePlan, plan};
 use crate::replace::tags::{is_state_tag, kept_until, lb_tag, prev_tag, previous_of, until_tag};
 
@@ -115,10 +116,7 @@ impl Run<'_> {
                 names(&p.old)
             ));
         }
-        lines.push(format!(
-            "put the new droplets into load balancer {} ({}) and see each serve",
-            self.through.lb.name, self.through.membership
-        ));
+        lines.extend(self.join_lines(p));
         if !p.old.is_empty() {
             lines.push(format!("take {} out and see them gone", names(&p.old)));
         }
@@ -139,9 +137,10 @@ impl Run<'_> {
         lines
     }
 
-    pub(super) async fn replace<H: DropletHook>(
+    pub(super) async fn replace<H: DropletHook, C: CanaryCheck>(
         &mut self,
         install: Option<&H>,
+        check: Option<&C>,
     ) -> Result<(Outcome, String), Stop> {
         let seen = self.observe().await?;
         let (droplet_limit, sizes) = self.account_and_sizes().await;
@@ -284,22 +283,18 @@ impl Run<'_> {
         self.tag(&lb_mark, &untracked).await?;
         self.tag(&prev_tag(&run), &unmarked).await?;
         self.marked.extend(unmarked.iter().map(|d| d.id));
-        let joining: Vec<Droplet> = active
-            .iter()
-            .filter(|d| !self.in_lb.contains(&d.id))
-            .cloned()
-            .collect();
-        if let Err(e) = self.rotate(&joining, Way::Join, Step::PutBack).await {
-            return Err(Stop::api(
-                &format!(
-                    "putting {} into load balancer {lb} (the old fleet still serves; run the same command again to finish, or `zdd-do rollback --lb {lb}` to undo)",
-                    names(&joining)
-                ),
-                &e,
-            ));
-        }
-        if let Err(why) = self.see_serving(&active).await {
-            return Err(self.undo(&active, &p, why).await);
+        let canaries = self.canaries(&active, &p);
+        if canaries.is_empty() {
+            self.join_and_see(&active, &active, &p).await?;
+        } else {
+            self.join_and_see(&canaries, &active, &p).await?;
+            self.canary_stage(&active, &canaries, &p, check).await?;
+            let rest: Vec<Droplet> = active
+                .iter()
+                .filter(|d| !canaries.iter().any(|c| c.id == d.id))
+                .cloned()
+                .collect();
+            self.join_and_see(&rest, &active, &p).await?;
         }
         self.lock_held(|why| {
             Stop::new(
@@ -624,7 +619,7 @@ impl Run<'_> {
 
     /// The new droplets failed (`why`) before the old fleet left: take those in the load
     /// balancer out (seen gone), delete them all, remove this run's marks from the old fleet.
-    async fn undo(&mut self, new: &[Droplet], p: &ReplacePlan, why: String) -> Stop {
+    pub(super) async fn undo(&mut self, new: &[Droplet], p: &ReplacePlan, why: String) -> Stop {
         let lb = self.lb_name();
         self.steps.warn(format!(
             "{why}; undoing: the new droplets leave and are deleted"

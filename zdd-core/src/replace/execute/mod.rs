@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use super::config::ReplaceConfig;
 use super::plan::CostEstimate;
 use super::report::{ReplaceAction, ReplaceReport};
+use crate::canary::{CanaryCheck, NoCheck};
 use crate::events::{EventSink, Step, Subject};
 use crate::health::HealthGate;
 use crate::hook::{DropletHook, HookPurpose, HookTarget, NoHook};
@@ -27,6 +28,7 @@ use crate::runner::{Steps, check_lock, release_lock, take_lock};
 use crate::{Error as Stop, Outcome};
 
 mod back;
+mod canary;
 mod forward;
 
 /// What one observation found.
@@ -54,6 +56,7 @@ struct Partial {
     keep_until: Option<u64>,
     deleted: Vec<DropletSummary>,
     waits: Vec<Wait>,
+    canary: Option<crate::canary::CanaryReport>,
 }
 
 struct Run<'a> {
@@ -83,7 +86,28 @@ pub async fn run<H: DropletHook>(
     sink: &dyn EventSink,
     cancel: impl Future<Output = ()>,
 ) -> ReplaceReport {
-    execute(client, cfg, ReplaceAction::Replace, install, sink, cancel).await
+    run_with_check(client, cfg, install, None::<&NoCheck>, sink, cancel).await
+}
+
+/// [`run`], with the user's own canary check (asked when [`ReplaceConfig::canary`] has
+/// [`crate::canary::Judges::check`]).
+pub async fn run_with_check<H: DropletHook, C: CanaryCheck>(
+    client: &Client,
+    cfg: &ReplaceConfig,
+    install: Option<&H>,
+    check: Option<&C>,
+    sink: &dyn EventSink,
+    cancel: impl Future<Output = ()>,
+) -> ReplaceReport {
+    execute(
+        client,
+        cfg,
+        ReplaceAction::Replace,
+        (install, check),
+        sink,
+        cancel,
+    )
+    .await
 }
 
 /// Put the previous fleet a replace kept back into the load balancer (health-gated, seen
@@ -98,7 +122,7 @@ pub async fn rollback(
         client,
         cfg,
         ReplaceAction::Rollback,
-        None::<&NoHook>,
+        (None::<&NoHook>, None::<&NoCheck>),
         sink,
         cancel,
     )
@@ -117,7 +141,7 @@ pub async fn finalize(
         client,
         cfg,
         ReplaceAction::Finalize,
-        None::<&NoHook>,
+        (None::<&NoHook>, None::<&NoCheck>),
         sink,
         cancel,
     )
@@ -137,11 +161,11 @@ pub async fn has_previous(client: &Client, lb: &LbRef) -> Result<bool, do_api::E
     Ok(kept.iter().any(|d| super::tags::previous_of(d).is_some()))
 }
 
-async fn execute<H: DropletHook>(
+async fn execute<H: DropletHook, C: CanaryCheck>(
     client: &Client,
     cfg: &ReplaceConfig,
     action: ReplaceAction,
-    install: Option<&H>,
+    hooks: (Option<&H>, Option<&C>),
     sink: &dyn EventSink,
     cancel: impl Future<Output = ()>,
 ) -> ReplaceReport {
@@ -164,6 +188,7 @@ async fn execute<H: DropletHook>(
         previous: partial.previous,
         keep_until: partial.keep_until,
         deleted: partial.deleted,
+        canary: partial.canary,
         watch,
         waits: partial.waits,
         steps: steps.into_timings(),
@@ -196,7 +221,7 @@ async fn execute<H: DropletHook>(
         marked: BTreeSet::new(),
         partial: Partial::default(),
     };
-    let stop = match run.go(action, install, cancel).await {
+    let stop = match run.go(action, hooks, cancel).await {
         Ok((outcome, message)) => Stop::new(outcome, message),
         Err(stop) => stop,
     };
@@ -212,10 +237,10 @@ fn clock(unix: u64) -> String {
 }
 
 impl Run<'_> {
-    async fn go<H: DropletHook>(
+    async fn go<H: DropletHook, C: CanaryCheck>(
         &mut self,
         action: ReplaceAction,
-        install: Option<&H>,
+        (install, check): (Option<&H>, Option<&C>),
         mut cancel: std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(Outcome, String), Stop> {
         let lb = self.through.lb.clone();
@@ -243,7 +268,7 @@ impl Run<'_> {
             )),
             r = async {
                 match action {
-                    ReplaceAction::Replace => self.replace(install).await,
+                    ReplaceAction::Replace => self.replace(install, check).await,
                     ReplaceAction::Rollback => self.roll_back().await,
                     ReplaceAction::Finalize => self.finalize().await,
                 }
