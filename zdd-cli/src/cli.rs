@@ -172,7 +172,7 @@ pub enum Command {
     /// baked in, or user data that installs it): create them beside the old ones, health-gate,
     /// put them in, see them serve, take the old ones out and keep them for an instant
     /// `rollback --lb`; `--finalize` deletes what is kept.
-    Replace(ReplaceArgs),
+    Replace(Box<ReplaceArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -467,6 +467,73 @@ pub struct LbWatch {
     pub wait_scale: f64,
 }
 
+/// A judge of a canary analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JudgeArg {
+    /// zdd-do's own probes of --analysis-path through the load balancer, each answer
+    /// attributed to the droplet that served it.
+    Probes,
+    /// The load balancer's metrics from DigitalOcean's Monitoring API (the token needs
+    /// `monitoring:read`).
+    LbMetrics,
+    /// The --analysis-exec command (implied by giving it).
+    Exec,
+}
+
+/// Canary analysis: a few new droplets take traffic beside the old ones and are judged
+/// before the rest follow.
+#[derive(Debug, Args)]
+pub struct CanaryArgs {
+    /// Put only this many new droplets in first, judge them, and let the rest follow only
+    /// when they pass (a failure deletes them, exit 5).
+    #[arg(long, env = "ZDD_CANARY", conflicts_with = "canary_percent")]
+    pub canary: Option<usize>,
+    /// As --canary, with a share of the new droplets (rounded up, at least one).
+    #[arg(long, env = "ZDD_CANARY_PERCENT")]
+    pub canary_percent: Option<f64>,
+    /// How long the canaries take traffic before they are judged.
+    #[arg(long, env = "ZDD_ANALYSIS_WINDOW", value_parser = dur("analysis-window"), default_value = "2m")]
+    pub analysis_window: Duration,
+    /// Who judges (comma-separated): probes, lb-metrics, exec. An inconclusive judge fails
+    /// the canary.
+    #[arg(
+        long,
+        env = "ZDD_ANALYSIS_JUDGES",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "probes"
+    )]
+    pub analysis_judges: Vec<JudgeArg>,
+    /// The page the probes ask through the load balancer (not the health check: a release
+    /// can pass it and fail its users).
+    #[arg(long, env = "ZDD_ANALYSIS_PATH", default_value = "/")]
+    pub analysis_path: String,
+    /// Your own check, run (by `sh -c`) when the window is over: exit 0 passes, another status
+    /// fails, a timeout is inconclusive. It gets ZDD_CANARY_IDS, ZDD_CANARY_NAMES,
+    /// ZDD_CANARY_PUBLIC_IPV4S, ZDD_CANARY_PRIVATE_IPV4S, ZDD_OLD_IDS, ZDD_LB_ID, ZDD_LB_NAME,
+    /// ZDD_ANALYSIS_START, ZDD_ANALYSIS_END (unix seconds), ZDD_VERSION, ZDD_HOOK=analysis.
+    #[arg(long, env = "ZDD_ANALYSIS_EXEC")]
+    pub analysis_exec: Option<String>,
+    /// Kill the check after this long (inconclusive).
+    #[arg(long, env = "ZDD_ANALYSIS_EXEC_TIMEOUT", value_parser = dur("analysis-exec-timeout"), default_value = "5m")]
+    pub analysis_exec_timeout: Duration,
+    /// The canaries fail when their error rate (answers of 500 or more, or none) is more than
+    /// this many percentage points above the old droplets'.
+    #[arg(long, env = "ZDD_MAX_ERROR_RATE_INCREASE", default_value_t = 1.0)]
+    pub max_error_rate_increase: f64,
+    /// The canaries fail when their 95th-percentile latency is above the old droplets' times
+    /// this plus --p95-slack.
+    #[arg(long, env = "ZDD_MAX_P95_RATIO", default_value_t = 1.5)]
+    pub max_p95_ratio: f64,
+    /// See --max-p95-ratio.
+    #[arg(long, env = "ZDD_P95_SLACK", value_parser = dur("p95-slack"), default_value = "25ms")]
+    pub p95_slack: Duration,
+    /// A judge that saw fewer requests reach the canaries (or the old droplets) is
+    /// inconclusive.
+    #[arg(long, env = "ZDD_MIN_REQUESTS", default_value_t = 50)]
+    pub min_requests: u64,
+}
+
 /// `zdd-do replace`. `--version` is the app's version here, not zdd-do's.
 #[derive(Debug, Args)]
 #[command(disable_version_flag = true)]
@@ -530,6 +597,8 @@ pub struct ReplaceArgs {
     /// set ZDD_IMAGE for every job).
     #[arg(long, env = "ZDD_FINALIZE")]
     pub finalize: bool,
+    #[command(flatten)]
+    pub canary: CanaryArgs,
     #[command(flatten)]
     pub watch: LbWatch,
     #[command(flatten)]

@@ -139,6 +139,24 @@ pub const RANGES: &[Range] = &[
         why: "0 would give up before the first look through the load balancer",
     },
     Range {
+        flag: "analysis-window",
+        min: s(1),
+        max: h(6),
+        why: "how long canaries take traffic before they are judged: under a second sees no traffic, and minutes are what a real fleet needs for enough requests (the Monitoring API's metrics also need at least one of their periods)",
+    },
+    Range {
+        flag: "analysis-exec-timeout",
+        min: s(1),
+        max: h(1),
+        why: "the canary check runs once the window is over, while the canaries still take traffic; a check that does not finish is inconclusive (the canaries are deleted)",
+    },
+    Range {
+        flag: "p95-slack",
+        min: Duration::ZERO,
+        max: s(10),
+        why: "latency a canary may add to the old droplets' p95 beyond --max-p95-ratio, so that a millisecond of jitter on a fast app is no regression",
+    },
+    Range {
         flag: "batch-delay",
         min: Duration::ZERO,
         max: h(1),

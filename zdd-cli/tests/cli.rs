@@ -1644,3 +1644,144 @@ async fn promote_image_with_exec_is_exit_2_and_sends_nothing() {
     );
     assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
 }
+
+#[tokio::test]
+async fn canary_flags_that_cannot_judge_are_exit_2_and_send_nothing() {
+    let fake = FakeDo::replace_fleet(3, 3, false).await;
+    for (extra, expected) in [
+        (
+            &["--canary", "0"][..],
+            "error: --canary: a canary of 0 droplets judges nothing; give at least 1\n",
+        ),
+        (
+            &["--canary-percent", "100"][..],
+            "error: --canary-percent: a canary of 100% is not a part of the fleet; give a share above 0 and below 100\n",
+        ),
+        (
+            &["--analysis-exec", "true"][..],
+            "error: --analysis-exec judges canaries: give --canary N (or --canary-percent P) too\n",
+        ),
+        (
+            &["--canary", "1", "--analysis-judges", "exec"][..],
+            "error: --analysis-judges names exec but no --analysis-exec command is given\n",
+        ),
+        (
+            &["--canary", "1", "--analysis-path", "health"][..],
+            "error: --analysis-path: `health` is not a path; give one starting with /\n",
+        ),
+    ] {
+        let mut args = vec!["replace", "--lb", "web-lb", "--image", "170000001"];
+        args.extend(extra);
+        let out = zdd(&fake, &args, &[TOKEN_ENV]).await;
+        assert_eq!(out.code, 2, "{extra:?}: {}", out.stderr);
+        assert_eq!(out.stderr, expected, "{extra:?}");
+    }
+    assert!(fake.calls().is_empty(), "{:#?}", fake.calls());
+}
+
+/// `replace --canary 1` against the fake's fleet of 3, judged by the probes, the load
+/// balancer's metrics and a check command; returns the exit code, the JSON report and the
+/// dotenv file.
+async fn canary_through_the_command(
+    fake: &FakeDo,
+    image: u64,
+    check: &'static str,
+) -> (i32, serde_json::Value, String) {
+    let dir = std::env::temp_dir().join(format!("zdd-cli-canary-{}-{image}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dotenv = dir.join("replace.env");
+    let image = image.to_string();
+    let mut args = replace_flags(&["replace", "--lb", "web-lb"]);
+    args.extend([
+        "--image",
+        &image,
+        "--canary",
+        "1",
+        "--analysis-window",
+        "2s",
+        "--min-requests",
+        "20",
+        "--analysis-judges",
+        "probes,lb-metrics",
+        "--analysis-exec",
+        check,
+        "--dotenv",
+        dotenv.to_str().unwrap(),
+    ]);
+    let out = zdd(fake, &args, &[TOKEN_ENV]).await;
+    let env = std::fs::read_to_string(&dotenv).unwrap_or_default();
+    std::fs::remove_dir_all(&dir).unwrap();
+    (out.code, out.json(), env)
+}
+
+#[tokio::test]
+async fn a_canary_through_the_command_passes_every_judge_and_reports_it() {
+    let fake = FakeDo::replace_fleet(3, 3, false).await;
+    let (code, doc, env) = canary_through_the_command(
+        &fake,
+        fake_do::GOOD_IMAGE,
+        r#"test "$ZDD_CANARY_IDS" = 9001 && test "$ZDD_OLD_IDS" = 1,2,3 && test "$ZDD_HOOK" = analysis && test "$ZDD_ANALYSIS_END" -gt "$ZDD_ANALYSIS_START""#,
+    )
+    .await;
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["outcome"], "replaced", "{doc}");
+    let c = &doc["canary"];
+    assert_eq!(c["verdict"], "pass", "{c}");
+    let judges: Vec<(&str, &str)> = c["judges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| (j["judge"].as_str().unwrap(), j["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        judges,
+        [
+            ("probes", "pass"),
+            ("lb_metrics", "pass"),
+            ("check", "pass")
+        ]
+    );
+    for line in [
+        "ZDD_CANARY_VERDICT=pass\n",
+        "ZDD_CANARY_DROPLETS=9001\n",
+        "ZDD_CANARY_FAILED_REQUESTS=0\n",
+        "ZDD_CANARY_PROBES_VERDICT=pass\n",
+        "ZDD_CANARY_PROBES_ERROR_RATE=0.0000\n",
+        "ZDD_CANARY_LB_METRICS_VERDICT=pass\n",
+        "ZDD_CANARY_CHECK_VERDICT=pass\n",
+    ] {
+        assert!(env.contains(line), "missing {line:?} in\n{env}");
+    }
+    assert_eq!(
+        fake.state().lb_droplets(fake_do::FLEET_LB_ID),
+        [9001, 9002, 9003]
+    );
+    fake.assert_no_unexpected();
+}
+
+#[tokio::test]
+async fn a_canary_failing_its_users_is_exit_5_with_its_blast_radius() {
+    let fake = FakeDo::replace_fleet(3, 3, false).await;
+    let (code, doc, env) = canary_through_the_command(&fake, fake_do::FLAKY_IMAGE, "true").await;
+    assert_eq!(code, 5, "{doc}");
+    assert_eq!(doc["outcome"], "rolled_back", "{doc}");
+    assert_eq!(doc["canary"]["verdict"], "fail", "{doc}");
+    let failed = doc["canary"]["failed_requests"]["requests"]
+        .as_u64()
+        .unwrap();
+    assert!(failed > 0, "{doc}");
+    assert_eq!(doc["canary"]["failed_requests"]["counted_by"], "lb_metrics");
+    assert!(env.contains("ZDD_CANARY_VERDICT=fail\n"), "{env}");
+    assert!(
+        env.contains(&format!("ZDD_CANARY_FAILED_REQUESTS={failed}\n")),
+        "{env}"
+    );
+    assert!(env.contains("ZDD_EXIT_CODE=5\n"), "{env}");
+    // The old fleet never left; the new droplets are gone.
+    assert_eq!(fake.state().lb_droplets(fake_do::FLEET_LB_ID), [1, 2, 3]);
+    assert_eq!(
+        fake.state().droplets.keys().copied().collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    fake.assert_no_unexpected();
+}

@@ -12,6 +12,7 @@ use crate::cli::{self, Cli, Command, Output};
 use crate::exit;
 use crate::render::{StderrSink, Style};
 
+mod canary;
 #[cfg(feature = "sim")]
 mod demo;
 mod doctor;

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::cli::{self, Output};
 use crate::exit;
-use crate::hook::{CommandHook, HookOutput};
+use crate::hook::{CommandCheck, CommandHook, HookOutput};
 use crate::render::{self, StderrSink};
 
 /// The load balancer settings from the watch flags.
@@ -135,6 +135,9 @@ fn config(r: &cli::ReplaceArgs) -> Result<ReplaceConfig, Early> {
     );
     cfg.dry_run = r.dry_run;
     cfg.lock = lock_settings(&r.lock)?;
+    if !r.finalize {
+        cfg.canary = super::canary::config(&r.canary)?;
+    }
     cfg.check().map_err(usage)?;
     Ok(cfg)
 }
@@ -152,10 +155,25 @@ pub(super) async fn run(
         timeout: r.exec_timeout,
         output: HookOutput::for_style(sink.style()),
     });
+    let check = r.canary.analysis_exec.as_ref().map(|c| {
+        CommandCheck(CommandHook {
+            command: c.clone(),
+            timeout: r.canary.analysis_exec_timeout,
+            output: HookOutput::for_style(sink.style()),
+        })
+    });
     let report = if r.finalize {
         replace::finalize(&client, &cfg, sink, interrupted()).await
     } else {
-        replace::run(&client, &cfg, install.as_ref(), sink, interrupted()).await
+        replace::run_with_check(
+            &client,
+            &cfg,
+            install.as_ref(),
+            check.as_ref(),
+            sink,
+            interrupted(),
+        )
+        .await
     };
     Ok(finish(g, report, r.dotenv.as_deref(), sink))
 }

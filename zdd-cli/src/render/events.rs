@@ -145,6 +145,30 @@ impl EventSink for StderrSink {
                             ids.join(", ")
                         ));
                     }
+                    Event::CanaryJudged { result } => self.line(&format!(
+                        "[{t}]   {} {}: {}",
+                        result.judge.label(),
+                        result.verdict,
+                        result.reason
+                    )),
+                    Event::CanaryVerdict {
+                        verdict,
+                        canaries,
+                        failed_requests,
+                    } => {
+                        let ids: Vec<String> = canaries.iter().map(|d| d.to_string()).collect();
+                        self.line(&format!(
+                            "[{t}] canary {}: {verdict}{}",
+                            ids.join(", "),
+                            failed_requests
+                                .map(|b| format!(
+                                    " ({} request(s) failed at the canaries in the window, counted by {})",
+                                    b.requests,
+                                    b.counted_by.label()
+                                ))
+                                .unwrap_or_default()
+                        ));
+                    }
                     Event::Warning { message } => self.line(&format!("[{t}] warning: {message}")),
                     Event::Note { message } => self.line(&format!("[{t}] {message}")),
                     _ => {}

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use zdd_core::canary::{CanaryReport, JudgeKind};
 use zdd_core::replace::{ReplaceAction, ReplaceReport};
 
 use super::wire_name;
@@ -15,7 +16,7 @@ pub fn dotenv(report: &ReplaceReport, code: i32) -> Vec<(&'static str, String)> 
             .collect::<Vec<_>>()
             .join(",")
     };
-    vec![
+    let mut keys = vec![
         ("ZDD_OUTCOME", wire_name(&report.outcome)),
         ("ZDD_EXIT_CODE", code.to_string()),
         (
@@ -34,7 +35,97 @@ pub fn dotenv(report: &ReplaceReport, code: i32) -> Vec<(&'static str, String)> 
             report.keep_until.map(|t| t.to_string()).unwrap_or_default(),
         ),
         ("ZDD_DELETED_DROPLETS", ids(&report.deleted)),
+    ];
+    keys.extend(canary_dotenv(report.canary.as_ref()));
+    keys
+}
+
+/// The canary's verdict and figures, for the dotenv file: empty values when no analysis ran.
+pub fn canary_dotenv(c: Option<&CanaryReport>) -> Vec<(&'static str, String)> {
+    let judge = |k: JudgeKind| c.and_then(|c| c.judges.iter().find(|r| r.judge == k));
+    let figure = |k: JudgeKind, f: &dyn Fn(&zdd_core::canary::Figures) -> Option<f64>| {
+        judge(k)
+            .and_then(|r| r.canary.as_ref())
+            .and_then(f)
+            .map(|v| format!("{v:.4}"))
+            .unwrap_or_default()
+    };
+    let verdict = |k: JudgeKind| judge(k).map(|r| r.verdict.to_string()).unwrap_or_default();
+    vec![
+        (
+            "ZDD_CANARY_VERDICT",
+            c.map(|c| c.verdict.to_string()).unwrap_or_default(),
+        ),
+        (
+            "ZDD_CANARY_DROPLETS",
+            c.map(|c| {
+                c.canaries
+                    .iter()
+                    .map(|d| d.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default(),
+        ),
+        (
+            "ZDD_CANARY_FAILED_REQUESTS",
+            c.and_then(|c| c.failed_requests.as_ref())
+                .map(|b| b.requests.to_string())
+                .unwrap_or_default(),
+        ),
+        ("ZDD_CANARY_PROBES_VERDICT", verdict(JudgeKind::Probes)),
+        (
+            "ZDD_CANARY_PROBES_ERROR_RATE",
+            figure(JudgeKind::Probes, &|f| f.error_rate()),
+        ),
+        (
+            "ZDD_CANARY_PROBES_P95_MS",
+            figure(JudgeKind::Probes, &|f| f.p95_ms),
+        ),
+        (
+            "ZDD_CANARY_LB_METRICS_VERDICT",
+            verdict(JudgeKind::LbMetrics),
+        ),
+        (
+            "ZDD_CANARY_LB_METRICS_ERROR_RATE",
+            figure(JudgeKind::LbMetrics, &|f| f.error_rate()),
+        ),
+        (
+            "ZDD_CANARY_LB_METRICS_P95_MS",
+            figure(JudgeKind::LbMetrics, &|f| f.p95_ms),
+        ),
+        ("ZDD_CANARY_CHECK_VERDICT", verdict(JudgeKind::Check)),
     ]
+}
+
+/// The canary's lines of a summary.
+pub fn canary_lines(c: &CanaryReport) -> Vec<String> {
+    let ids = c
+        .canaries
+        .iter()
+        .map(|d| format!("{} ({})", d.id, d.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if c.passed_earlier {
+        return vec![format!("canary {ids}: passed in an earlier attempt")];
+    }
+    let mut lines = vec![format!(
+        "canary {ids}: {} after {}s{}",
+        c.verdict,
+        c.window_end.saturating_sub(c.window_start),
+        c.failed_requests
+            .as_ref()
+            .map(|b| format!(
+                "; {} request(s) failed at the canaries in the window (counted by {})",
+                b.requests,
+                b.counted_by.label()
+            ))
+            .unwrap_or_default()
+    )];
+    for r in &c.judges {
+        lines.push(format!("  {} {}: {}", r.judge.label(), r.verdict, r.reason));
+    }
+    lines
 }
 
 /// The summary on stdout.
@@ -87,6 +178,11 @@ pub fn print_human(r: &ReplaceReport, code: i32) {
     ] {
         if !ds.is_empty() {
             let _ = writeln!(out, "  {label}: {}", list(ds));
+        }
+    }
+    if let Some(c) = &r.canary {
+        for line in canary_lines(c) {
+            let _ = writeln!(out, "  {line}");
         }
     }
     for w in &r.waits {
