@@ -258,6 +258,10 @@ pub(crate) fn router(sh: Sh) -> Router {
             "/load_balancers/{id}/forwarding_rules",
             post(add_lb_rules).delete(remove_lb_rules),
         )
+        .route(
+            "/monitoring/metrics/load_balancer/{metric}",
+            get(lb_metrics),
+        )
         .nest("/reserved_ips", ips(IpKind::Reserved))
         .nest("/floating_ips", ips(IpKind::Floating))
         .fallback(|| async { not_found() })
@@ -471,7 +475,7 @@ async fn create_droplets(State(sh): State<Sh>, body: Bytes) -> ApiResult {
         return Err(unprocessable(format!("tag name `{bad}` is invalid")));
     }
     let region = b.region.unwrap_or_else(|| sh.cfg.region.clone());
-    let (image, version, never_healthy) = {
+    let (image, version, never_healthy, flaw) = {
         let st = sh.lock();
         let found = crate::images::resolve(&st.images, &image)
             .ok_or_else(|| unprocessable("You specified an invalid image for Droplet creation."))?;
@@ -482,6 +486,7 @@ async fn create_droplets(State(sh): State<Sh>, body: Bytes) -> ApiResult {
                 .clone()
                 .unwrap_or_else(|| sh.cfg.new_droplet_version.clone()),
             found.never_healthy,
+            found.flaw,
         )
     };
     {
@@ -510,6 +515,7 @@ async fn create_droplets(State(sh): State<Sh>, body: Bytes) -> ApiResult {
             if never_healthy {
                 app.set_broken(true);
             }
+            app.set_flaw(flaw);
             let gone = tokio::sync::watch::channel(false).0;
             tokio::spawn(crate::app::serve(
                 app.clone(),
@@ -1257,6 +1263,7 @@ pub(crate) fn insert_lb(
             in_flight: Default::default(),
             rr: 0,
             stats: LbStats::default(),
+            metrics: sh.new_metrics(),
             gone,
         },
     );
@@ -1429,4 +1436,47 @@ async fn remove_lb_rules(State(sh): State<Sh>, Path(id): Path<String>, body: Byt
     let lb = st.lbs.get_mut(&id).ok_or_else(not_found)?;
     lb.rules.retain(|r| !b.forwarding_rules.contains(r));
     no_content()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /v2/monitoring/metrics/load_balancer/{metric}?lb_id=&start=&end=`
+/// (`resources/monitoring/monitoring_get_lb_*.yml`): the load balancer's metrics from the
+/// traffic it served, over the closed periods whose end lies in `[start, end]` (unix seconds,
+/// sent as strings). See [`crate::metrics`] for what is counted and the labels. Missing or
+/// malformed parameters (or a start after the end) are a 400; an unknown load balancer or
+/// metric a 404.
+async fn lb_metrics(State(sh): State<Sh>, Path(metric): Path<String>, Query(q): Q) -> ApiResult {
+    let metric = do_api::monitoring::LbMetric::ALL
+        .into_iter()
+        .find(|m| m.as_str() == metric)
+        .ok_or_else(not_found)?;
+    let lb_id = q
+        .get("lb_id")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| bad_request("lb_id is required: the load balancer's id"))?;
+    let unix = |k: &str| -> Result<u64, ApiErr> {
+        let v = q
+            .get(k)
+            .ok_or_else(|| bad_request(format!("{k} is required: a unix timestamp in seconds")))?;
+        v.trim()
+            .parse::<u64>()
+            .map_err(|_| bad_request(format!("{k} `{v}` is not a unix timestamp in seconds")))
+    };
+    let (start, end) = (unix("start")?, unix("end")?);
+    if start > end {
+        return Err(bad_request(format!(
+            "start {start} is after end {end}: the window is empty"
+        )));
+    }
+    let m = {
+        let st = sh.lock();
+        let lb = st.lbs.get(lb_id).ok_or_else(not_found)?;
+        lb.metrics
+            .query(metric, lb_id, start, end, crate::metrics::now_unix())
+    };
+    ok(StatusCode::OK, serde_json::to_value(&m).map_err(internal)?)
 }

@@ -13,6 +13,13 @@
 //! - any other `GET`: 200 `{"droplet_id":N,"name":"..","version":".."}` with headers
 //!   `x-droplet-id` and `x-app-version`; `?sleep_ms=N` (at most 30 000) delays the answer, to
 //!   hold a request in flight.
+//! - a flawed release ([`Flaw`]): on that last path (not `/health`, `/drain` or
+//!   `/connection-close`), every request first waits the flaw's added latency (wall time, not
+//!   scaled: it is the app's own response time, not a DigitalOcean duration), then the n-th one
+//!   since the process started (n from 1) answers 500 `{"droplet_id","name","version","error":
+//!   "the release failed this request"}` when ⌊n·share⌋ > ⌊(n−1)·share⌋: deterministic, so a
+//!   test can count on the share. `/health` stays 200. A deploy sets the new release's flaw (none
+//!   for most), and a deploy, reboot or power-on starts the count again.
 //!
 //! A deploy is a process restart: the old process finishes the requests it is serving
 //! (graceful), closes its idle connections, and until the new one has booted every new
@@ -32,6 +39,8 @@ use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
+
+use crate::config::Flaw;
 
 /// How long a kept-alive connection may stay idle after keep-alive is turned off before the app
 /// closes it: a request already on its way on it is answered (with `Connection: close`) rather
@@ -62,6 +71,10 @@ struct Inner {
     served: u64,
     /// Connections are not kept alive until then.
     close_until: Option<Instant>,
+    /// The running release's flaw.
+    flaw: Flaw,
+    /// Requests on the generic path since the process started (the flaw's n).
+    flaw_n: u64,
 }
 
 /// One droplet's app.
@@ -84,6 +97,7 @@ pub(crate) struct AppView {
     pub up: bool,
     pub drained: bool,
     pub served: u64,
+    pub flaw: Flaw,
 }
 
 impl App {
@@ -101,6 +115,8 @@ impl App {
                 generation: 0,
                 served: 0,
                 close_until: None,
+                flaw: Flaw::none(),
+                flaw_n: 0,
             }),
             generation: watch::channel(0).0,
             close_idle: watch::channel(0).0,
@@ -129,11 +145,28 @@ impl App {
             up: phase == Phase::Up,
             drained: g.drained,
             served: g.served,
+            flaw: g.flaw,
         }
     }
 
     pub(crate) fn set_name(&self, name: &str) {
         self.lock().name = name.to_owned();
+    }
+
+    /// The running release's flaw (for a droplet created from a flawed snapshot, or present at
+    /// start with a flawed version). The count starts again.
+    pub(crate) fn set_flaw(&self, flaw: Flaw) {
+        let mut g = self.lock();
+        g.flaw = flaw;
+        g.flaw_n = 0;
+    }
+
+    /// The flaw of the running release, and whether the request arriving now on the generic
+    /// path fails.
+    fn draw(&self) -> (Flaw, bool) {
+        let mut g = self.lock();
+        g.flaw_n += 1;
+        (g.flaw, fails(g.flaw_n, g.flaw.fail_share))
     }
 
     /// Mark the droplet itself as never healthy (or not).
@@ -143,17 +176,19 @@ impl App {
 
     fn bump(&self, g: &mut Inner) {
         g.close_until = None;
+        g.flaw_n = 0;
         g.generation += 1;
         let n = g.generation;
         self.generation.send_replace(n);
     }
 
-    /// Restart with `version`, ready after `boot`.
-    pub(crate) fn deploy(&self, version: &str, boot: Duration, never_healthy: bool) {
+    /// Restart with `version` (its flaw, `never_healthy`), ready after `boot`.
+    pub(crate) fn deploy(&self, version: &str, boot: Duration, never_healthy: bool, flaw: Flaw) {
         let mut g = self.lock();
         g.version = version.to_owned();
         g.drained = false;
         g.never_healthy = never_healthy;
+        g.flaw = flaw;
         g.phase = Phase::Booting(Instant::now() + boot);
         self.bump(&mut g);
     }
@@ -356,8 +391,13 @@ async fn answer(app: &Arc<App>, req: Request<Incoming>) -> Resp {
             )
         }
         (true, _, _) => {
+            let (flaw, failed) = app.draw();
             if let Some(ms) = sleep_ms(&req) {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            if !flaw.added_latency.is_zero() {
+                // The app's own response time: wall time, not scaled.
+                tokio::time::sleep(flaw.added_latency).await;
             }
             if unhealthy {
                 json_resp(
@@ -365,6 +405,13 @@ async fn answer(app: &Arc<App>, req: Request<Incoming>) -> Resp {
                     app,
                     &version,
                     json!({"droplet_id": id, "name": name, "version": version, "error": "the app failed to start"}),
+                )
+            } else if failed {
+                json_resp(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    app,
+                    &version,
+                    json!({"droplet_id": id, "name": name, "version": version, "error": "the release failed this request"}),
                 )
             } else {
                 json_resp(
@@ -381,5 +428,40 @@ async fn answer(app: &Arc<App>, req: Request<Incoming>) -> Resp {
             &version,
             json!({"error": "use GET /, GET /health, POST /drain or POST /connection-close"}),
         ),
+    }
+}
+
+/// Whether the `n`-th request (from 1) of a release failing `share` of them fails:
+/// ⌊n·share⌋ > ⌊(n−1)·share⌋, with the share taken to parts per billion so that the floor is
+/// exact (0.05 fails exactly every 20th request, never the 19th by a rounding error).
+pub(crate) fn fails(n: u64, share: f64) -> bool {
+    if n == 0 || share.is_nan() {
+        return false;
+    }
+    const PARTS: u128 = 1_000_000_000;
+    let ppb = (share.clamp(0.0, 1.0) * PARTS as f64).round() as u128;
+    let n = u128::from(n);
+    n * ppb / PARTS > (n - 1) * ppb / PARTS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fails;
+
+    fn failed(share: f64, upto: u64) -> Vec<u64> {
+        (1..=upto).filter(|n| fails(*n, share)).collect()
+    }
+
+    #[test]
+    fn a_flaw_fails_exactly_its_share() {
+        assert_eq!(failed(0.05, 100), [20, 40, 60, 80, 100]);
+        assert_eq!(failed(0.25, 8), [4, 8]);
+        assert_eq!(failed(0.57, 100).len(), 57);
+        assert_eq!(failed(0.1, 1000).len(), 100);
+        assert_eq!(failed(1.0, 5), [1, 2, 3, 4, 5]);
+        assert!(failed(0.0, 1000).is_empty());
+        assert!(failed(f64::NAN, 10).is_empty());
+        assert_eq!(failed(7.0, 3), [1, 2, 3], "clamped to 1");
+        assert!(!fails(0, 1.0));
     }
 }

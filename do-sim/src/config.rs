@@ -1,5 +1,6 @@
 //! What a simulator starts with: droplets, reserved IPs, load balancers, timings and faults.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use do_api::load_balancers::HealthCheck;
@@ -62,6 +63,86 @@ impl IpMoves {
     }
 }
 
+/// What a flawed release does to its users: it fails a share of their requests and answers them
+/// late, while its `/health` keeps answering 200, so the load balancer keeps it in rotation. Only
+/// the users' answers (and the Monitoring API's response metrics) show it: what canary analysis
+/// has to catch. [`Flaw::default`] (or [`Flaw::none`]) is no flaw.
+///
+/// On a droplet's app, every `GET` (or `HEAD`) but `/health` first waits `added_latency`, then
+/// fails deterministically: the n-th such request since the app process started (a deploy,
+/// reboot or power-on starts a new one; n counts from 1) answers 500 when ⌊n·share⌋ >
+/// ⌊(n−1)·share⌋, so a share of 0.05 fails exactly the 20th, 40th, ... request and a test can
+/// rely on the count. The share is taken to parts per billion, so that the floor is exact.
+///
+/// `added_latency` is the app's own response time, real (wall) time, and is **not** multiplied
+/// by [`SimConfig::time_scale`]: it is not a DigitalOcean duration.
+///
+/// As JSON (`PUT /_sim/faults`): `{"fail_share": 0.05, "added_latency_ms": 200}`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Flaw {
+    /// Share of requests answered 500, from 0 to 1.
+    pub fail_share: f64,
+    /// Added to every answer but `/health`'s, in wall time (`added_latency_ms` in JSON).
+    #[serde(rename = "added_latency_ms", with = "millis")]
+    pub added_latency: Duration,
+}
+
+impl Flaw {
+    /// No flaw.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Fails `fail_share` of requests (clamped to 0..=1; not a number is 0) and adds
+    /// `added_latency` to each.
+    pub fn new(fail_share: f64, added_latency: Duration) -> Self {
+        Flaw::none()
+            .fail_share(fail_share)
+            .added_latency(added_latency)
+    }
+
+    /// Fail this share of requests (clamped to 0..=1; not a number is 0).
+    #[must_use]
+    pub fn fail_share(mut self, share: f64) -> Self {
+        self.fail_share = if share.is_nan() {
+            0.0
+        } else {
+            share.clamp(0.0, 1.0)
+        };
+        self
+    }
+
+    /// Answer this much later (wall time).
+    #[must_use]
+    pub fn added_latency(mut self, d: Duration) -> Self {
+        self.added_latency = d;
+        self
+    }
+
+    /// Whether it does nothing.
+    pub fn is_none(&self) -> bool {
+        let fails = self.fail_share > 0.0;
+        !fails && self.added_latency.is_zero()
+    }
+}
+
+/// A `Duration` as whole milliseconds in JSON.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
 /// A private image the account has at start: a snapshot with a release baked in, what
 /// `zdd-do replace --image` creates droplets from. A droplet created from it runs `version`
 /// once it boots. Snapshots get ids from 170000001 up, in order ([`crate::Sim::image_id`]).
@@ -74,6 +155,9 @@ pub struct ImageSpec {
     pub version: String,
     /// Droplets created from it never pass a health check (a broken release).
     pub never_healthy: bool,
+    /// The release's flaw: droplets created from it pass their health check but fail a share
+    /// of their users' requests and/or answer late ([`Flaw`]). Default: none.
+    pub flaw: Flaw,
 }
 
 impl ImageSpec {
@@ -83,6 +167,7 @@ impl ImageSpec {
             name: name.into(),
             version: version.into(),
             never_healthy: false,
+            flaw: Flaw::none(),
         }
     }
 
@@ -90,6 +175,29 @@ impl ImageSpec {
     #[must_use]
     pub fn never_healthy(mut self) -> Self {
         self.never_healthy = true;
+        self
+    }
+
+    /// Droplets created from it answer `share` of their requests 500 (healthy all the same; see
+    /// [`Flaw`]).
+    #[must_use]
+    pub fn failing(mut self, share: f64) -> Self {
+        self.flaw = self.flaw.fail_share(share);
+        self
+    }
+
+    /// Droplets created from it answer every request but `/health` `d` late (wall time, not
+    /// scaled; see [`Flaw`]).
+    #[must_use]
+    pub fn slower(mut self, d: Duration) -> Self {
+        self.flaw = self.flaw.added_latency(d);
+        self
+    }
+
+    /// The release's flaw, whole.
+    #[must_use]
+    pub fn flaw(mut self, flaw: Flaw) -> Self {
+        self.flaw = flaw;
         self
     }
 }
@@ -244,6 +352,12 @@ pub struct Faults {
     pub errored_actions: u32,
     /// Versions that never become healthy once deployed: `/health` and `/` answer 503.
     pub never_healthy_versions: Vec<String>,
+    /// Versions that are flawed once deployed ([`crate::Sim::deploy`], `POST
+    /// /_sim/droplets/{d}/deploy`, so `roll` and `promote` through a deploy hook), and for
+    /// droplets configured to run them at start: healthy, but failing a share of requests
+    /// and/or answering late ([`Flaw`]). A deploy of a version not listed clears the flaw.
+    /// JSON: `{"v3": {"fail_share": 0.05, "added_latency_ms": 200}}`.
+    pub flawed_versions: BTreeMap<String, Flaw>,
 }
 
 impl Default for Faults {
@@ -256,6 +370,7 @@ impl Default for Faults {
             api_latency_ms: 0,
             errored_actions: 0,
             never_healthy_versions: Vec::new(),
+            flawed_versions: BTreeMap::new(),
         }
     }
 }
@@ -307,6 +422,21 @@ impl Faults {
     pub fn never_healthy_version(mut self, version: impl Into<String>) -> Self {
         self.never_healthy_versions.push(version.into());
         self
+    }
+
+    /// Deploying `version` gives an app with `flaw` (healthy, but failing its users).
+    #[must_use]
+    pub fn flawed_version(mut self, version: impl Into<String>, flaw: Flaw) -> Self {
+        self.flawed_versions.insert(version.into(), flaw);
+        self
+    }
+
+    /// The flaw deploying `version` gives (none if it is not listed).
+    pub fn flaw_of(&self, version: &str) -> Flaw {
+        self.flawed_versions
+            .get(version)
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -361,6 +491,12 @@ pub struct SimConfig {
     /// own ([`crate::Sim::ca_pem`]), as official clients that refuse to send a token over
     /// plain HTTP need. Default off.
     pub tls: bool,
+    /// The resolution of the Monitoring API's load-balancer metrics: one sample per series per
+    /// period, over buckets aligned to unix time (scaled like every DigitalOcean duration, then
+    /// rounded to whole seconds and at least 1 s, since samples have whole-second timestamps).
+    /// Default 60 s, an assumption: DigitalOcean documents no resolution. The last 1500
+    /// periods are kept per load balancer (25 hours at 60 s).
+    pub metrics_period: Duration,
 }
 
 impl Default for SimConfig {
@@ -383,6 +519,7 @@ impl Default for SimConfig {
             droplet_limit: 25,
             images: Vec::new(),
             tls: false,
+            metrics_period: Duration::from_secs(60),
         }
     }
 }
@@ -428,6 +565,18 @@ impl SimConfig {
     pub fn image(mut self, image: ImageSpec) -> Self {
         self.images.push(image);
         self
+    }
+
+    /// The Monitoring API's metrics period (scaled; see [`SimConfig::metrics_period`]).
+    #[must_use]
+    pub fn metrics_period(mut self, d: Duration) -> Self {
+        self.metrics_period = d;
+        self
+    }
+
+    /// The metrics period in wall time: scaled, rounded to whole seconds, at least 1 s.
+    pub(crate) fn metrics_period_secs(&self) -> u64 {
+        (self.scaled(self.metrics_period).as_secs_f64().round() as u64).max(1)
     }
 
     /// Serve the API over HTTPS (see [`SimConfig::tls`]).

@@ -8,7 +8,8 @@
 //! | `POST /_sim/droplets/{d}/deploy` | `{"version":"v2"}` or `?version=v2` | restart droplet `d` with that version; 202 `{"droplet_id","version","ready_in_ms"}` |
 //! | `POST /_sim/droplets/{d}/drain` | | its health check fails from now on (until the next deploy) |
 //! | `POST /_sim/droplets/{d}/never_healthy` | `?on=false` to undo | its app answers 503 whatever runs on it |
-//! | `GET /_sim/faults`, `PUT /_sim/faults` | [`crate::Faults`] as JSON | read or replace the faults |
+//! | `GET /_sim/faults`, `PUT /_sim/faults` | [`crate::Faults`] as JSON | read or replace the faults (`"flawed_versions": {"v3": {"fail_share": 0.05, "added_latency_ms": 200}}` flaws a version's deploys) |
+//! | `POST /_sim/images` | `{"name":"app-v2","version":"v2"}`, optional `"never_healthy": true`, `"fail_share": 0.05` (0 to 1), `"added_latency_ms": 200` (wall time) | add a snapshot with that release baked in (broken, or flawed: [`crate::Flaw`]); 201 `{"id","image"}`, 400 for a missing name or version or a bad field |
 //!
 //! `{d}` is a droplet's id, name, or address, so that a deploy hook can use whichever it has.
 
@@ -103,9 +104,10 @@ async fn drain(State(sh): State<Sh>, Path(d): Path<String>) -> Response {
     )
 }
 
-/// `POST /_sim/images {"name": "app-v2", "version": "v2", "never_healthy": false}`: a snapshot
-/// with `version` baked in, as a build pipeline makes one (Packer, or a snapshot of a droplet).
-/// Answers its id and its `image` object.
+/// `POST /_sim/images {"name": "app-v2", "version": "v2", "never_healthy": false,
+/// "fail_share": 0.05, "added_latency_ms": 200}`: a snapshot with `version` baked in, as a build
+/// pipeline makes one (Packer, or a snapshot of a droplet), broken or flawed as asked (the last
+/// three are optional). Answers its id and its `image` object.
 async fn add_image(State(sh): State<Sh>, body: Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let text = |k: &str| {
@@ -125,6 +127,10 @@ async fn add_image(State(sh): State<Sh>, body: Bytes) -> Response {
         .get("never_healthy")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let flaw = match flaw_of(&v) {
+        Ok(f) => f,
+        Err(e) => return answer(StatusCode::BAD_REQUEST, json!({ "error": e })),
+    };
     let mut st = sh.lock();
     let id = st
         .images
@@ -133,10 +139,34 @@ async fn add_image(State(sh): State<Sh>, body: Bytes) -> Response {
         .max()
         .unwrap_or(crate::images::FIRST_SNAPSHOT_ID)
         .max(crate::images::FIRST_SNAPSHOT_ID);
-    let rec = crate::images::snapshot(id, name, version, never_healthy);
+    let rec = crate::images::snapshot(id, name, version, never_healthy, flaw);
     let image = crate::images::image_json(&rec, &sh.cfg.region);
     st.images.push(rec);
     answer(StatusCode::CREATED, json!({"id": id, "image": image}))
+}
+
+/// The optional `fail_share` (0 to 1) and `added_latency_ms` (whole milliseconds) of a body.
+fn flaw_of(v: &Value) -> Result<crate::config::Flaw, String> {
+    let mut flaw = crate::config::Flaw::none();
+    match v.get("fail_share") {
+        None | Some(Value::Null) => {}
+        Some(s) => match s.as_f64() {
+            Some(share) if (0.0..=1.0).contains(&share) => flaw = flaw.fail_share(share),
+            _ => return Err(format!("fail_share must be a number from 0 to 1, not {s}")),
+        },
+    }
+    match v.get("added_latency_ms") {
+        None | Some(Value::Null) => {}
+        Some(ms) => match ms.as_u64() {
+            Some(ms) => flaw = flaw.added_latency(std::time::Duration::from_millis(ms)),
+            None => {
+                return Err(format!(
+                    "added_latency_ms must be a whole number of milliseconds, not {ms}"
+                ));
+            }
+        },
+    }
+    Ok(flaw)
 }
 
 async fn never_healthy(

@@ -9,6 +9,8 @@
 
 use serde_json::{Value, json};
 
+use crate::config::Flaw;
+
 /// An image the simulated account can create droplets from.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ImageRec {
@@ -21,6 +23,9 @@ pub(crate) struct ImageRec {
     pub version: Option<String>,
     /// A droplet created from it never passes a health check (a broken release).
     pub never_healthy: bool,
+    /// A droplet created from it passes its health check but fails its users (none for
+    /// public images).
+    pub flaw: Flaw,
     pub created_at: String,
 }
 
@@ -51,13 +56,20 @@ pub(crate) fn base_images() -> Vec<ImageRec> {
             distribution,
             version: None,
             never_healthy: false,
+            flaw: Flaw::none(),
             created_at: "2024-04-25T14:05:43Z".to_owned(),
         })
         .collect()
 }
 
-/// A snapshot with `version` baked in.
-pub(crate) fn snapshot(id: u64, name: &str, version: &str, never_healthy: bool) -> ImageRec {
+/// A snapshot with `version` baked in, broken or flawed as given.
+pub(crate) fn snapshot(
+    id: u64,
+    name: &str,
+    version: &str,
+    never_healthy: bool,
+    flaw: Flaw,
+) -> ImageRec {
     ImageRec {
         id,
         name: name.to_owned(),
@@ -65,6 +77,7 @@ pub(crate) fn snapshot(id: u64, name: &str, version: &str, never_healthy: bool) 
         distribution: "Ubuntu",
         version: Some(version.to_owned()),
         never_healthy,
+        flaw,
         created_at: crate::util::now_iso(),
     }
 }
@@ -143,7 +156,13 @@ mod tests {
     #[test]
     fn an_image_is_found_by_id_or_public_slug_only() {
         let mut images = base_images();
-        images.push(snapshot(FIRST_SNAPSHOT_ID, "app-v2", "v2", false));
+        images.push(snapshot(
+            FIRST_SNAPSHOT_ID,
+            "app-v2",
+            "v2",
+            false,
+            Flaw::none(),
+        ));
         let found = |v: Value| resolve(&images, &v).map(|i| i.id);
         assert_eq!(found(json!("ubuntu-22-04-x64")), Some(129_211_873));
         assert_eq!(found(json!(FIRST_SNAPSHOT_ID)), Some(FIRST_SNAPSHOT_ID));

@@ -17,6 +17,12 @@
 //! API alone. Backend connections are kept alive only with `enable_backend_keepalive`
 //! (`models/load_balancer_base.yml`). A client connection idle for `http_idle_timeout_seconds`
 //! (default 60, scaled) is closed; a request already being served finishes first.
+//!
+//! Every answer and every health check is recorded for the Monitoring API's load-balancer
+//! metrics ([`crate::metrics`]): per droplet, the class of its answer and the time from sending
+//! the request to the answer's head (a 502 of the proxy's own counts as the droplet's 5xx, timed
+//! to the failure), and the health checks passed; for the frontend, every answer the load
+//! balancer gave, its own 503 and 502 included.
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -193,6 +199,19 @@ fn pick(sh: &Shared, id: &str) -> Option<(u64, Ipv4Addr, bool)> {
     Some((d, addr, lb.keepalive()))
 }
 
+/// Record an answer the load balancer gave (`status`), and the droplet's part in it (which
+/// droplet, how long after sending) when it was sent on.
+fn record(sh: &Shared, lb: &str, status: u16, sent: Option<(u64, tokio::time::Instant)>) {
+    let took = sent.map(|(d, t)| (d, t.elapsed()));
+    let at = crate::metrics::now_unix();
+    if let Some(lb) = sh.lock().lbs.get_mut(lb) {
+        if let Some((d, took)) = took {
+            lb.metrics.backend(at, d, status, took);
+        }
+        lb.metrics.frontend(at, status);
+    }
+}
+
 /// Counts a request as in flight to a droplet until its answer's head is back (or it fails,
 /// or the client goes away).
 struct InFlight {
@@ -221,6 +240,7 @@ async fn proxy(
     req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let Some((droplet, addr, keepalive)) = pick(&sh, &id) else {
+        record(&sh, &id, StatusCode::SERVICE_UNAVAILABLE.as_u16(), None);
         return Ok(local(
             StatusCode::SERVICE_UNAVAILABLE,
             "no healthy droplet behind this load balancer",
@@ -238,6 +258,8 @@ async fn proxy(
         .map_or("/", |p| p.as_str())
         .to_owned();
     let Ok(uri) = format!("http://{}{pq}", SocketAddr::from((addr, sh.port))).parse() else {
+        // Not sent on: the load balancer's own answer.
+        record(&sh, &id, StatusCode::BAD_REQUEST.as_u16(), None);
         return Ok(local(StatusCode::BAD_REQUEST, "bad request target"));
     };
     parts.uri = uri;
@@ -250,12 +272,22 @@ async fn proxy(
     } else {
         &sh.proxy_fresh
     };
+    let sent = tokio::time::Instant::now();
     match client.request(out).await {
-        Ok(resp) => Ok(resp.map(|b| b.boxed())),
+        Ok(resp) => {
+            record(&sh, &id, resp.status().as_u16(), Some((droplet, sent)));
+            Ok(resp.map(|b| b.boxed()))
+        }
         Err(_) => {
             if let Some(lb) = sh.lock().lbs.get_mut(&id) {
                 lb.stats.backend_errors += 1;
             }
+            record(
+                &sh,
+                &id,
+                StatusCode::BAD_GATEWAY.as_u16(),
+                Some((droplet, sent)),
+            );
             Ok(local(StatusCode::BAD_GATEWAY, "the droplet did not answer"))
         }
     }
@@ -345,10 +377,12 @@ pub(crate) async fn health_loop(
             if let Some(lb) = st.lbs.get_mut(&id) {
                 let up = lb.hc.healthy_threshold.max(1);
                 let down = lb.hc.unhealthy_threshold.max(1);
+                let at = crate::metrics::now_unix();
                 for (d, ok) in results {
                     if !members.contains(&d) {
                         continue;
                     }
+                    lb.metrics.health_check(at, d, ok);
                     let h = lb.health.entry(d).or_insert(Health {
                         healthy: false,
                         passes: 0,

@@ -4,7 +4,8 @@
 //! request fails while it deploys. The simulator runs, in one process and on loopback only:
 //!
 //! - an **API server** on `127.0.0.1` with the subset of the API v2 that do-api covers
-//!   (droplets, droplet actions, tags, reserved and floating IPs, load balancers, actions),
+//!   (droplets, droplet actions, tags, reserved and floating IPs, load balancers, actions,
+//!   and the Monitoring API's load-balancer metrics, computed from the traffic served),
 //!   stateful and in memory, with the official answer shapes (do-api's models decode every
 //!   answer), status codes, `ratelimit-*` headers, pagination with real `links.pages.next`,
 //!   and actions that go from `in-progress` to `completed` after a latency, in wall time;
@@ -20,7 +21,7 @@
 //! - **fault injection** ([`Faults`]) and **control endpoints** under `/_sim` (see
 //!   [`control`](crate#control-endpoints));
 //! - a **traffic generator**, [`traffic::Load`], and the formulas of the figures a benchmark
-//!   reports from it ([`bench`]: lower bounds, the fixed-sleep baseline, targets).
+//!   reports from it ([`bench`](mod@bench): lower bounds, the fixed-sleep baseline, targets).
 //!
 //! Droplets, load balancers and reserved IPs all listen on one port, [`Sim::app_port`], each on
 //! its own address, so `http://<ip>:<port>/health` works for any of them.
@@ -49,19 +50,33 @@
 //! reset, then the new version answers. Droplets created through the API boot when their
 //! create action completes; powered-off droplets reset connections.
 //!
+//! A **flawed release** ([`Flaw`]: from a snapshot made with [`ImageSpec::failing`] /
+//! [`ImageSpec::slower`] or `POST /_sim/images`, or a version deployed with a flaw,
+//! [`Faults::flawed_version`]) passes its health check but fails its users: every `GET` but
+//! `/health` waits the added latency first (wall time, not scaled: it is the app's own response
+//! time, not a DigitalOcean duration), then the n-th one since the app process started answers
+//! 500 `{"droplet_id","name","version","error":"the release failed this request"}` when
+//! ⌊n·share⌋ > ⌊(n−1)·share⌋. Deterministic, so that a test can rely on the share: 0.05 fails
+//! exactly the 20th, 40th, ... request. A deploy of a version without flaw clears it.
+//!
 //! # Control endpoints
 //!
 //! On the API server, without a token: `GET /_sim/state`, `GET /_sim/stats`,
 //! `POST /_sim/droplets/{id|name|ip}/deploy` (`{"version":"v2"}` or `?version=v2`),
 //! `POST /_sim/droplets/{d}/drain`, `POST /_sim/droplets/{d}/never_healthy[?on=false]`,
-//! `GET|PUT /_sim/faults`. A deploy hook can run
+//! `GET|PUT /_sim/faults`, `POST /_sim/images` (`{"name":"app-v2","version":"v2"}`, optional
+//! `"never_healthy": true`, `"fail_share": 0.05` (0 to 1) and `"added_latency_ms": 200` (wall
+//! time): a snapshot of a broken or flawed release). A deploy hook can run
 //! `curl -fsS -X POST "$SIM/_sim/droplets/$DROPLET_IP/deploy?version=$VERSION"`.
 //!
 //! # Time
 //!
 //! DigitalOcean durations (action latency, boot time, health check seconds, idle timeouts) are
 //! multiplied by [`SimConfig::time_scale`]. The blackout after a reserved IP's move is not: it is
-//! the network's, and a faster rehearsal does not shorten it.
+//! the network's, and a faster rehearsal does not shorten it. The Monitoring API's metrics
+//! period ([`SimConfig::metrics_period`]) is scaled too, then rounded to whole seconds (at least
+//! 1 s). A flawed release's added latency ([`Flaw`]) is not scaled: it is the app's own response
+//! time.
 //!
 //! # The model
 //!
@@ -93,6 +108,9 @@
 //! | rate limit | 5,000 requests per rolling hour with `ratelimit-*` headers, then real 429s; injected 429s with `Retry-After` on demand ([`Faults`]) | DigitalOcean API reference, "Rate Limit" |
 //! | pagination | `per_page` up to 200, `links.pages.next` | the API reference's `links` model |
 //! | answer shapes | the official description's models, which do-api decodes | `specification/` |
+//! | flawed releases | a release ([`Flaw`]) fails a share of its users' requests with 500 (deterministically: the n-th `GET` since the process started fails when ⌊n·share⌋ grows) and/or answers them late (wall time), while `/health` stays 200 and the load balancer keeps it in rotation | assumption, not a DigitalOcean behaviour: what a bad release looks like to its users; one that passes its health check is what only canary analysis (the users' answers, the load balancer's metrics) can catch |
+//! | Monitoring API: load-balancer metrics | `GET /v2/monitoring/metrics/load_balancer/{droplets_http_responses, droplets_http_response_time_95p, droplets_health_checks, frontend_http_responses}?lb_id&start&end` from what the proxy served and its health checks: answers a second per droplet and class, each droplet's 95th-percentile response time (s, from sending the request to the answer's head; a 502 of the proxy's own is the droplet's 5xx, timed to the failure; from a histogram of 16 bins per doubling, so never below the true value and at most 4.4 % above), the share of its health checks passed, the load balancer's own answers a second per class (its 503 and 502 included); closed periods only, a sample at its period's end, none where a droplet had no data (where it answered, 0 for a class it has a series for but did not answer with); auth, quota and faults as every `/v2` call; an unknown `lb_id` is a 404, a missing or malformed parameter a 400 | the shape: `resources/monitoring/models/metrics.yml`, `metrics_data.yml`, `metrics_result.yml` and the `monitoring_get_lb_*.yml` operations; the labels `lb_id` (every series), `droplet_id` (per droplet) and `class` (`2xx`, `5xx`, ...) are the simulator's assumption: DigitalOcean documents only `lb_id` for load-balancer metrics |
+//! | metrics resolution | one sample per [`SimConfig::metrics_period`] (60 s, scaled, whole seconds, at least 1 s), buckets aligned to unix time; the last 1500 periods are kept | assumption: DigitalOcean documents no resolution for these metrics (the spec says nothing; the control panel's graphs show per-minute points) |
 
 mod api;
 mod app;
@@ -102,6 +120,7 @@ mod control;
 mod forward;
 mod images;
 mod lb;
+mod metrics;
 mod state;
 mod stats;
 mod tls;
@@ -120,7 +139,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use config::{
-    DropletSpec, Faults, ImageSpec, IpMoves, LbSpec, LbTarget, ReservedIpSpec, SIM_TOKEN, SimConfig,
+    DropletSpec, Faults, Flaw, ImageSpec, IpMoves, LbSpec, LbTarget, ReservedIpSpec, SIM_TOKEN,
+    SimConfig,
 };
 pub use control::{remote_deploy, remote_snapshot};
 pub use stats::{IpStats, LbStats, SimStats};
@@ -178,6 +198,8 @@ pub struct DropletInfo {
     pub tags: Vec<String>,
     /// Requests its app has answered.
     pub requests_served: u64,
+    /// The flaw of the release it runs, if any ([`Flaw`]).
+    pub flaw: Option<Flaw>,
 }
 
 /// A load balancer as the simulator sees it.
@@ -322,6 +344,7 @@ pub(crate) fn view(sh: &Shared) -> SimView {
                 drained: v.drained,
                 tags: d.tags.clone(),
                 requests_served: v.served,
+                flaw: (!v.flaw.is_none()).then_some(v.flaw),
             }
         })
         .collect();
@@ -496,6 +519,7 @@ impl Sim {
                 st.next_droplet += 1;
                 let app = App::new(id, *addr, &spec.name, &spec.version, true);
                 app.set_broken(spec.never_healthy);
+                app.set_flaw(cfg_copy.faults.flaw_of(&spec.version));
                 let gone = watch::channel(false).0;
                 tokio::spawn(app::serve(
                     app.clone(),
@@ -678,6 +702,13 @@ impl Sim {
     /// `d` in simulator wall time (multiplied by the time scale).
     pub fn scaled(&self, d: Duration) -> Duration {
         self.sh.scaled(d)
+    }
+
+    /// The Monitoring API's metrics period in wall time ([`SimConfig::metrics_period`] scaled,
+    /// rounded to whole seconds, at least 1 s): samples are this far apart, at multiples of it
+    /// in unix time.
+    pub fn metrics_period(&self) -> Duration {
+        Duration::from_secs(self.sh.cfg.metrics_period_secs())
     }
 
     /// Everything at once.

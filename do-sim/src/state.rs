@@ -67,6 +67,8 @@ pub(crate) struct LbRec {
     pub in_flight: BTreeMap<u64, u64>,
     pub rr: usize,
     pub stats: LbStats,
+    /// What the Monitoring API reports for it.
+    pub metrics: crate::metrics::LbMetrics,
     pub gone: watch::Sender<bool>,
 }
 
@@ -195,6 +197,7 @@ impl Shared {
                 &spec.name,
                 &spec.version,
                 spec.never_healthy,
+                spec.flaw,
             ));
         }
         Shared {
@@ -260,6 +263,11 @@ impl Shared {
     /// Boot time, scaled.
     pub(crate) fn boot(&self) -> Duration {
         self.scaled(self.cfg.boot_time)
+    }
+
+    /// A load balancer's empty metrics, at the configured period.
+    pub(crate) fn new_metrics(&self) -> crate::metrics::LbMetrics {
+        crate::metrics::LbMetrics::new(self.cfg.metrics_period_secs())
     }
 
     /// Start an action that ends after the action latency (in wall time, whether or not
@@ -381,7 +389,8 @@ impl Shared {
         }
     }
 
-    /// Deploy `version` to droplet `id`: the app restarts and is ready after the boot time.
+    /// Deploy `version` to droplet `id`: the app restarts and is ready after the boot time,
+    /// with the version's flaw ([`Faults::flawed_versions`]; none clears the old one).
     pub(crate) fn deploy(&self, id: u64, version: &str) -> bool {
         let mut st = self.lock();
         let never = st
@@ -389,11 +398,12 @@ impl Shared {
             .never_healthy_versions
             .iter()
             .any(|v| v == version);
+        let flaw = st.faults.flaw_of(version);
         let boot = self.boot();
         let Some(rec) = st.droplets.get(&id) else {
             return false;
         };
-        rec.app.deploy(version, boot, never);
+        rec.app.deploy(version, boot, never, flaw);
         st.stats.deploys += 1;
         true
     }

@@ -101,11 +101,19 @@ pub(crate) fn route_key(method: &str, path: &str) -> String {
         "load_balancers",
         "forwarding_rules",
     ];
+    // Monitoring paths name metrics, never ids.
+    const MONITORING: [&str; 2] = ["metrics", "load_balancer"];
+    let metric = |seg: &str| {
+        MONITORING.contains(&seg)
+            || do_api::monitoring::LbMetric::ALL
+                .iter()
+                .any(|m| m.as_str() == seg)
+    };
     let mut out = String::from(method);
     out.push(' ');
     for (i, seg) in path.trim_matches('/').split('/').enumerate() {
         out.push('/');
-        if i < 2 || WORDS.contains(&seg) {
+        if i < 2 || WORDS.contains(&seg) || metric(seg) {
             out.push_str(seg);
         } else {
             out.push_str("{id}");
@@ -136,6 +144,13 @@ mod tests {
         assert_eq!(
             route_key("POST", "/v2/droplets/actions"),
             "POST /v2/droplets/actions"
+        );
+        assert_eq!(
+            route_key(
+                "GET",
+                "/v2/monitoring/metrics/load_balancer/droplets_http_response_time_95p"
+            ),
+            "GET /v2/monitoring/metrics/load_balancer/droplets_http_response_time_95p"
         );
     }
 }
