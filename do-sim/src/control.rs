@@ -276,6 +276,7 @@ pub async fn remote_snapshot(
     name: &str,
     version: &str,
     never_healthy: bool,
+    flaw: crate::Flaw,
 ) -> Result<Value, String> {
     if version.trim().is_empty() || name.trim().is_empty() {
         return Err("the snapshot's name and version must not be empty".into());
@@ -284,7 +285,13 @@ pub async fn remote_snapshot(
         api_url,
         ca_pem,
         &["images"],
-        json!({ "name": name, "version": version, "never_healthy": never_healthy }),
+        json!({
+            "name": name,
+            "version": version,
+            "never_healthy": never_healthy,
+            "fail_share": flaw.fail_share,
+            "added_latency_ms": flaw.added_latency.as_millis() as u64,
+        }),
     )
     .await
 }

@@ -837,6 +837,13 @@ pub enum SimAction {
         /// A release that never gets healthy (to rehearse a failed deploy).
         #[arg(long)]
         never_healthy: bool,
+        /// A release that passes its health check but fails this share of its requests (0 to
+        /// 1: 0.05 fails every 20th), to rehearse a canary caught by its analysis.
+        #[arg(long, env = "ZDD_SIM_FAIL_SHARE", default_value_t = 0.0)]
+        fail_share: f64,
+        /// A release that answers this much later than the others (its health check does not).
+        #[arg(long, env = "ZDD_SIM_ADDED_LATENCY", value_parser = dur("added-latency"), default_value = "0s")]
+        added_latency: Duration,
         /// Also write `ZDD_IMAGE=<id>` to this file (a dotenv report for the deploy job).
         #[arg(long)]
         dotenv: Option<PathBuf>,

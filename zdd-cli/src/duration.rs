@@ -121,6 +121,12 @@ pub const RANGES: &[Range] = &[
         why: "zdd-do sim only: 0 compares with a platform that remaps at once; DigitalOcean's \"momentary period\" is not published",
     },
     Range {
+        flag: "added-latency",
+        min: Duration::ZERO,
+        max: s(30),
+        why: "zdd-do sim snapshot only: how much later a flawed release answers than the others; the simulated app holds a request at most 30 s",
+    },
+    Range {
         flag: "drain-wait",
         min: Duration::ZERO,
         max: h(1),

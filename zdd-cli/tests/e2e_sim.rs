@@ -1022,7 +1022,7 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
         .healthy_threshold(3);
     let port = |sim: &Sim| sim.app_port().to_string();
     type Args = fn(&Sim, &str) -> Vec<String>;
-    let scenarios: [(&str, Args); 13] = [
+    let scenarios: [(&str, Args); 14] = [
         ("promote", |s, p| {
             let ip = s.reserved_ips()[0].ip.to_string();
             vec![
@@ -1111,6 +1111,28 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
                 SCALE.to_string(),
             ]
         }),
+        ("replace --canary (lb-metrics)", |s, _| {
+            let image = s.image_id("app-v2").unwrap().0.to_string();
+            [
+                "replace",
+                "--lb",
+                "web-lb",
+                "--image",
+                &image,
+                "--canary",
+                "1",
+                "--analysis-window",
+                "3s",
+                "--analysis-judges",
+                "probes,lb-metrics",
+                "--min-requests",
+                "20",
+                "--wait-scale",
+                &SCALE.to_string(),
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        }),
         ("rollback --lb (after replace)", |_, _| {
             vec![
                 "rollback".into(),
@@ -1148,6 +1170,7 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
             SimConfig::blue_green_and_fleet()
                 .time_scale(SCALE)
                 .image(do_sim::ImageSpec::snapshot("app-v2", "v2"))
+                .metrics_period(Duration::from_secs(10))
                 .load_balancer(LbSpec::droplets("pair-lb", ["prod"]).health_check(hc.clone())),
         )
         .await
@@ -1186,6 +1209,7 @@ async fn the_readme_lists_the_scopes_each_command_calls() {
         if label.starts_with("promote")
             || label.starts_with("rollback")
             || label == "roll"
+            || label.starts_with("replace --canary")
             || label == "replace"
         {
             a.extend(health.map(str::to_owned));
@@ -1423,6 +1447,111 @@ async fn replace_with_an_install_command_loses_nothing() {
     for n in &new {
         assert_eq!(sim.droplet(n).unwrap().version, "v2", "{n}");
     }
+    assert_unlocked(&sim).await;
+    sim.shutdown().await;
+}
+
+/// (10) a release that passes its health checks but fails 5% of its requests: the canary takes
+/// traffic beside the old fleet, is caught by the probes and the load balancer's metrics, and
+/// is taken out and deleted (exit 5). Requests fail only while the canary serves (its blast
+/// radius, reported); none before it joined or after it left, and the rest of the new fleet
+/// never joined.
+#[tokio::test]
+async fn a_canary_failing_five_percent_is_caught_and_fails_nothing_outside_its_window() {
+    let sim = Sim::start(
+        SimConfig::blue_green_and_fleet()
+            .time_scale(SCALE)
+            .metrics_period(Duration::from_secs(10))
+            .image(do_sim::ImageSpec::snapshot("app-flaky", "v4").failing(0.05)),
+    )
+    .await
+    .expect("the simulator starts");
+    let image = sim.image_id("app-flaky").unwrap().0.to_string();
+    let (run, report, _, _) = with_lb_traffic(
+        &sim,
+        &[
+            "replace",
+            "--lb",
+            "web-lb",
+            "--image",
+            &image,
+            "--canary",
+            "1",
+            "--analysis-window",
+            "5s",
+            "--analysis-judges",
+            "probes,lb-metrics",
+        ],
+        "20s",
+    )
+    .await;
+    assert_eq!(run.code, 5, "{}", run.context());
+    assert_eq!(run.json["outcome"], "rolled_back", "{}", run.context());
+    let canary = &run.json["canary"];
+    assert_eq!(canary["verdict"], "fail", "{}", run.context());
+    for judge in canary["judges"].as_array().unwrap() {
+        assert_eq!(judge["verdict"], "fail", "{judge}");
+        let canary_rate = judge["canary"]["errors"].as_f64().unwrap()
+            / judge["canary"]["requests"].as_f64().unwrap();
+        assert!(
+            (0.02..0.10).contains(&canary_rate),
+            "about 5% failed at the canary: {judge}"
+        );
+        assert_eq!(judge["old"]["errors"].as_f64(), Some(0.0), "{judge}");
+    }
+    let reported = canary["failed_requests"]["requests"].as_u64().unwrap();
+    assert_eq!(canary["failed_requests"]["counted_by"], "lb_metrics");
+    assert!(reported > 0, "{canary}");
+
+    // Requests failed only while the canary served: between the first and the last slice in
+    // which v4 answered.
+    let all = report.combined();
+    let v4: Vec<u64> = all
+        .buckets
+        .iter()
+        .filter(|b| b.versions.contains_key("v4"))
+        .map(|b| b.start_ms)
+        .collect();
+    let (first, last) = (*v4.first().expect("the canary served"), *v4.last().unwrap());
+    let failed_in = |from: u64, to: u64| -> u64 {
+        all.buckets
+            .iter()
+            .filter(|b| b.start_ms >= from && b.start_ms <= to)
+            .map(|b| b.failed)
+            .sum()
+    };
+    let inside = failed_in(first.saturating_sub(BUCKET_MS), last + BUCKET_MS);
+    let outside = all.failed - inside;
+    eprintln!(
+        "canary blast radius: {inside} of the traffic's {} requests failed while v4 served ({} ms), {outside} outside; zdd-do reported {reported} (load-balancer metrics, its probes included)",
+        all.sent,
+        last + BUCKET_MS - first
+    );
+    assert!(
+        inside > 0,
+        "the traffic met the canary's failures: {}",
+        report.summary()
+    );
+    assert_eq!(
+        outside, 0,
+        "no request failed outside the canary's window: {:?}",
+        all.buckets
+    );
+    assert_enough("canary", &report);
+    // Only the canary ever served the release; the old fleet never left.
+    assert_eq!(
+        all.versions_in_order(),
+        vec!["v1", "v4"],
+        "{}",
+        report.summary()
+    );
+    assert_eq!(serving(&sim), set(&["web-1", "web-2", "web-3"]));
+    assert!(
+        sim.droplets()
+            .iter()
+            .all(|d| !d.name.starts_with("web-lb-"))
+    );
+    assert_eq!(run.json["deleted"].as_array().unwrap().len(), 3);
     assert_unlocked(&sim).await;
     sim.shutdown().await;
 }

@@ -31,9 +31,19 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
         app_version,
         name,
         never_healthy,
+        fail_share,
+        added_latency,
         dotenv,
     }) = &s.action
     {
+        if !(0.0..=1.0).contains(fail_share) {
+            return Err(Early(
+                exit::USAGE,
+                format!(
+                    "--fail-share {fail_share}: give a share from 0 to 1 (0.05 fails every 20th request)"
+                ),
+            ));
+        }
         let ca = super::api_ca(g)?;
         let name = name.clone().unwrap_or_else(|| format!("app-{app_version}"));
         let answer = do_sim::remote_snapshot(
@@ -42,6 +52,7 @@ pub(super) async fn run(g: &cli::Global, s: &cli::SimArgs) -> Result<i32, Early>
             &name,
             app_version,
             *never_healthy,
+            do_sim::Flaw::new(*fail_share, *added_latency),
         )
         .await
         .map_err(|e| Early(exit::USAGE, format!("sim snapshot: {e}")))?;
