@@ -421,6 +421,8 @@ pub struct RollArgs {
     #[arg(long, env = "ZDD_ROLLBACK_EXEC")]
     pub rollback_exec: Option<String>,
     #[command(flatten)]
+    pub canary: CanaryArgs,
+    #[command(flatten)]
     pub health: RollHealth,
     #[command(flatten)]
     pub lock: Lock,
@@ -484,11 +486,13 @@ pub enum JudgeArg {
 /// before the rest follow.
 #[derive(Debug, Args)]
 pub struct CanaryArgs {
-    /// Put only this many new droplets in first, judge them, and let the rest follow only
-    /// when they pass (a failure deletes them, exit 5).
+    /// Canary analysis: `replace` puts only this many new droplets in first; `roll` makes its
+    /// first batch this many droplets (and needs --on-failure rollback). They take traffic
+    /// beside the others for --analysis-window and are judged; the rest follow only when they
+    /// pass (a failure takes them out: replace deletes them, roll rolls them back; exit 5).
     #[arg(long, env = "ZDD_CANARY", conflicts_with = "canary_percent")]
     pub canary: Option<usize>,
-    /// As --canary, with a share of the new droplets (rounded up, at least one).
+    /// As --canary, with a share of the droplets (rounded up, at least one).
     #[arg(long, env = "ZDD_CANARY_PERCENT")]
     pub canary_percent: Option<f64>,
     /// How long the canaries take traffic before they are judged.

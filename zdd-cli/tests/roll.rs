@@ -274,3 +274,82 @@ async fn unlock_by_load_balancer_name() {
     assert!(fake.lock_tags().is_empty());
     fake.assert_no_unexpected();
 }
+
+#[tokio::test]
+async fn roll_canary_judges_the_first_batch_and_rolls_it_back_when_it_fails() {
+    // No way back: refused before anything is sent, naming the flags.
+    let fake = pool(4, false).await;
+    let (code, v, _) = cli(&fake, &["--exec", "true", "--canary", "1"]).await;
+    assert_eq!(
+        (code, v["outcome"].as_str()),
+        (2, Some("config_error")),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["message"],
+        "--on-failure, --canary: a canary batch that fails its analysis is rolled back: roll back on failure, with a rollback command",
+        "{v:#}"
+    );
+    assert!(fake.calls().is_empty());
+
+    // The check fails the canary (droplet 1, judged against 2, 3 and 4): it leaves, is rolled
+    // back, and no other droplet is touched.
+    let (code, v, _) = cli(
+        &fake,
+        &[
+            "--exec",
+            "true",
+            "--on-failure",
+            "rollback",
+            "--rollback-exec",
+            r#"test "$ZDD_HOOK" = rollback"#,
+            "--canary",
+            "1",
+            "--analysis-window",
+            "2s",
+            "--min-requests",
+            "20",
+            "--analysis-exec",
+            r#"test "$ZDD_CANARY_IDS" = 1 && test "$ZDD_OLD_IDS" = 2,3,4 && exit 4"#,
+        ],
+    )
+    .await;
+    assert_eq!(
+        (code, v["outcome"].as_str()),
+        (5, Some("rolled_back")),
+        "{v:#}"
+    );
+    assert_eq!(v["canary"]["verdict"], "fail", "{v:#}");
+    let judges: Vec<(&str, &str)> = v["canary"]["judges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| (j["judge"].as_str().unwrap(), j["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(judges, [("probes", "pass"), ("check", "fail")], "{v:#}");
+    let purposes: Vec<(&str, Vec<u64>)> = v["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["purpose"].as_str().unwrap(),
+                b["droplets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_u64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        purposes,
+        [("update", vec![1]), ("rollback", vec![1])],
+        "{v:#}"
+    );
+    for i in 1..=4 {
+        assert_eq!(tags(&fake, i), vec!["web"]);
+    }
+    fake.assert_no_unexpected();
+}

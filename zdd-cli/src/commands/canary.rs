@@ -1,4 +1,5 @@
-//! The canary flags (`replace --canary`) to a [`CanaryConfig`], each refusal naming its flag.
+//! The canary flags (`replace --canary`, `roll --canary`) to a [`CanaryConfig`], each refusal
+//! naming its flag.
 
 use zdd_core::canary::{CanaryConfig, CanaryField, CanarySize, Judges};
 
@@ -6,7 +7,8 @@ use super::Early;
 use crate::cli::{CanaryArgs, JudgeArg};
 use crate::exit;
 
-fn flag(f: CanaryField) -> &'static str {
+/// The flag that sets a canary setting.
+pub(super) fn flag(f: CanaryField) -> &'static str {
     match f {
         CanaryField::Size => "--canary",
         CanaryField::Window => "--analysis-window",

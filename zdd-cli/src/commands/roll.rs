@@ -8,7 +8,7 @@ use super::{
 };
 use crate::cli::{self, Output};
 use crate::exit;
-use crate::hook::{CommandHook, HookOutput};
+use crate::hook::{CommandCheck, CommandHook, HookOutput};
 use crate::render::{self, StderrSink};
 
 fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
@@ -56,6 +56,7 @@ fn config(r: &cli::RollArgs) -> Result<RollingConfig, Early> {
         dry_run: r.dry_run,
         lock: lock_settings(&r.lock)?,
         wait_scale: lb.wait_scale,
+        canary: super::canary::config(&r.canary)?,
     };
     // Core's one check of the configuration, in flag names.
     cfg.check(r.rollback_exec.is_some()).map_err(|e| {
@@ -76,6 +77,7 @@ fn roll_flag(f: RollingField) -> &'static str {
         RollingField::DrainMethod => "--drain-method",
         RollingField::WatchUrl => "--lb-probe",
         RollingField::Health(h) => health_flag(h),
+        RollingField::Canary(c) => super::canary::flag(c),
         _ => "a roll flag",
     }
 }
@@ -96,11 +98,17 @@ pub(super) async fn run(
         })
     };
     let (update, rollback) = (hook(&r.exec), hook(&r.rollback_exec));
-    let mut report = rolling::run(
+    let check = r.canary.analysis_exec.as_ref().map(|c| {
+        CommandCheck(CommandHook {
+            command: c.clone(),
+            timeout: r.canary.analysis_exec_timeout,
+            output: HookOutput::for_style(sink.style()),
+        })
+    });
+    let mut report = rolling::run_with_check(
         &client,
         &cfg,
-        update.as_ref(),
-        rollback.as_ref(),
+        (update.as_ref(), rollback.as_ref(), check.as_ref()),
         sink,
         interrupted(),
     )

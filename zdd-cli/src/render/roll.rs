@@ -17,7 +17,7 @@ pub fn dotenv(report: &RollingReport, code: i32) -> Vec<(&'static str, String)> 
             .collect::<Vec<_>>()
             .join(",")
     };
-    vec![
+    let mut keys = vec![
         ("ZDD_OUTCOME", wire_name(&report.outcome)),
         ("ZDD_EXIT_CODE", code.to_string()),
         (
@@ -33,7 +33,9 @@ pub fn dotenv(report: &RollingReport, code: i32) -> Vec<(&'static str, String)> 
             ids(|d| d.state == DropletState::Updated),
         ),
         ("ZDD_OUT_OF_ROTATION", ids(|d| d.out_of_rotation)),
-    ]
+    ];
+    keys.extend(super::replace::canary_dotenv(report.canary.as_ref()));
+    keys
 }
 
 /// The summary on stdout.
@@ -98,6 +100,11 @@ pub fn print_human(r: &RollingReport, code: i32) {
                 rolling::WaitHow::Observed => writeln!(out, "    {w}"),
                 rolling::WaitHow::Computed => writeln!(out, "    waited {w}"),
             };
+        }
+    }
+    if let Some(c) = &r.canary {
+        for line in super::replace::canary_lines(c) {
+            let _ = writeln!(out, "  {line}");
         }
     }
     for d in r.droplets.iter().filter(|_| !r.batches.is_empty()) {

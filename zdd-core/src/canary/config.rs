@@ -102,7 +102,8 @@ pub struct CanaryConfig {
 }
 
 /// The field of a [`CanaryConfig`] a check refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CanaryField {
     /// [`CanaryConfig::size`].
     Size,

@@ -44,6 +44,38 @@ pub struct CanaryReport {
     pub passed_earlier: bool,
 }
 
+impl CanaryReport {
+    /// Why the canaries do not go on (every judge that did not pass, with its figures, and
+    /// their blast radius), or `None` when they passed.
+    pub fn failure(&self) -> Option<String> {
+        if self.verdict == Verdict::Pass {
+            return None;
+        }
+        Some(format!(
+            "the canary analysis {} ({}){}",
+            if self.verdict == Verdict::Fail {
+                "failed"
+            } else {
+                "was inconclusive, which does not pass"
+            },
+            self.judges
+                .iter()
+                .filter(|r| r.verdict != Verdict::Pass)
+                .map(|r| format!("{}: {}", r.judge.label(), r.reason))
+                .collect::<Vec<_>>()
+                .join("; "),
+            self.failed_requests
+                .as_ref()
+                .map(|b| format!(
+                    "; the canaries failed {} request(s) in the window (counted by {})",
+                    b.requests,
+                    b.counted_by.label()
+                ))
+                .unwrap_or_default()
+        ))
+    }
+}
+
 /// Requests the canaries failed in the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BlastRadius {

@@ -63,6 +63,9 @@ pub struct RollingConfig {
     pub on_failure: OnFailure,
     /// The version being deployed, passed to the hooks.
     pub version: Option<String>,
+    /// The first batch is a canary: after it is back in rotation it takes traffic beside the
+    /// droplets not updated yet for the window and is judged; a failure rolls it back.
+    pub canary: Option<crate::canary::CanaryConfig>,
     /// Print the batches and waits, change nothing.
     pub dry_run: bool,
     /// The deploy lock (scoped to the load balancer); `None` runs without one.
@@ -90,6 +93,7 @@ impl RollingConfig {
             put_back_early: true,
             on_failure: OnFailure::Pause,
             version: None,
+            canary: None,
             dry_run: false,
             lock: Some(LockSettings::default()),
             wait_scale: 1.0,
@@ -181,6 +185,8 @@ pub enum RollingField {
     Sightings,
     /// A setting of the health gate.
     Health(HealthField),
+    /// A setting of the canary analysis.
+    Canary(crate::canary::CanaryField),
 }
 
 /// Why a [`RollingConfig`] is refused: the settings involved (the first is the one to change)
@@ -243,6 +249,17 @@ impl RollingConfig {
         }
         if let Err(m) = self.lb.check() {
             return bad(&[F::Lb], m);
+        }
+        if let Some(c) = &self.canary {
+            if let Err((field, m)) = c.check() {
+                return bad(&[F::Canary(field)], m);
+            }
+            if self.on_failure != OnFailure::Rollback {
+                return bad(
+                    &[F::OnFailure, F::Canary(crate::canary::CanaryField::Size)],
+                    "a canary batch that fails its analysis is rolled back: roll back on failure, with a rollback command".into(),
+                );
+            }
         }
         Ok(())
     }

@@ -26,9 +26,9 @@ pub mod steps;
 pub use config::{
     InvalidRollingConfig, LbRef, OnFailure, RollingConfig, RollingField, WatchField, WatchSettings,
 };
-pub use execute::run;
+pub use execute::{run, run_with_check};
 pub use identity::{Identify, Identity};
-pub use plan::{Membership, RollPlan, marker_tag};
+pub use plan::{Membership, RollPlan, marker_tag, plan_with_canary};
 pub use report::{
     BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport, WatchReport,
 };

@@ -94,6 +94,17 @@ fn found(obs: &Observation) -> String {
 /// Decide the batches, or refuse. `max_unavailable` droplets at most are taken out at once,
 /// and at least one droplet always stays in rotation.
 pub fn plan(obs: &Observation, max_unavailable: NonZeroUsize) -> Result<RollPlan, Refusal> {
+    plan_with_canary(obs, max_unavailable, None)
+}
+
+/// [`plan`], with the first batch of the droplets in rotation a canary of `canary`'s size
+/// (never all of them: at least one stays out of it); the others in batches of
+/// `max_unavailable`.
+pub fn plan_with_canary(
+    obs: &Observation,
+    max_unavailable: NonZeroUsize,
+    canary: Option<crate::canary::CanarySize>,
+) -> Result<RollPlan, Refusal> {
     let max_unavailable = max_unavailable.get();
     let refuse = |reason: String| {
         Err(Refusal {
@@ -165,7 +176,12 @@ pub fn plan(obs: &Observation, max_unavailable: NonZeroUsize) -> Result<RollPlan
             resume: true,
         });
     }
-    for chunk in rest.chunks(max_unavailable) {
+    let first = canary.map_or(0, |c| c.of(rest.len()).min(rest.len().saturating_sub(1)));
+    let (head, tail) = rest.split_at(first);
+    for chunk in std::iter::once(head)
+        .filter(|h| !h.is_empty())
+        .chain(tail.chunks(max_unavailable))
+    {
         batches.push(Batch {
             index: batches.len() + 1,
             members: chunk

@@ -176,6 +176,8 @@ pub struct RollingReport {
     pub batches: Vec<BatchReport>,
     /// Every droplet, in plan order.
     pub droplets: Vec<DropletReport>,
+    /// The canary analysis of the first batch, when one ran.
+    pub canary: Option<crate::canary::CanaryReport>,
     /// The steps run, with durations.
     pub steps: Vec<StepTiming>,
     /// HTTP requests sent to the DigitalOcean API.

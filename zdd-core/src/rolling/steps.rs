@@ -125,6 +125,19 @@ pub enum RollStep {
         #[serde(with = "secs")]
         deadline: Duration,
     },
+    /// The canary batch takes traffic beside the droplets not updated yet for the window, then
+    /// is judged; a failure (or inconclusive) takes it out again and rolls it back.
+    Analysis {
+        /// How long it takes traffic.
+        #[serde(with = "secs")]
+        window: Duration,
+        /// Who judges.
+        judges: Vec<crate::canary::JudgeKind>,
+        /// The page the probes ask.
+        path: String,
+        /// When the canary fails.
+        thresholds: crate::canary::Thresholds,
+    },
     /// The pause between batches.
     BatchDelay(Wait),
     /// The computed waits added up.
@@ -261,6 +274,25 @@ impl fmt::Display for RollStep {
                 fmt_secs(*deadline)
             ),
             RollStep::BatchDelay(w) => write!(f, "wait {w}"),
+            RollStep::Analysis {
+                window,
+                judges,
+                path,
+                thresholds: t,
+            } => write!(
+                f,
+                "canary: this batch takes traffic beside the droplets not updated yet for {}s, then is judged by {} (probes ask {path}); it fails above {:.1} points more errors or a p95 above the others' × {} + {} ms, or with fewer than {} requests (inconclusive never passes): then it leaves the load balancer and is rolled back",
+                window.as_secs(),
+                judges
+                    .iter()
+                    .map(|j| j.label())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                t.max_error_rate_increase * 100.0,
+                t.max_p95_ratio,
+                t.p95_slack.as_millis(),
+                t.min_requests
+            ),
             RollStep::TotalWaits { applied } => write!(
                 f,
                 "computed waits: {}s in all, plus the update commands, health gates and watched waits",

@@ -162,34 +162,7 @@ impl Run<'_> {
             };
             analyse(&a, canaries, &old, check).await
         };
-        let verdict = report.verdict;
-        let why = match verdict {
-            Verdict::Pass => None,
-            v => Some(format!(
-                "the canary analysis {} ({}){}",
-                if v == Verdict::Fail {
-                    "failed"
-                } else {
-                    "was inconclusive, which does not pass"
-                },
-                report
-                    .judges
-                    .iter()
-                    .filter(|r| r.verdict != Verdict::Pass)
-                    .map(|r| format!("{}: {}", r.judge.label(), r.reason))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                report
-                    .failed_requests
-                    .as_ref()
-                    .map(|b| format!(
-                        "; the canaries failed {} request(s) in the window (counted by {})",
-                        b.requests,
-                        b.counted_by.label()
-                    ))
-                    .unwrap_or_default()
-            )),
-        };
+        let why = report.failure();
         self.partial.canary = Some(report);
         if let Some(why) = why {
             return Err(self.undo(active, p, why).await);

@@ -105,6 +105,23 @@ impl Run<'_> {
                 }),
                 None => out.extend(put_back.iter().cloned().map(RollStep::Wait)),
             }
+            if let Some(c) = &self.cfg.canary
+                && p.batches.iter().find(|b| !b.resume).map(|b| b.index) == Some(b.index)
+            {
+                out.push(RollStep::Analysis {
+                    window: c.window,
+                    judges: [
+                        (c.judges.probes, crate::canary::JudgeKind::Probes),
+                        (c.judges.lb_metrics, crate::canary::JudgeKind::LbMetrics),
+                        (c.judges.check, crate::canary::JudgeKind::Check),
+                    ]
+                    .into_iter()
+                    .filter_map(|(on, k)| on.then_some(k))
+                    .collect(),
+                    path: c.path.clone(),
+                    thresholds: c.thresholds.clone(),
+                });
+            }
             if b.index < p.batches.len() && !self.cfg.batch_delay.is_zero() {
                 out.push(RollStep::BatchDelay(waits::batch_delay(
                     self.cfg.batch_delay,

@@ -13,15 +13,17 @@ use do_api::{Client, DropletId};
 use tokio::time::Instant;
 
 use super::config::{OnFailure, RollingConfig};
-use super::plan::{Batch, Member, Membership, Observation, RollPlan, plan};
+use super::plan::{Batch, Member, Membership, Observation, RollPlan, plan_with_canary};
 use super::report::{BatchReport, DropletReport, DropletState, LbSummary, Outcome, RollingReport};
 use super::waits::{self, Drain, Wait, WaitKind};
+use crate::canary::{CanaryCheck, NoCheck};
 use crate::events::{Event, EventSink, Step};
 use crate::health::HealthGate;
 use crate::hook::{DropletHook, HookTarget};
 use crate::lock::{DeployLock, scope_for_lb};
 use crate::runner::{Steps, check_lock, release_lock, take_lock};
 
+mod canary;
 mod cycle;
 mod describe;
 mod drain;
@@ -111,6 +113,8 @@ struct Run<'a> {
     watch_report: crate::rolling::report::WatchReport,
     /// How long the last take-out call took (for deciding an early put-back).
     api_latency: Option<Duration>,
+    /// The canary analysis of the first batch.
+    canary: Option<crate::canary::CanaryReport>,
 }
 
 impl<'a> Run<'a> {
@@ -137,15 +141,24 @@ impl<'a> Run<'a> {
             .count()
     }
 
-    async fn body<H: DropletHook, R: DropletHook>(
+    async fn body<H: DropletHook, R: DropletHook, C: CanaryCheck>(
         &mut self,
         lb: LoadBalancer,
-        update: Option<&H>,
-        rollback: Option<&R>,
+        (update, rollback, check): (Option<&H>, Option<&R>, Option<&C>),
     ) -> Result<(Outcome, String), Stop> {
         let obs = self.observe(lb).await?;
-        let p = plan(&obs, self.cfg.max_unavailable)
-            .map_err(|r| Stop::new(Outcome::Refused, r.to_string()))?;
+        let p = plan_with_canary(
+            &obs,
+            self.cfg.max_unavailable,
+            self.cfg.canary.as_ref().map(|c| c.size),
+        )
+        .map_err(|r| Stop::new(Outcome::Refused, r.to_string()))?;
+        let canary_batch = self
+            .cfg
+            .canary
+            .as_ref()
+            .and_then(|_| p.batches.iter().find(|b| !b.resume))
+            .map(|b| b.index);
         self.pool = p.pool.clone();
         let started = Instant::now();
         for b in &p.batches {
@@ -214,6 +227,17 @@ impl<'a> Run<'a> {
             let failures = self
                 .cycle(batch.index, batch, Purpose::Update, update, batch.resume)
                 .await?;
+            if failures.is_empty() && Some(batch.index) == canary_batch {
+                let later: Vec<Droplet> = p
+                    .batches
+                    .iter()
+                    .filter(|b| b.index > batch.index)
+                    .flat_map(|b| b.members.iter().map(|m| m.droplet.clone()))
+                    .collect();
+                if let Some(failures) = self.canary_batch(batch, &later, check).await? {
+                    return self.on_failure(batch, &done, failures, rollback).await;
+                }
+            }
             if failures.is_empty() {
                 done.push(batch.clone());
                 continue;
@@ -320,6 +344,27 @@ pub async fn run<H: DropletHook, R: DropletHook>(
     sink: &dyn EventSink,
     cancel: impl Future<Output = ()>,
 ) -> RollingReport {
+    run_with_check(
+        client,
+        cfg,
+        (update, rollback, None::<&NoCheck>),
+        sink,
+        cancel,
+    )
+    .await
+}
+
+/// [`run`], with the user's own canary check (asked when [`RollingConfig::canary`] has
+/// [`crate::canary::Judges::check`]): `hooks` are the update command, the rollback command and
+/// the check.
+pub async fn run_with_check<H: DropletHook, R: DropletHook, C: CanaryCheck>(
+    client: &Client,
+    cfg: &RollingConfig,
+    hooks: (Option<&H>, Option<&R>, Option<&C>),
+    sink: &dyn EventSink,
+    cancel: impl Future<Output = ()>,
+) -> RollingReport {
+    let rollback = hooks.1;
     let started = Instant::now();
     let calls_before = client.requests_sent();
     let steps = Steps::new(sink);
@@ -335,6 +380,7 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         plan: Vec::new(),
         batches: Vec::new(),
         droplets: Vec::new(),
+        canary: None,
         watch: None,
         steps: steps.into_timings(),
         api_calls: client.requests_sent() - calls_before,
@@ -363,9 +409,10 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         watcher: None,
         watch_report: crate::rolling::report::WatchReport::default(),
         api_latency: None,
+        canary: None,
     };
     run.api_latency = Some(run.planned.api_latency);
-    let stop = match run.go(update, rollback, cancel).await {
+    let stop = match run.go(hooks, cancel).await {
         Ok((outcome, message)) => Stop::new(outcome, message),
         Err(stop) => stop,
     };
@@ -373,6 +420,7 @@ pub async fn run<H: DropletHook, R: DropletHook>(
         plan: run.plan_lines,
         batches: run.batches,
         droplets: run.droplets,
+        canary: run.canary,
         watch: Some(run.watch_report),
         ..report(stop, Some(&run.planned), run.steps)
     }
@@ -398,10 +446,9 @@ async fn prepare(
 }
 
 impl Run<'_> {
-    async fn go<H: DropletHook, R: DropletHook>(
+    async fn go<H: DropletHook, R: DropletHook, C: CanaryCheck>(
         &mut self,
-        update: Option<&H>,
-        rollback: Option<&R>,
+        hooks: (Option<&H>, Option<&R>, Option<&C>),
         cancel: std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(Outcome, String), Stop> {
         let mut cancel = cancel;
@@ -422,7 +469,7 @@ impl Run<'_> {
                 Outcome::Interrupted,
                 format!("interrupted; droplets taken out carry `{marker}`: run the same command again to resume"),
             )),
-            r = self.body(lb, update, rollback) => r,
+            r = self.body(lb, hooks) => r,
         };
         if let Some(lock) = self.lock.take() {
             release_lock(&self.steps, lock, &unlock).await;

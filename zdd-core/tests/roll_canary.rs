@@ -1,0 +1,235 @@
+//! `roll` with a canary, against the stateful fake: the first batch, back in rotation, takes
+//! traffic beside the droplets not updated yet and is judged; a pass lets the other batches
+//! follow, a failure takes it out again and the rollback command puts the previous version
+//! back on it. The update installs `v2`, or a flawed `v2` that is healthy but fails one
+//! request in 20 through the load balancer.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fake_do::{App, FakeDo, Flaw, POOL_LB_ID as LB_ID, State};
+use zdd_core::bluegreen::LockSettings;
+use zdd_core::canary::{CanaryConfig, CanarySize, JudgeKind, Verdict};
+use zdd_core::events::CollectingSink;
+use zdd_core::health::HealthPolicy;
+use zdd_core::hook::{DropletHook, HookPurpose, HookTarget};
+use zdd_core::rolling::{self, LbRef, OnFailure, Outcome, RollingConfig, RollingReport};
+
+/// Installs `<name> <version>` on a droplet (with `flaw`, a release that fails some requests),
+/// and records which droplets it ran for.
+struct Install {
+    state: Arc<Mutex<State>>,
+    version: &'static str,
+    flaw: Option<Flaw>,
+    seen: Mutex<Vec<u64>>,
+}
+
+impl Install {
+    fn new(fake: &FakeDo, version: &'static str, flaw: Option<Flaw>) -> Self {
+        Install {
+            state: fake.state.clone(),
+            version,
+            flaw,
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn seen(&self) -> Vec<u64> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl DropletHook for Install {
+    async fn run(&self, t: &HookTarget) -> Result<(), String> {
+        self.seen.lock().unwrap().push(t.id.0);
+        let mut st = self.state.lock().unwrap();
+        st.apps.insert(
+            t.id.0,
+            App {
+                status: 200,
+                body: format!("{} {}", t.name, self.version),
+            },
+        );
+        match (self.flaw, t.purpose) {
+            (Some(f), HookPurpose::Update) => st.flaws.insert(t.id.0, f),
+            _ => st.flaws.remove(&t.id.0),
+        };
+        Ok(())
+    }
+}
+
+/// Waits scaled by 0.01, a canary of one droplet held 2 s and judged by the probes on at
+/// least 20 requests, rolled back on failure.
+fn config() -> RollingConfig {
+    let mut canary = CanaryConfig::new(CanarySize::Count(1), Duration::from_secs(2));
+    canary.thresholds.min_requests = 20;
+    RollingConfig {
+        health: HealthPolicy {
+            successes: 2,
+            interval: Duration::from_millis(20),
+            deadline: Duration::from_millis(600),
+            request_timeout: Duration::from_millis(500),
+            ..HealthPolicy::default()
+        },
+        drain_wait: Duration::from_secs(2),
+        lb_sync_wait: Duration::from_secs(1),
+        version: Some("v2".into()),
+        lock: Some(LockSettings {
+            ttl: Duration::from_secs(1800),
+            wait: Duration::ZERO,
+            poll: Duration::from_millis(50),
+            settle: Duration::from_millis(50),
+            lease: Duration::from_secs(60),
+        }),
+        wait_scale: 0.01,
+        on_failure: OnFailure::Rollback,
+        canary: Some(canary),
+        ..RollingConfig::new(LbRef::Id(LB_ID.into()))
+    }
+}
+
+async fn roll(
+    fake: &FakeDo,
+    cfg: &RollingConfig,
+    update: &Install,
+    undo: &Install,
+) -> RollingReport {
+    rolling::run(
+        &fake.client(),
+        cfg,
+        Some(update),
+        Some(undo),
+        &CollectingSink::default(),
+        std::future::pending(),
+    )
+    .await
+}
+
+/// The mutating calls, with the lock and marker tags written `LOCK` and `OUT`.
+fn mutations(fake: &FakeDo) -> Vec<String> {
+    fake.short_mutations()
+        .into_iter()
+        .map(|c| {
+            let c = c.replace(fake_do::POOL_MARKER, "OUT");
+            match c.find("zdd-lock:") {
+                Some(i) => format!("{}LOCK", &c[..i]),
+                None => c,
+            }
+        })
+        .collect()
+}
+
+fn bodies(fake: &FakeDo) -> Vec<String> {
+    let st = fake.state();
+    (1..=4).map(|i| st.apps[&i].body.clone()).collect()
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| (*x).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_canary_batch_that_passes_lets_the_others_follow() {
+    let fake = FakeDo::lb_pool(4, false).await;
+    let update = Install::new(&fake, "v2", None);
+    let undo = Install::new(&fake, "v1", None);
+    let report = roll(&fake, &config(), &update, &undo).await;
+    assert_eq!(report.outcome, Outcome::Rolled, "{}", report.message);
+    let c = report.canary.as_ref().expect("a canary report");
+    assert_eq!(c.verdict, Verdict::Pass, "{:?}", c.judges);
+    assert_eq!(c.canaries.iter().map(|d| d.id.0).collect::<Vec<_>>(), [1]);
+    let probes = &c.judges[0];
+    assert_eq!(probes.judge, JudgeKind::Probes);
+    // Judged against the three droplets not updated yet.
+    assert!(probes.old.as_ref().unwrap().requests >= 20.0, "{probes:?}");
+    assert_eq!(update.seen(), [1, 2, 3, 4]);
+    assert!(undo.seen().is_empty());
+    assert_eq!(
+        bodies(&fake),
+        ["web-1 v2", "web-2 v2", "web-3 v2", "web-4 v2"]
+    );
+    let batches: Vec<Vec<u64>> = report
+        .batches
+        .iter()
+        .map(|b| b.droplets.iter().map(|d| d.0).collect())
+        .collect();
+    assert_eq!(batches, [vec![1], vec![2], vec![3], vec![4]]);
+    fake.assert_no_unexpected();
+}
+
+#[tokio::test]
+async fn a_canary_batch_failing_its_users_leaves_and_is_rolled_back() {
+    let fake = FakeDo::lb_pool(4, false).await;
+    let flawed = Flaw {
+        fail_every: 20,
+        delay: Duration::ZERO,
+    };
+    let update = Install::new(&fake, "v2", Some(flawed));
+    let undo = Install::new(&fake, "v1", None);
+    let report = roll(&fake, &config(), &update, &undo).await;
+    assert_eq!(report.outcome, Outcome::RolledBack, "{}", report.message);
+    assert!(
+        report
+            .message
+            .starts_with("droplet 1 (web-1): the canary analysis failed (probes: error rate "),
+        "{}",
+        report.message
+    );
+    assert!(
+        report.message.ends_with("rolled back 1 droplet(s) with the rollback command: all are back in rotation on the previous version"),
+        "{}",
+        report.message
+    );
+    assert_eq!(report.canary.as_ref().unwrap().verdict, Verdict::Fail);
+    // Only the canary got the release, and got the previous one back.
+    assert_eq!(update.seen(), [1]);
+    assert_eq!(undo.seen(), [1]);
+    assert_eq!(
+        bodies(&fake),
+        ["web-1 v1", "web-2 v1", "web-3 v1", "web-4 v1"]
+    );
+    assert!(fake.state().flaws.is_empty());
+    assert_eq!(
+        mutations(&fake),
+        s(&[
+            "create LOCK",
+            "create OUT",
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-OUT 1",
+            // The verdict: out again, marked, then rolled back through the same protocol.
+            "+OUT 1",
+            "-web 1",
+            "+web 1",
+            "-OUT 1",
+            "delete LOCK",
+        ])
+    );
+    fake.assert_no_unexpected();
+}
+
+#[tokio::test]
+async fn a_canary_without_a_way_back_is_refused_before_anything_changes() {
+    let fake = FakeDo::lb_pool(4, false).await;
+    let update = Install::new(&fake, "v2", None);
+    let cfg = RollingConfig {
+        on_failure: OnFailure::Pause,
+        ..config()
+    };
+    let report = rolling::run(
+        &fake.client(),
+        &cfg,
+        Some(&update),
+        None::<&Install>,
+        &CollectingSink::default(),
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::ConfigError, "{}", report.message);
+    assert_eq!(
+        report.message,
+        "a canary batch that fails its analysis is rolled back: roll back on failure, with a rollback command"
+    );
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
