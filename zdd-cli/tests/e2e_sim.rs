@@ -1555,3 +1555,88 @@ async fn a_canary_failing_five_percent_is_caught_and_fails_nothing_outside_its_w
     assert_unlocked(&sim).await;
     sim.shutdown().await;
 }
+
+/// (11) roll a version that passes its health checks but fails 5% of its requests, with the
+/// first batch a canary: it is caught, taken out again and rolled back to v1; requests failed
+/// only while it served v3, and the other droplets never got it.
+#[tokio::test]
+async fn roll_canary_of_a_release_failing_five_percent_rolls_back_the_first_batch() {
+    let sim = Sim::start(
+        SimConfig::blue_green_and_fleet()
+            .time_scale(SCALE)
+            .metrics_period(Duration::from_secs(10))
+            .faults(Faults::none().flawed_version("v3", do_sim::Flaw::new(0.05, Duration::ZERO))),
+    )
+    .await
+    .expect("the simulator starts");
+    let lb_id = sim.load_balancer("web-lb").unwrap().id.to_string();
+    let (run, report, _, _) = with_lb_traffic(
+        &sim,
+        &[
+            "roll",
+            "--lb",
+            &lb_id,
+            "--version",
+            "v3",
+            "--exec",
+            "zdd-do sim deploy",
+            "--on-failure",
+            "rollback",
+            "--rollback-exec",
+            "zdd-do sim deploy --version v1",
+            "--canary",
+            "1",
+            "--analysis-window",
+            "5s",
+            "--analysis-judges",
+            "probes,lb-metrics",
+        ],
+        "20s",
+    )
+    .await;
+    assert_eq!(run.code, 5, "{}", run.context());
+    assert_eq!(run.json["outcome"], "rolled_back", "{}", run.context());
+    assert_eq!(run.json["canary"]["verdict"], "fail", "{}", run.context());
+    let reported = run.json["canary"]["failed_requests"]["requests"]
+        .as_u64()
+        .unwrap();
+    let all = report.combined();
+    let v3: Vec<u64> = all
+        .buckets
+        .iter()
+        .filter(|b| b.versions.contains_key("v3"))
+        .map(|b| b.start_ms)
+        .collect();
+    let (first, last) = (*v3.first().expect("the canary served"), *v3.last().unwrap());
+    let inside: u64 = all
+        .buckets
+        .iter()
+        .filter(|b| b.start_ms + BUCKET_MS >= first && b.start_ms <= last + BUCKET_MS)
+        .map(|b| b.failed)
+        .sum();
+    eprintln!(
+        "roll canary blast radius: {inside} of the traffic's {} requests failed while v3 served ({} ms), {} outside; zdd-do reported {reported}",
+        all.sent,
+        last + BUCKET_MS - first,
+        all.failed - inside
+    );
+    assert!(inside > 0 && reported > 0, "{}", report.summary());
+    assert_eq!(
+        all.failed, inside,
+        "no request failed outside the canary's window: {:?}",
+        all.buckets
+    );
+    assert_enough("roll canary", &report);
+    // web-1 was the canary; all three run v1 and serve.
+    let lb = sim.load_balancer("web-lb").unwrap();
+    for name in ["web-1", "web-2", "web-3"] {
+        let d = sim.droplet(name).unwrap();
+        assert_eq!(d.version, "v1", "{name}");
+        assert!(lb.in_rotation.contains(&d.id), "{name} not in rotation");
+        assert_eq!(tags_of(&sim, name), vec!["web"], "{name}");
+    }
+    // One update (the canary) and its rollback.
+    assert_eq!(sim.stats().deploys, 2, "{}", run.context());
+    assert_unlocked(&sim).await;
+    sim.shutdown().await;
+}
