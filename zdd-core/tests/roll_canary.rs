@@ -4,16 +4,17 @@
 //! back on it. The update installs `v2`, or a flawed `v2` that is healthy but fails one
 //! request in 20 through the load balancer.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fake_do::{App, FakeDo, Flaw, POOL_LB_ID as LB_ID, State};
-use zdd_core::bluegreen::LockSettings;
+use common::rolling_config;
+use fake_do::{App, FakeDo, Flaw, State};
 use zdd_core::canary::{CanaryConfig, CanarySize, JudgeKind, Verdict};
 use zdd_core::events::CollectingSink;
-use zdd_core::health::HealthPolicy;
 use zdd_core::hook::{DropletHook, HookPurpose, HookTarget};
-use zdd_core::rolling::{self, LbRef, OnFailure, Outcome, RollingConfig, RollingReport};
+use zdd_core::rolling::{self, OnFailure, Outcome, RollingConfig, RollingReport};
 
 /// Installs `<name> <version>` on a droplet (with `flaw`, a release that fails some requests),
 /// and records which droplets it ran for.
@@ -58,33 +59,15 @@ impl DropletHook for Install {
     }
 }
 
-/// Waits scaled by 0.01, a canary of one droplet held 2 s and judged by the probes on at
+/// [`rolling_config`] with a canary of one droplet held 2 s and judged by the probes on at
 /// least 20 requests, rolled back on failure.
 fn config() -> RollingConfig {
     let mut canary = CanaryConfig::new(CanarySize::Count(1), Duration::from_secs(2));
     canary.thresholds.min_requests = 20;
     RollingConfig {
-        health: HealthPolicy {
-            successes: 2,
-            interval: Duration::from_millis(20),
-            deadline: Duration::from_millis(600),
-            request_timeout: Duration::from_millis(500),
-            ..HealthPolicy::default()
-        },
-        drain_wait: Duration::from_secs(2),
-        lb_sync_wait: Duration::from_secs(1),
-        version: Some("v2".into()),
-        lock: Some(LockSettings {
-            ttl: Duration::from_secs(1800),
-            wait: Duration::ZERO,
-            poll: Duration::from_millis(50),
-            settle: Duration::from_millis(50),
-            lease: Duration::from_secs(60),
-        }),
-        wait_scale: 0.01,
         on_failure: OnFailure::Rollback,
         canary: Some(canary),
-        ..RollingConfig::new(LbRef::Id(LB_ID.into()))
+        ..rolling_config()
     }
 }
 

@@ -10,12 +10,13 @@ use fake_do::{App, FakeDo, FakeIdentity, State};
 use serde_json::json;
 use zdd_core::bluegreen::LockSettings;
 use zdd_core::events::{CollectingSink, Event};
-use zdd_core::health::HealthPolicy;
 use zdd_core::hook::{DropletHook, HookTarget};
 use zdd_core::rolling::{
     self, Drain, DropletState, Identify, LbRef, OnFailure, Outcome, RollingConfig, RollingReport,
     WaitHow, WaitKind, WatchSettings,
 };
+
+mod common;
 
 use fake_do::{POOL_LB_ID as LB_ID, POOL_LB_IP as LB_IP, POOL_MARKER as MARKER};
 
@@ -27,32 +28,7 @@ fn client(fake: &FakeDo) -> Client {
     fake.client()
 }
 
-/// Waits scaled by 0.01: drain 2 s -> 20 ms, sync 1 s -> 10 ms, windows 3 s -> 30 ms.
-fn config() -> RollingConfig {
-    RollingConfig {
-        health: HealthPolicy {
-            successes: 2,
-            interval: Duration::from_millis(20),
-            deadline: Duration::from_millis(600),
-            request_timeout: Duration::from_millis(500),
-            expect_body: Some("v2".into()),
-            ..HealthPolicy::default()
-        },
-        drain_wait: Duration::from_secs(2),
-        lb_sync_wait: Duration::from_secs(1),
-        version: Some("v2".into()),
-        lock: Some(LockSettings {
-            ttl: Duration::from_secs(1800),
-            wait: Duration::ZERO,
-            poll: Duration::from_millis(50),
-            settle: Duration::from_millis(50),
-            // No renewal inside a scenario's exact call list.
-            lease: Duration::from_secs(60),
-        }),
-        wait_scale: 0.01,
-        ..RollingConfig::new(LbRef::Id(LB_ID.into()))
-    }
-}
+use common::rolling_config as config;
 
 /// [`config`] with waits scaled by 0.1: the load balancer's 1 s checks take 0.1 s, long
 /// enough for the gate (probing every 20 ms) to react before the load balancer could route,

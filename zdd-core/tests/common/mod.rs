@@ -10,6 +10,7 @@ use zdd_core::events::CollectingSink;
 use zdd_core::health::HealthPolicy;
 use zdd_core::hook::NoHook;
 use zdd_core::replace::{self, NewDroplets, ReplaceConfig, ReplaceReport};
+use zdd_core::rolling::RollingConfig;
 
 pub fn new_droplets(image: u64) -> NewDroplets {
     NewDroplets::from_image(image)
@@ -168,4 +169,33 @@ pub fn assert_replaced(fake: &FakeDo, report: &ReplaceReport) {
         format!("web-lb-{id}-2")
     );
     assert_clean(fake);
+}
+
+/// A rolling deploy of the fake's pool (`web-lb`, [`fake_do::POOL_LB_ID`]) to `v2`: waits
+/// scaled by 0.01 (drain 2 s -> 20 ms, sync 1 s -> 10 ms, windows 3 s -> 30 ms), fast gates
+/// expecting `v2` in the body.
+pub fn rolling_config() -> RollingConfig {
+    RollingConfig {
+        health: HealthPolicy {
+            successes: 2,
+            interval: Duration::from_millis(20),
+            deadline: Duration::from_millis(600),
+            request_timeout: Duration::from_millis(500),
+            expect_body: Some("v2".into()),
+            ..HealthPolicy::default()
+        },
+        drain_wait: Duration::from_secs(2),
+        lb_sync_wait: Duration::from_secs(1),
+        version: Some("v2".into()),
+        lock: Some(LockSettings {
+            ttl: Duration::from_secs(1800),
+            wait: Duration::ZERO,
+            poll: Duration::from_millis(50),
+            settle: Duration::from_millis(50),
+            // No renewal inside a scenario's exact call list.
+            lease: Duration::from_secs(60),
+        }),
+        wait_scale: 0.01,
+        ..RollingConfig::new(zdd_core::rolling::LbRef::Id(fake_do::POOL_LB_ID.into()))
+    }
 }
