@@ -216,3 +216,41 @@ async fn a_canary_without_a_way_back_is_refused_before_anything_changes() {
     );
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
+
+#[tokio::test]
+async fn a_dry_run_shows_the_canary_batch_and_its_analysis() {
+    let fake = FakeDo::lb_pool(4, false).await;
+    let update = Install::new(&fake, "v2", None);
+    let undo = Install::new(&fake, "v1", None);
+    let cfg = RollingConfig {
+        dry_run: true,
+        ..config()
+    };
+    let report = roll(&fake, &cfg, &update, &undo).await;
+    assert_eq!(report.outcome, Outcome::DryRun, "{}", report.message);
+    let lines: Vec<String> = report.plan.iter().map(ToString::to_string).collect();
+    let analysis: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("canary: "))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(analysis.len(), 1, "{lines:#?}");
+    assert_eq!(
+        lines[analysis[0]],
+        "canary: this batch takes traffic beside the droplets not updated yet for 2s, then is judged by probes (probes ask /); it fails above 1.0 points more errors or a p95 above the others' × 1.5 + 25 ms, or with fewer than 20 requests (inconclusive never passes): then it leaves the load balancer and is rolled back"
+    );
+    // After the first batch (droplet 1), before the second.
+    let batch = |i: usize| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(&format!("batch {i}")))
+            .unwrap_or_else(|| panic!("no batch {i} in {lines:#?}"))
+    };
+    assert!(
+        batch(1) < analysis[0] && analysis[0] < batch(2),
+        "{lines:#?}"
+    );
+    assert!(update.seen().is_empty());
+    assert!(fake.mutations().is_empty(), "{:?}", fake.mutations());
+}
