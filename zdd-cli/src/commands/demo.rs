@@ -2,20 +2,24 @@
 //! blue-green pair behind a load balancer and three droplets behind another; steady traffic
 //! from three client kinds through each entry point; a promote and a rollback through the
 //! reserved IP (with the pre-switch hook), the same through the load balancer, a rolling
-//! deploy, and a replace of the fleet from a snapshot with the rollback after it; then a report a person reads at a glance (and `--output json` for machines): each
-//! client kind's failed requests against its floor (through a reserved IP, the blackout term
-//! plus the requests in flight, DigitalOcean's cost of a move; through a load balancer, 0),
-//! each deploy against its lower bound, the rolling deploy against the fixed `sleep 30` +
-//! `sleep 40` approach, and API calls.
+//! deploy, a replace of the fleet from a snapshot with the rollback after it, and a replace with
+//! a canary of a release that passes its health check but fails 5% of its requests (caught by
+//! the canary analysis, taken out and deleted); then a report a person reads at a glance (and
+//! `--output json` for machines): each client kind's failed requests against its floor (through
+//! a reserved IP, the blackout term plus the requests in flight, DigitalOcean's cost of a move;
+//! through a load balancer, 0 outside the canary's window), each deploy's failed requests and
+//! time against its lower bound, what the canary analysis found and what the traffic saw of the
+//! canary, the rolling deploy against the fixed `sleep 30` + `sleep 40` approach, and API calls.
 
 use std::time::Duration;
 
 use do_sim::bench::{self, Figure, MoveCost, Target};
-use do_sim::traffic::{ClientKind, LoadConfig, Traffic};
-use do_sim::{DropletSpec, IpMoves, LbSpec, ReservedIpSpec, Sim, SimConfig};
+use do_sim::traffic::{ClientKind, LoadConfig, LoadReport, Traffic};
+use do_sim::{DropletSpec, ImageSpec, IpMoves, LbSpec, ReservedIpSpec, Sim, SimConfig};
 use zdd_core::bluegreen::{
     self, BlueGreenConfig, LbSettings, Mode, Outcome as BgOutcome, PreSwitch, Roles,
 };
+use zdd_core::canary::{CanaryConfig, CanarySize, JudgeResult, Judges, Verdict};
 use zdd_core::events::EventSink;
 use zdd_core::health::{HealthPolicy, HealthTarget};
 use zdd_core::hook::{DropletHook, HookTarget};
@@ -26,7 +30,8 @@ use super::Early;
 use crate::cli::{self, Output};
 use crate::exit;
 use crate::render::demo::{
-    DemoReport, DeployFigures, EntryTraffic, KindFigures, ScriptRun, WaitSummary, print_human,
+    CanaryFigures, CanaryTraffic, DemoReport, DeployFigures, EntryTraffic, JudgeFigures,
+    KindFigures, ScriptRun, Serving, WaitSummary, print_human,
 };
 use crate::render::json::print_json;
 
@@ -48,6 +53,22 @@ const ROLL_TARGET: Target = Target {
     factor: 1.15,
     slack_s: 0.0,
 };
+/// The traffic's time slices: the report's timeline has one character per slice.
+const BUCKET: Duration = Duration::from_secs(1);
+/// The flawed release of the canary deploy: healthy, but it fails this share of its requests.
+const CANARY_VERSION: &str = "v5";
+const CANARY_FAIL_SHARE: f64 = 0.05;
+/// How long the canary takes traffic before it is judged: 5 s of wall time at the default
+/// time scale (0.1), never under 3 s, so that zdd-do's probes (100 a second through the load
+/// balancer, a quarter of them reaching the one canary of four droplets) get well over the 50
+/// answers from the canary a judge needs at least.
+const CANARY_WINDOW: Duration = Duration::from_secs(50);
+const CANARY_WINDOW_MIN: Duration = Duration::from_secs(3);
+/// The Monitoring API's metrics period: 1 s of wall time at the default time scale, so that
+/// about five closed periods fit the canary's window and the load balancer's metrics can judge
+/// it. (The simulator's default, 60 s like DigitalOcean's graphs, would be 6 s here: longer
+/// than the window, which would then hold no closed period and leave that judge inconclusive.)
+const METRICS_PERIOD: Duration = Duration::from_secs(10);
 
 /// Deploys through the simulator's control interface: the in-process twin of
 /// `--exec 'zdd-do sim deploy'`.
@@ -67,6 +88,11 @@ impl DropletHook for SimDeploy<'_> {
 /// Successful answers so far, all client kinds.
 fn ok_of(t: &Traffic) -> u64 {
     t.report().combined().ok
+}
+
+/// Failed requests so far, all client kinds.
+fn failed_of(t: &Traffic) -> u64 {
+    t.report().failed()
 }
 
 /// Until each entry point has had its number of successful answers, or 10 s (the report then
@@ -111,7 +137,11 @@ pub(super) async fn run(
         .droplet(DropletSpec::new("web-3").tag("web"))
         .load_balancer(LbSpec::tagged("web-lb", "web").health_check(lb_check.clone()))
         // The release a replace deploys: a snapshot with v4 baked in.
-        .image(do_sim::ImageSpec::snapshot("app-v4", "v4"))
+        .image(ImageSpec::snapshot("app-v4", "v4"))
+        // The release the canary catches: v5 passes its health check but fails 5% of its
+        // requests.
+        .image(ImageSpec::snapshot("app-v5", CANARY_VERSION).failing(CANARY_FAIL_SHARE))
+        .metrics_period(METRICS_PERIOD)
         .create_latency(CREATE_LATENCY)
         .action_latency(ACTION_LATENCY)
         .boot_time(BOOT_TIME)
@@ -146,7 +176,7 @@ pub(super) async fn run(
                 .concurrency(48)
                 .duration(Duration::from_secs(600))
                 .timeout(Duration::from_secs(2))
-                .bucket(Duration::from_secs(1)),
+                .bucket(BUCKET),
         )
     };
     let rip_url = sim.url_of(rip);
@@ -244,6 +274,8 @@ pub(super) async fn run(
     let switches = [
         (
             "promote v2 (blue-green)",
+            RESERVED_IP,
+            &rip_load,
             bg(Some("v2")),
             Mode::Promote,
             bg_lower(true),
@@ -251,6 +283,8 @@ pub(super) async fn run(
         ),
         (
             "rollback to v1",
+            RESERVED_IP,
+            &rip_load,
             bg(Some("v1")),
             Mode::Rollback,
             bg_lower(false),
@@ -258,6 +292,8 @@ pub(super) async fn run(
         ),
         (
             "promote v2 (blue-green, load balancer)",
+            PAIR,
+            &app_load,
             lb_bg(Some("v2")),
             Mode::Promote,
             detection(true),
@@ -265,17 +301,20 @@ pub(super) async fn run(
         ),
         (
             "rollback to v1 (load balancer)",
+            PAIR,
+            &app_load,
             lb_bg(Some("v1")),
             Mode::Rollback,
             detection(false),
             lb_target,
         ),
     ];
-    for (what, cfg, mode, lower, target) in switches {
+    for (what, entry, load, cfg, mode, lower, target) in switches {
         let update = (mode == Mode::Promote).then_some(&hook);
+        let failed_before = failed_of(load);
         let r = bluegreen::run(&client, &cfg, mode, update, sink, never()).await;
         ok &= r.outcome == BgOutcome::Switched;
-        deploys.push(figures(
+        let mut f = figures(
             what,
             &r.outcome.to_string(),
             &r.message,
@@ -284,7 +323,10 @@ pub(super) async fn run(
             target,
             r.api_calls,
             &r.steps,
-        ));
+        );
+        f.failed_requests = failed_of(load) - failed_before;
+        f.entry = entry.into();
+        deploys.push(f);
     }
 
     // 5. Rolling deploy of v2 behind the fleet's load balancer.
@@ -299,6 +341,7 @@ pub(super) async fn run(
         lock: Some(lock.clone()),
         ..RollingConfig::new(LbRef::Id(lb.id.clone()))
     };
+    let failed_before = failed_of(&lb_load);
     let r = rolling::run(
         &client,
         &roll_cfg,
@@ -326,8 +369,9 @@ pub(super) async fn run(
         &r.steps,
     );
     roll.waits = Some(WaitSummary::of(&r));
+    let lb_failed_after_roll = failed_of(&lb_load);
+    roll.failed_requests = lb_failed_after_roll - failed_before;
     deploys.push(roll);
-    let lb_failed_after_roll = lb_load.report().failed();
 
     // 6. The script pipelines run today, on the same fleet, v2 -> v3: untag, sleep 30, deploy,
     // sleep 40, tag; measured, not computed.
@@ -393,23 +437,27 @@ pub(super) async fn run(
             interval.as_secs_f64()
         ),
     };
+    let failed_before = failed_of(&lb_load);
     let r = zdd_core::replace::run(&client, &replace_cfg, None::<&SimDeploy>, sink, never()).await;
     ok &= r.outcome == zdd_core::Outcome::Replaced;
-    deploys.push(figures(
+    let mut f = figures(
         "replace with v4 (3 new droplets, load balancer)",
         &r.outcome.to_string(),
         &r.message,
         r.total,
-        replace_lower,
+        replace_lower.clone(),
         lb_target,
         r.api_calls,
         &r.steps,
-    ));
+    );
+    f.failed_requests = failed_of(&lb_load) - failed_before;
+    deploys.push(f);
     let mut back_cfg = replace_cfg.clone();
     back_cfg.health = check(None);
+    let failed_before = failed_of(&lb_load);
     let r = zdd_core::replace::rollback(&client, &back_cfg, sink, never()).await;
     ok &= r.outcome == zdd_core::Outcome::Switched;
-    deploys.push(figures(
+    let mut f = figures(
         "rollback after replace (the kept v3 fleet)",
         &r.outcome.to_string(),
         &r.message,
@@ -425,7 +473,81 @@ pub(super) async fn run(
         lb_target,
         r.api_calls,
         &r.steps,
-    ));
+    );
+    f.failed_requests = failed_of(&lb_load) - failed_before;
+    deploys.push(f);
+
+    // 9. Replace the v3 fleet with a canary: the snapshot `app-v5` passes its health check
+    // but fails 5% of its requests. One new droplet joins beside the three old ones, takes
+    // traffic for the window and is judged by zdd-do's probes and the load balancer's metrics;
+    // it fails, leaves, and the new droplets are deleted (exit 5 from the CLI): the v3 fleet
+    // never left. Requests fail only while the canary serves: its blast radius.
+    let canary_window = sim.scaled(CANARY_WINDOW).max(CANARY_WINDOW_MIN);
+    let canary_cfg = {
+        let image = sim
+            .image_id("app-v5")
+            .expect("scenario has the flawed snapshot");
+        let mut c = replace_cfg.clone();
+        c.new = zdd_core::replace::NewDroplets::from_image(image);
+        c.health = check(Some(CANARY_VERSION));
+        c.version = Some(CANARY_VERSION.into());
+        let mut canary = CanaryConfig::new(CanarySize::Count(1), canary_window);
+        canary.judges = Judges {
+            probes: true,
+            lb_metrics: true,
+            check: false,
+        };
+        c.canary = Some(canary);
+        c
+    };
+    let canary_lower = bench::Figure {
+        duration: create + boot + PROBE_INTERVAL * (SUCCESSES - 1) + window + canary_window,
+        formula: format!(
+            "{} + analysis window {:.1}s (asked for: the canary takes traffic that long before it is judged)",
+            replace_lower
+                .formula
+                .replace(", whatever the fleet's size", ""),
+            canary_window.as_secs_f64()
+        ),
+    };
+    let failed_before = failed_of(&lb_load);
+    let r = zdd_core::replace::run(&client, &canary_cfg, None::<&SimDeploy>, sink, never()).await;
+    let verdict = r.canary.as_ref().map(|c| c.verdict);
+    ok &= r.outcome == zdd_core::Outcome::RolledBack && verdict == Some(Verdict::Fail);
+    let mut f = figures(
+        &format!(
+            "replace --canary 1 with {CANARY_VERSION} (fails {}% of requests)",
+            CANARY_FAIL_SHARE * 100.0
+        ),
+        &r.outcome.to_string(),
+        &r.message,
+        r.total,
+        canary_lower,
+        lb_target,
+        r.api_calls,
+        &r.steps,
+    );
+    f.failed_requests = failed_of(&lb_load) - failed_before;
+    let canary_figures = r.canary.as_ref().map(|c| CanaryFigures {
+        version: CANARY_VERSION.into(),
+        fail_share: CANARY_FAIL_SHARE,
+        canaries: c.canaries.iter().map(|d| d.name.clone()).collect(),
+        window: canary_window,
+        verdict: c.verdict.to_string(),
+        judges: c.judges.iter().map(judge_figures).collect(),
+        failed_requests_reported: c.failed_requests.as_ref().map(|b| b.requests),
+        counted_by: c
+            .failed_requests
+            .as_ref()
+            .map(|b| b.counted_by.label().to_owned()),
+        // What the load balancer sends to now, as the simulator has it.
+        serving_after: serving(&sim, "web-lb"),
+        deleted: r.deleted.iter().map(|d| d.name.clone()).collect(),
+        traffic: CanaryTraffic::default(),
+    });
+    ok &= canary_figures.is_some();
+    f.canary = canary_figures;
+    deploys.push(f);
 
     // A little traffic after the last deploy, so the report shows what answers now.
     let after = |t: &Traffic| ok_of(t) + warm;
@@ -440,30 +562,34 @@ pub(super) async fn run(
         t.stop();
     }
     let per_kind = d.rate / ClientKind::ALL.len() as f64;
+    // The fleet's traffic: the seconds in which the canary's release answered it, and what failed
+    // then and at any other time.
+    let fleet = lb_load.finish().await;
+    let canary_span = served_span(&fleet.combined(), CANARY_VERSION);
+    let canary_deploy = deploys.iter_mut().find_map(|d| d.canary.as_mut());
+    if let Some(c) = canary_deploy {
+        c.traffic = canary_traffic(FLEET, &fleet, CANARY_VERSION, canary_span);
+        ok &= c.traffic.failed_outside == 0;
+    }
     // Through the reserved IP: two moves (promote, rollback); through a load balancer: none.
     let traffic = vec![
         entry(
-            "reserved IP",
+            RESERVED_IP,
             rip_url,
             rip_load.finish().await,
             Some((per_kind, 2, blackout)),
-        ),
-        entry(
-            "load balancer (pair)",
-            app_url,
-            app_load.finish().await,
             None,
         ),
-        entry(
-            "load balancer (fleet)",
-            lb_url,
-            lb_load.finish().await,
-            None,
-        ),
+        entry(PAIR, app_url, app_load.finish().await, None, None),
+        entry(FLEET, lb_url, fleet, None, canary_span),
     ];
-    ok &= traffic
-        .iter()
-        .all(|t| t.kinds.iter().all(|k| k.failed <= k.floor && k.sent > 0));
+    // What failed outside the canary's window is held to the floor; a failure at any other
+    // time, or through another entry point, counts against it.
+    ok &= traffic.iter().all(|t| {
+        t.kinds
+            .iter()
+            .all(|k| k.failed_outside_canary <= k.floor && k.sent > 0)
+    });
     let report = DemoReport {
         ok,
         time_scale: d.time_scale,
@@ -482,25 +608,122 @@ pub(super) async fn run(
     Ok(if ok { exit::OK } else { exit::DEMO_FAILED })
 }
 
+/// The entry points, as the report names them.
+const RESERVED_IP: &str = "reserved IP";
+const PAIR: &str = "load balancer (pair)";
+const FLEET: &str = "load balancer (fleet)";
+
+/// When a request of the traffic may have met `version`, in ms from the start of the traffic:
+/// from the start of the first slice in which it answered to the end of the slice after its
+/// last answer (a request started then may still have reached it; a slice is [`BUCKET`]).
+/// `None` when it never answered. Slices are by the request's start.
+fn served_span(r: &LoadReport, version: &str) -> Option<(u64, u64)> {
+    let mut served = r
+        .buckets
+        .iter()
+        .filter(|b| b.versions.contains_key(version))
+        .map(|b| b.start_ms);
+    let first = served.next()?;
+    let last = served.next_back().unwrap_or(first);
+    Some((first, last + 2 * BUCKET.as_millis() as u64))
+}
+
+/// Requests of `r` started in `span` (see [`served_span`]) that failed.
+fn failed_within(r: &LoadReport, span: Option<(u64, u64)>) -> u64 {
+    span.map_or(0, |(from, to)| {
+        r.buckets
+            .iter()
+            .filter(|b| b.start_ms >= from && b.start_ms < to)
+            .map(|b| b.failed)
+            .sum()
+    })
+}
+
+/// What the demo's own traffic through `entry` saw of the canary running `version` that
+/// served in `span`.
+fn canary_traffic(
+    entry: &str,
+    report: &do_sim::traffic::TrafficReport,
+    version: &str,
+    span: Option<(u64, u64)>,
+) -> CanaryTraffic {
+    let all = report.combined();
+    let within = failed_within(&all, span);
+    CanaryTraffic {
+        entry: entry.into(),
+        window_s: span.map(|(from, to)| (from as f64 / 1000.0, to as f64 / 1000.0)),
+        answered: all.by_version.get(version).copied().unwrap_or(0),
+        sent_while_serving: span.map_or(0, |(from, to)| {
+            all.buckets
+                .iter()
+                .filter(|b| b.start_ms >= from && b.start_ms < to)
+                .map(|b| b.ok + b.failed)
+                .sum()
+        }),
+        failed_while_serving: within,
+        failed_outside: all.failed - within,
+    }
+}
+
+/// The droplets in `lb`'s rotation, by name, with the version each runs.
+fn serving(sim: &Sim, lb: &str) -> Vec<Serving> {
+    let mut out: Vec<Serving> = sim
+        .load_balancer(lb)
+        .map(|l| l.in_rotation)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|id| sim.droplet_by_id(*id))
+        .map(|d| Serving {
+            name: d.name,
+            version: d.version,
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// One judge's figures: the canaries' error rate against the old droplets'.
+fn judge_figures(j: &JudgeResult) -> JudgeFigures {
+    let rate = |f: Option<&zdd_core::canary::Figures>| f.and_then(|f| f.error_rate());
+    JudgeFigures {
+        judge: j.judge.label().into(),
+        verdict: j.verdict.to_string(),
+        reason: j.reason.clone(),
+        canary_requests: j.canary.as_ref().map(|f| f.requests.round() as u64),
+        canary_errors: j.canary.as_ref().map(|f| f.errors.round() as u64),
+        canary_error_rate: rate(j.canary.as_ref()),
+        canary_p95_ms: j.canary.as_ref().and_then(|f| f.p95_ms),
+        old_requests: j.old.as_ref().map(|f| f.requests.round() as u64),
+        old_errors: j.old.as_ref().map(|f| f.errors.round() as u64),
+        old_error_rate: rate(j.old.as_ref()),
+        old_p95_ms: j.old.as_ref().and_then(|f| f.p95_ms),
+    }
+}
+
 /// What one entry point's traffic saw, each client kind against its floor: through a reserved
 /// IP that moved (`moves`: rate per kind, moves, blackout), the blackout term plus the requests
-/// in flight; otherwise 0.
+/// in flight; otherwise 0. Failures in `canary` (the slices in which a canary served, see
+/// [`served_span`]) are the canary's blast radius, counted apart; the floor holds for the rest.
 fn entry(
     name: &str,
     url: String,
     report: do_sim::traffic::TrafficReport,
     moves: Option<(f64, u32, Duration)>,
+    canary: Option<(u64, u64)>,
 ) -> EntryTraffic {
     let kinds = report
         .kinds
         .iter()
         .map(|(kind, r)| {
             let cost = moves.map(|(rate, n, blackout)| MoveCost::new(rate, r.mean(), n, blackout));
+            let while_canary = failed_within(r, canary);
             KindFigures {
                 kind: *kind,
                 label: kind.label().into(),
                 sent: r.sent,
                 failed: r.failed,
+                failed_while_canary_served: while_canary,
+                failed_outside_canary: r.failed - while_canary,
                 failures: r.failures.clone(),
                 retried: r.retried,
                 rate: r.rate(),
@@ -519,6 +742,7 @@ fn entry(
         failures: bench::failure_line(&combined),
         moves: moves.map_or(0, |(_, n, _)| n),
         blackout_s: moves.map_or(0.0, |(_, _, b)| b.as_secs_f64()),
+        canary_window_s: canary.map(|(from, to)| (from as f64 / 1000.0, to as f64 / 1000.0)),
         kinds,
     }
 }
@@ -546,6 +770,9 @@ fn figures(
         lower_bound: lower_bound.duration,
         lower_bound_formula: lower_bound.formula,
         api_calls,
+        entry: FLEET.into(),
+        failed_requests: 0,
+        canary: None,
         waits: None,
         steps: steps
             .iter()
