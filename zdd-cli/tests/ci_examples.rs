@@ -9,9 +9,10 @@
 //! `gitlab-ci-local` in shell-executor mode (`--force-shell-executor`: the examples' `image:` is
 //! for real runners) against a do-sim simulator this test starts, with traffic running through
 //! the reserved IP or the load balancer. The scratch repository stands in for a user's project:
-//! `ci_support/` gives it the parts the examples say are yours (`make release`,
-//! `deploy/install.sh`, `deploy/rollback.sh`), which here call the simulator's deploy hook
-//! (`zdd-do sim deploy`). Project CI/CD variables (API URL, token, the simulator's addresses)
+//! `ci_support/` gives it the parts the examples say are yours (`make release`, `make snapshot`,
+//! `deploy/install.sh`, `deploy/rollback.sh`, `deploy/smoke.sh`), which here call the
+//! simulator's deploy hook (`zdd-do sim deploy`), make a snapshot in it (`zdd-do sim snapshot`)
+//! or ask the canary's app directly. Project CI/CD variables (API URL, token, the simulator's addresses)
 //! come in with `--variable`, as GitLab's settings would override the file's `variables:`.
 //! `GITLAB_CI=true`, as on GitLab, so zdd-do writes collapsible sections. The examples take
 //! their jobs from zdd-do's CI/CD components (`templates/`), which the scratch project holds a
@@ -1086,6 +1087,232 @@ async fn gitlab_replace_swaps_the_fleet_for_the_snapshot_and_rolls_back() {
         traffic.summary()
     );
     assert_eq!(last_versions(&traffic), ["v1"], "and v1 again at the end");
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&project.dir);
+}
+
+/// The droplets `web-lb` sends to, by name.
+fn serving_web_lb(sim: &Sim) -> Vec<String> {
+    let lb = sim.load_balancer("web-lb").expect("web-lb");
+    let mut names: Vec<String> = lb
+        .in_rotation
+        .iter()
+        .map(|id| sim.droplet_by_id(*id).expect("exists").name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// The canary example's simulator: the Monitoring API's metrics period is 1 s of wall time
+/// (10 s scaled by 0.1), so that closed periods fit the test's 5 s analysis window and the load
+/// balancer's metrics can judge (at the simulator's default, 60 s, there would be none).
+async fn canary_sim() -> Sim {
+    Sim::start(
+        SimConfig::blue_green_and_fleet()
+            .time_scale(TIME_SCALE)
+            .metrics_period(Duration::from_secs(10)),
+    )
+    .await
+    .expect("the simulator starts")
+}
+
+/// The canary pipeline's project variables: the window short for the test (the example's
+/// `ZDD_ANALYSIS_WINDOW: 5m` is overridden, as a project variable would), and the app's port for
+/// the smoke test (80 on a real droplet).
+fn canary_vars(sim: &Sim) -> Vec<(&'static str, String)> {
+    let mut vars = api_vars(sim);
+    vars.extend([
+        ("ZDD_WAIT_SCALE", TIME_SCALE.to_string()),
+        ("ZDD_ANALYSIS_WINDOW", "5s".to_owned()),
+        ("APP_PORT", sim.app_port().to_string()),
+    ]);
+    vars
+}
+
+/// The value of `key` in a dotenv report.
+fn env_value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs gitlab-ci-local, rsync and actionlint: run .ci/install-ci-tools.sh, then `cargo test -p zdd-cli --test ci_examples -- --ignored`"]
+async fn gitlab_canary_failing_five_percent_is_caught_and_the_old_fleet_serves() {
+    let sim = canary_sim().await;
+    let project = Project::new("canary-flawed", "examples/gitlab/canary.gitlab-ci.yml");
+    let mut vars = canary_vars(&sim);
+    // This commit is a flawed release: `make snapshot` (`zdd-do sim snapshot`) bakes in an app
+    // that passes its health check but fails every 20th request.
+    vars.push(("ZDD_SIM_FAIL_SHARE", "0.05".to_owned()));
+    let lb = sim.load_balancer("web-lb").expect("web-lb");
+    let load = traffic(&lb.url);
+
+    let run = pipeline(&project, &vars, &[]).await;
+    run.check(run.code != 0, "the pipeline fails");
+    // Exit 5, as documented: the deploy failed and was undone.
+    run.check_jobs(&[("PASS", "build"), ("FAIL", "deploy")]);
+    run.check(
+        run.log
+            .lines()
+            .any(|l| l.contains(" deploy ") && l.trim_end().ends_with("FAIL 5")),
+        "deploy failed with exit code 5",
+    );
+    run.check(
+        has_section(&run.log, "canary_analysis"),
+        "deploy's log has a collapsible section for the canary analysis",
+    );
+    run.check(
+        run.log.contains("smoke.sh: ") && run.log.contains("requests to canary"),
+        "the smoke test ran against the canary",
+    );
+    let env = project.dotenv("deploy.env");
+    let failed: u64 = env_value(&env, "ZDD_CANARY_FAILED_REQUESTS")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    run.check(
+        env_value(&env, "ZDD_OUTCOME") == Some("rolled_back")
+            && env_value(&env, "ZDD_EXIT_CODE") == Some("5")
+            && env_value(&env, "ZDD_CANARY_VERDICT") == Some("fail")
+            && failed > 0,
+        format!("the dotenv report says the canary failed, with its blast radius: {env:?}"),
+    );
+    // Every judge failed it: the probes, the load balancer's metrics and the smoke test.
+    for judge in ["PROBES", "LB_METRICS", "CHECK"] {
+        run.check(
+            env_value(&env, &format!("ZDD_CANARY_{judge}_VERDICT")) == Some("fail"),
+            format!("{judge} failed the canary: {env:?}"),
+        );
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&project.dir.join("replace-report.json")))
+            .expect("the report artifact is JSON");
+    let canary = &report["canary"];
+    run.check(
+        canary["verdict"] == "fail"
+            && canary["failed_requests"]["requests"].as_u64() == Some(failed)
+            && canary["judges"].as_array().map(Vec::len) == Some(3),
+        format!("replace-report.json has the analysis: {canary:#}"),
+    );
+    // The old fleet serves; the canary and the other new droplets are gone.
+    run.check(
+        serving_web_lb(&sim) == ["web-1", "web-2", "web-3"],
+        format!("the old fleet serves: {:?}", serving_web_lb(&sim)),
+    );
+    let left: Vec<String> = sim
+        .droplets()
+        .into_iter()
+        .map(|d| d.name)
+        .filter(|n| n.starts_with("web-lb-"))
+        .collect();
+    run.check(left.is_empty(), format!("no new droplet remains: {left:?}"));
+
+    // Requests failed only while the canary served: from the first slice in which the commit
+    // answered to the one after its last answer; none before it joined or after it left (the
+    // traffic runs 2 s more, so that its last second shows what serves after the deploy).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let traffic = load.finish().await;
+    enough(&traffic);
+    let all = traffic.combined();
+    let served: Vec<u64> = all
+        .buckets
+        .iter()
+        .filter(|b| b.versions.contains_key(&project.sha))
+        .map(|b| b.start_ms)
+        .collect();
+    let (first, last) = (
+        *served.first().expect("the canary served the traffic"),
+        *served.last().expect("the canary served the traffic"),
+    );
+    let bucket_ms = all.buckets.get(1).map_or(250, |b| b.start_ms);
+    let inside: u64 = all
+        .buckets
+        .iter()
+        .filter(|b| b.start_ms >= first && b.start_ms <= last + bucket_ms)
+        .map(|b| b.failed)
+        .sum();
+    eprintln!(
+        "canary blast radius: {inside} of the traffic's {} requests failed while the commit served ({} ms), {} outside; zdd-do reported {failed}",
+        all.sent,
+        last + 2 * bucket_ms - first,
+        all.failed - inside
+    );
+    assert!(
+        inside > 0,
+        "the traffic met the canary's failures: {}",
+        traffic.summary()
+    );
+    assert_eq!(
+        all.failed - inside,
+        0,
+        "no request failed outside the canary's window: {:?}",
+        all.buckets
+    );
+    assert_eq!(
+        all.versions_in_order(),
+        ["v1".to_owned(), project.sha.clone()],
+        "only the canary ever served the commit: {}",
+        traffic.summary()
+    );
+    assert_eq!(last_versions(&traffic), ["v1"], "and v1 alone at the end");
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&project.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs gitlab-ci-local, rsync and actionlint: run .ci/install-ci-tools.sh, then `cargo test -p zdd-cli --test ci_examples -- --ignored`"]
+async fn gitlab_canary_of_a_good_snapshot_passes_and_the_fleet_is_replaced() {
+    let sim = canary_sim().await;
+    let project = Project::new("canary-good", "examples/gitlab/canary.gitlab-ci.yml");
+    let vars = canary_vars(&sim);
+    let lb = sim.load_balancer("web-lb").expect("web-lb");
+    let load = traffic(&lb.url);
+
+    let run = pipeline(&project, &vars, &[]).await;
+    run.check(run.code == 0, "the pipeline passes");
+    run.check_jobs(&[("PASS", "build"), ("PASS", "deploy")]);
+    run.check(
+        run.log.contains("smoke.sh: 0 of 100 requests to canary"),
+        "the smoke test passed the canary",
+    );
+    let env = project.dotenv("deploy.env");
+    run.check(
+        env_value(&env, "ZDD_OUTCOME") == Some("replaced")
+            && env_value(&env, "ZDD_CANARY_VERDICT") == Some("pass")
+            && env_value(&env, "ZDD_CANARY_FAILED_REQUESTS") == Some("0"),
+        format!("the dotenv report says the canary passed: {env:?}"),
+    );
+    for judge in ["PROBES", "LB_METRICS", "CHECK"] {
+        run.check(
+            env_value(&env, &format!("ZDD_CANARY_{judge}_VERDICT")) == Some("pass"),
+            format!("{judge} passed the canary: {env:?}"),
+        );
+    }
+    let new = serving_web_lb(&sim);
+    run.check(
+        new.len() == 3 && new.iter().all(|n| n.starts_with("web-lb-")),
+        format!("three new droplets serve: {new:?}"),
+    );
+    for d in &new {
+        run.check(
+            version(&sim, d) == project.sha,
+            format!("{d} runs the commit (from the snapshot)"),
+        );
+    }
+
+    // The traffic runs 2 s more, so that its last second shows what serves after the deploy.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let traffic = load.finish().await;
+    no_failed_requests(&traffic);
+    assert_eq!(
+        traffic.combined().versions_in_order(),
+        ["v1".to_owned(), project.sha.clone()],
+        "traffic saw v1, then the commit: {}",
+        traffic.summary()
+    );
+    assert_eq!(
+        last_versions(&traffic),
+        std::slice::from_ref(&project.sha),
+        "the commit alone at the end"
+    );
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&project.dir);
 }
