@@ -162,7 +162,8 @@ pub enum Command {
     #[cfg(feature = "sim")]
     Sim(SimArgs),
     /// Deploy through a local simulator with traffic running (no account needed): a promote, a
-    /// rollback and a rolling deploy, then a report of requests, latency, versions and timings.
+    /// rollback, a rolling deploy, a replace and its rollback, and a canary caught failing 5% of
+    /// its requests; then a report of requests, latency, versions and timings.
     #[cfg(feature = "sim")]
     Demo(DemoArgs),
     /// Update the droplets behind a load balancer a few at a time: take out, update,

@@ -87,7 +87,11 @@ fn step(series: &[Series], window_secs: f64) -> f64 {
 
 /// Sum of a series' finite values.
 fn total(s: &Series) -> f64 {
-    s.values.iter().filter_map(|v| v.value).sum()
+    // A fold from +0: an empty `sum` of floats is -0, which prints as "-0".
+    s.values
+        .iter()
+        .filter_map(|v| v.value)
+        .fold(0.0, |a, v| a + v)
 }
 
 /// Figures for `group` from the metrics.
@@ -160,7 +164,7 @@ pub fn judge(
         .iter()
         .filter(|s| class_of(s) == Some(5))
         .map(|s| total(s) * step)
-        .sum();
+        .fold(0.0, |a, n| a + n);
     if !m.frontend.is_empty() {
         r.reason = format!(
             "{}; the load balancer answered about {frontend_errors:.0} error(s) in all",
@@ -255,6 +259,18 @@ mod tests {
         let r = verdict(&metrics(0.0, 0.250));
         assert_eq!(r.verdict, super::super::judge::Verdict::Fail);
         assert!(r.reason.starts_with("p95 latency 250 ms"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_load_balancer_without_errors_answered_0_not_minus_0() {
+        let mut m = metrics(0.0, 0.012);
+        m.frontend = vec![series(&[("class", "2xx")], &[(1010.0, 5.0)])];
+        let r = verdict(&m);
+        assert!(
+            r.reason.ends_with("answered about 0 error(s) in all"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]
