@@ -699,9 +699,19 @@ mod tests {
         let duration = ValueParser::new(crate::duration::parse).type_id();
         let root = command();
         let mut checked = Vec::new();
-        let mut subs: Vec<(Option<&str>, &clap::Command)> = vec![(None, &root)];
-        subs.extend(root.get_subcommands().map(|c| (Some(c.get_name()), c)));
-        for (sub, cmd) in subs {
+        // Every command and subcommand (`sim snapshot` too), with the path that reaches it.
+        let mut subs: Vec<(Vec<&str>, &clap::Command)> = vec![(Vec::new(), &root)];
+        let mut i = 0;
+        while i < subs.len() {
+            let (path, cmd) = subs[i].clone();
+            for c in cmd.get_subcommands() {
+                let mut p = path.clone();
+                p.push(c.get_name());
+                subs.push((p, c));
+            }
+            i += 1;
+        }
+        for (path, cmd) in subs {
             for arg in cmd.get_arguments() {
                 if arg.get_value_parser().type_id() != duration {
                     continue;
@@ -714,9 +724,15 @@ mod tests {
                     "--{long}: {help}"
                 );
                 let parse = |value: String| {
-                    let mut argv = vec!["zdd-do".to_owned(), sub.unwrap_or("status").to_owned()];
-                    if matches!(sub, Some("roll" | "replace")) {
-                        argv.extend(["--lb".into(), "web".into()]);
+                    let mut argv = vec!["zdd-do".to_owned()];
+                    if path.is_empty() {
+                        argv.push("status".into());
+                    }
+                    argv.extend(path.iter().map(|p| (*p).to_owned()));
+                    match path.last() {
+                        Some(&("roll" | "replace")) => argv.extend(["--lb".into(), "web".into()]),
+                        Some(&"snapshot") => argv.extend(["--version".into(), "v1".into()]),
+                        _ => {}
                     }
                     argv.extend([format!("--{long}"), value]);
                     command().try_get_matches_from(argv)

@@ -106,8 +106,8 @@ fn entry_for(w: &Watcher, path: &str) -> Result<Entry, String> {
     })
 }
 
-/// Probe through the load balancer for the window and judge; `None` when no probe could be
-/// sent (the reason is the judge's).
+/// Probe through the load balancer for the window and judge. Without a way to attribute
+/// answers to droplets, the window is still held and the judge is inconclusive, saying why.
 async fn probe_window(a: &Analysis<'_>, canaries: &[Droplet], old: &[Droplet]) -> JudgeResult {
     let kind = JudgeKind::Probes;
     let Some(w) = a.watcher else {
