@@ -859,13 +859,7 @@ async fn gitlab_blue_green_promotes_announces_and_rolls_back() {
     let report = load.finish().await;
     // Two moves of the reserved IP (promote, rollback), each with the pre-switch hook.
     within_the_move_floor(&report, &sim, 2);
-    assert_eq!(
-        report.combined().versions_in_order(),
-        ["v1".to_owned(), project.sha.clone()],
-        "traffic saw v1, then the commit: {}",
-        report.summary()
-    );
-    assert_eq!(last_versions(&report), ["v1"], "and v1 again at the end");
+    v1_then_the_commit(&report, &project.sha, "v1", "and v1 again at the end");
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&project.dir);
 }
@@ -987,16 +981,11 @@ async fn gitlab_rolling_updates_every_droplet_behind_the_load_balancer() {
 
     let traffic = load.finish().await;
     no_failed_requests(&traffic);
-    assert_eq!(
-        traffic.combined().versions_in_order(),
-        ["v1".to_owned(), project.sha.clone()],
-        "traffic saw v1, then the commit: {}",
-        traffic.summary()
-    );
-    assert_eq!(
-        last_versions(&traffic),
-        std::slice::from_ref(&project.sha),
-        "only the commit at the end"
+    v1_then_the_commit(
+        &traffic,
+        &project.sha,
+        &project.sha,
+        "only the commit at the end",
     );
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&project.dir);
@@ -1026,17 +1015,7 @@ async fn gitlab_replace_swaps_the_fleet_for_the_snapshot_and_rolls_back() {
             format!("deploy's log has a collapsible section `{step}` with its duration"),
         );
     }
-    let serving = |sim: &Sim| -> Vec<String> {
-        let lb = sim.load_balancer("web-lb").expect("web-lb");
-        let mut names: Vec<String> = lb
-            .in_rotation
-            .iter()
-            .map(|id| sim.droplet_by_id(*id).expect("exists").name)
-            .collect();
-        names.sort();
-        names
-    };
-    let new = serving(&sim);
+    let new = serving_web_lb(&sim);
     run.check(
         new.len() == 3 && new.iter().all(|n| n.starts_with("web-lb-")),
         format!("three new droplets serve: {new:?}"),
@@ -1067,8 +1046,8 @@ async fn gitlab_replace_swaps_the_fleet_for_the_snapshot_and_rolls_back() {
         "zdd-do rollback put the kept fleet back",
     );
     rollback.check(
-        serving(&sim) == ["web-1", "web-2", "web-3"],
-        format!("the old fleet serves again: {:?}", serving(&sim)),
+        serving_web_lb(&sim) == ["web-1", "web-2", "web-3"],
+        format!("the old fleet serves again: {:?}", serving_web_lb(&sim)),
     );
     // And finalize, with nothing left to delete.
     let finalize = pipeline(&project, &vars, &["finalize"]).await;
@@ -1080,15 +1059,21 @@ async fn gitlab_replace_swaps_the_fleet_for_the_snapshot_and_rolls_back() {
 
     let traffic = load.finish().await;
     no_failed_requests(&traffic);
+    v1_then_the_commit(&traffic, &project.sha, "v1", "and v1 again at the end");
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&project.dir);
+}
+
+/// The traffic saw v1, then the commit, and `last` alone in its last second (`what` says why).
+#[track_caller]
+fn v1_then_the_commit(traffic: &TrafficReport, sha: &str, last: &str, what: &str) {
     assert_eq!(
         traffic.combined().versions_in_order(),
-        ["v1".to_owned(), project.sha.clone()],
+        ["v1", sha],
         "traffic saw v1, then the commit: {}",
         traffic.summary()
     );
-    assert_eq!(last_versions(&traffic), ["v1"], "and v1 again at the end");
-    sim.shutdown().await;
-    let _ = std::fs::remove_dir_all(&project.dir);
+    assert_eq!(last_versions(traffic), [last], "{what}");
 }
 
 /// The droplets `web-lb` sends to, by name.
@@ -1302,16 +1287,11 @@ async fn gitlab_canary_of_a_good_snapshot_passes_and_the_fleet_is_replaced() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let traffic = load.finish().await;
     no_failed_requests(&traffic);
-    assert_eq!(
-        traffic.combined().versions_in_order(),
-        ["v1".to_owned(), project.sha.clone()],
-        "traffic saw v1, then the commit: {}",
-        traffic.summary()
-    );
-    assert_eq!(
-        last_versions(&traffic),
-        std::slice::from_ref(&project.sha),
-        "the commit alone at the end"
+    v1_then_the_commit(
+        &traffic,
+        &project.sha,
+        &project.sha,
+        "the commit alone at the end",
     );
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&project.dir);
