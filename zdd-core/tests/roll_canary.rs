@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::rolling_config;
-use fake_do::{App, FakeDo, Flaw, State};
+use fake_do::{App, FakeDo, Fault, Flaw, State};
 use zdd_core::canary::{CanaryConfig, CanarySize, JudgeKind, Verdict};
 use zdd_core::events::CollectingSink;
 use zdd_core::hook::{DropletHook, HookPurpose, HookTarget};
@@ -22,6 +22,8 @@ struct Install {
     state: Arc<Mutex<State>>,
     version: &'static str,
     flaw: Option<Flaw>,
+    /// Injected once the update has run (the take-outs after it meet it).
+    fault_after: Option<Fault>,
     seen: Mutex<Vec<u64>>,
 }
 
@@ -31,6 +33,7 @@ impl Install {
             state: fake.state.clone(),
             version,
             flaw,
+            fault_after: None,
             seen: Mutex::new(Vec::new()),
         }
     }
@@ -55,6 +58,7 @@ impl DropletHook for Install {
             (Some(f), HookPurpose::Update) => st.flaws.insert(t.id.0, f),
             _ => st.flaws.remove(&t.id.0),
         };
+        st.faults.extend(self.fault_after.clone());
         Ok(())
     }
 }
@@ -253,4 +257,56 @@ async fn a_dry_run_shows_the_canary_batch_and_its_analysis() {
     );
     assert!(update.seen().is_empty());
     assert!(fake.mutations().is_empty(), "{:?}", fake.mutations());
+}
+
+#[tokio::test]
+async fn a_failed_canary_that_cannot_be_taken_out_again_is_uncertain_and_says_what_it_runs() {
+    let fake = FakeDo::lb_pool(4, false).await;
+    let flawed = Flaw {
+        fail_every: 20,
+        delay: Duration::ZERO,
+    };
+    let mut update = Install::new(&fake, "v2", Some(flawed));
+    // The next untag (the canary leaving again, after its analysis) is refused.
+    update.fault_after = Some(Fault {
+        method: "DELETE".into(),
+        path_prefix: "/v2/tags/web/resources".into(),
+        times: 1,
+        status: 422,
+        body: serde_json::json!({"id": "unprocessable_entity", "message": "injected 422"}),
+        retry_after: None,
+        after_effect: false,
+    });
+    let undo = Install::new(&fake, "v1", None);
+    let report = roll(&fake, &config(), &update, &undo).await;
+    assert_eq!(report.outcome, Outcome::Uncertain, "{}", report.message);
+    assert!(
+        report
+            .message
+            .starts_with("the canary analysis failed (probes: error rate "),
+        "{}",
+        report.message
+    );
+    assert!(
+        report
+            .message
+            .contains("; taking the canary batch out again failed ("),
+        "{}",
+        report.message
+    );
+    assert!(
+        report.message.ends_with(&format!(
+            "it runs the release that failed and carries `{}`; put the previous version on it (`zdd-do roll` with the previous version's command handles droplets carrying that tag first)",
+            fake_do::POOL_MARKER
+        )),
+        "{}",
+        report.message
+    );
+    assert!(
+        !report.message.contains("was not updated"),
+        "{}",
+        report.message
+    );
+    assert!(undo.seen().is_empty());
+    assert_eq!(update.seen(), [1]);
 }

@@ -55,7 +55,18 @@ impl Run<'_> {
             duration: Duration::ZERO,
             ok: true,
         };
-        self.take_out(&batch.members, &mut out).await?;
+        if let Err(e) = self.take_out(&batch.members, &mut out).await {
+            // Not take-out's own advice ("it was not updated; re-run"): the batch runs the
+            // release that failed, and the same command would update it again and put it back.
+            return Err(Stop {
+                outcome: Outcome::Uncertain,
+                message: format!(
+                    "{why}; taking the canary batch out again failed ({}): it runs the release that failed and carries `{}`; put the previous version on it (`zdd-do roll` with the previous version's command handles droplets carrying that tag first)",
+                    e.message, self.planned.marker
+                ),
+                api_cause: e.api_cause,
+            });
+        }
         if let Some(last) = self.batches.last_mut() {
             last.waits.extend(out.waits);
             last.ok = false;
