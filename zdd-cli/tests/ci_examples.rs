@@ -1015,17 +1015,7 @@ async fn gitlab_replace_swaps_the_fleet_for_the_snapshot_and_rolls_back() {
             format!("deploy's log has a collapsible section `{step}` with its duration"),
         );
     }
-    let new = serving_web_lb(&sim);
-    run.check(
-        new.len() == 3 && new.iter().all(|n| n.starts_with("web-lb-")),
-        format!("three new droplets serve: {new:?}"),
-    );
-    for d in &new {
-        run.check(
-            version(&sim, d) == project.sha,
-            format!("{d} runs the commit (from the snapshot)"),
-        );
-    }
+    three_new_droplets_run_the_commit(&run, &sim, &project.sha);
     let env = project.dotenv("deploy.env");
     run.check(
         env.contains(&("ZDD_OUTCOME".into(), "replaced".into()))
@@ -1074,6 +1064,23 @@ fn v1_then_the_commit(traffic: &TrafficReport, sha: &str, last: &str, what: &str
         traffic.summary()
     );
     assert_eq!(last_versions(traffic), [last], "{what}");
+}
+
+/// Three new droplets (`web-lb-*`, made by replace) serve behind `web-lb`, each running `sha`
+/// (from the snapshot).
+#[track_caller]
+fn three_new_droplets_run_the_commit(run: &Run, sim: &Sim, sha: &str) {
+    let new = serving_web_lb(sim);
+    run.check(
+        new.len() == 3 && new.iter().all(|n| n.starts_with("web-lb-")),
+        format!("three new droplets serve: {new:?}"),
+    );
+    for d in &new {
+        run.check(
+            version(sim, d) == sha,
+            format!("{d} runs the commit (from the snapshot)"),
+        );
+    }
 }
 
 /// The droplets `web-lb` sends to, by name.
@@ -1271,17 +1278,7 @@ async fn gitlab_canary_of_a_good_snapshot_passes_and_the_fleet_is_replaced() {
             format!("{judge} passed the canary: {env:?}"),
         );
     }
-    let new = serving_web_lb(&sim);
-    run.check(
-        new.len() == 3 && new.iter().all(|n| n.starts_with("web-lb-")),
-        format!("three new droplets serve: {new:?}"),
-    );
-    for d in &new {
-        run.check(
-            version(&sim, d) == project.sha,
-            format!("{d} runs the commit (from the snapshot)"),
-        );
-    }
+    three_new_droplets_run_the_commit(&run, &sim, &project.sha);
 
     // The traffic runs 2 s more, so that its last second shows what serves after the deploy.
     tokio::time::sleep(Duration::from_secs(2)).await;
